@@ -1,0 +1,33 @@
+// Accelerator description (accelerator.json).
+#pragma once
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+
+namespace hdx {
+
+enum class Dataflow { WS };
+
+struct Accelerator {
+  std::string name;
+  Dataflow dataflow = Dataflow::WS;
+  int pe_rows = 8, pe_cols = 8;
+  int data_bits = 8, acc_bits = 32;
+  // On-chip buffers in KiB: ifmap (int8 activations), weight (int8 weights),
+  // ofmap (int32 accumulators, pe_cols lanes per entry).
+  int ifmap_kib = 64, weight_kib = 64, ofmap_kib = 64;
+  int dram_bytes_per_cycle = 8;  // width of each DRAM channel (read and write) in bytes
+  int dram_latency_cycles = 10;  // cycles between a read request and its data, beyond 1
+  double clock_mhz = 500.0;
+
+  long long ifmap_bytes() const { return 1024LL * ifmap_kib; }
+  long long weight_bytes() const { return 1024LL * weight_kib; }
+  long long ofmap_bytes() const { return 1024LL * ofmap_kib; }
+  // Accumulator entries (pe_cols int32 lanes each).
+  long long acc_entries() const { return ofmap_bytes() / (4LL * pe_cols); }
+};
+
+Accelerator accelerator_from_json(const nlohmann::json& j);
+Accelerator load_accelerator(const std::string& path);
+nlohmann::json accelerator_to_json(const Accelerator& a);
+
+}  // namespace hdx

@@ -1,0 +1,57 @@
+// Cycle, event, energy and area model of a layer on an accelerator. The cycles are exact:
+// they replay the tile schedule of schedule_ws.h with the timing rules of the RTL engines
+// (docs/architecture.md), and the event counts equal the RTL's counters.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "accel.h"
+#include "network.h"
+#include "schedule_ws.h"
+#include "tech.h"
+
+namespace hdx {
+
+// Event counts; buffer traffic in bytes. Names match the RTL counters.
+struct Events {
+  long long macs = 0;
+  long long dram_rd_bytes = 0, dram_wr_bytes = 0;
+  long long ifmap_wr = 0, ifmap_rd = 0;
+  long long weight_wr = 0, weight_rd = 0;
+  long long param_wr = 0;
+  long long acc_rd = 0, acc_wr = 0;
+  bool operator==(const Events& o) const;
+};
+// (name, value) pairs in a fixed order, for reports and comparisons.
+std::vector<std::pair<std::string, long long>> event_list(const Events& e);
+
+struct Energy {  // picojoules by component
+  double mac = 0, dram = 0, ifmap = 0, weight = 0, acc = 0, param = 0;
+  double total() const { return mac + dram + ifmap + weight + acc + param; }
+};
+
+struct LayerCost {
+  std::string name;
+  long long cycles = 0;
+  Events ev;
+  double utilization = 0;  // macs / (cycles * pe_rows * pe_cols)
+  double latency_us = 0;
+  Energy energy;
+  long long n_ld = 0, n_cmp = 0, n_st = 0;  // commands per engine
+  WsTiling tiling;
+};
+
+// Throws MappingError when the layer does not fit the accelerator.
+LayerCost layer_cost(const Layer& l, const Accelerator& a, const Tech& tech = default_tech());
+
+struct NetworkCost {
+  std::vector<LayerCost> layers;
+  long long cycles = 0;
+  long long macs = 0;
+  double latency_us = 0, energy_uj = 0, area_mm2 = 0;
+  Area area;
+};
+NetworkCost network_cost(const Network& n, const Accelerator& a,
+                         const Tech& tech = default_tech());
+
+}  // namespace hdx

@@ -1,0 +1,26 @@
+// Small shared helpers: hashing and safe file output.
+#pragma once
+#include <string>
+
+namespace hdx {
+
+std::string sha256_hex(const std::string& data);
+std::string sha256_file(const std::string& path);  // throws IoError
+
+// Writes to PATH.tmp.<pid> in the same directory and renames it over PATH, so an interrupted
+// run never leaves a half-written file that looks whole. Throws IoError.
+void write_file_atomic(const std::string& path, const std::string& content);
+std::string read_file(const std::string& path);  // throws IoError
+
+}  // namespace hdx
+
+#include <vector>
+namespace hdx {
+// Runs argv (no shell) in directory cwd (empty: current), with stdout and stderr captured
+// together into *output. Returns the exit status (128 + signal if killed). Throws IoError
+// when the program cannot be started.
+int run_command(const std::vector<std::string>& argv, std::string* output,
+                const std::string& cwd = "");
+// Quotes argv for display in messages and banners.
+std::string shell_join(const std::vector<std::string>& argv);
+}  // namespace hdx

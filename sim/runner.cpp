@@ -1,0 +1,139 @@
+#include "runner.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "errors.h"
+#include "job.h"
+#include "schedule_ws.h"
+#include "util.h"
+
+namespace hdx {
+
+LayerData random_layer_data(const Layer& l, uint64_t seed) {
+  LayerData d;
+  d.input = random_int8(static_cast<size_t>(l.in_size()), seed * 3 + 1);
+  d.weight = random_int8(static_cast<size_t>(l.weight_count()), seed * 3 + 2);
+  d.q = random_requant(l, seed * 3 + 3);
+  return d;
+}
+
+namespace {
+
+uint32_t align64(uint64_t v) { return static_cast<uint32_t>((v + 63) / 64 * 64); }
+
+template <class T>
+std::vector<uint32_t> flatten(const std::vector<T>& cmds) {
+  std::vector<uint32_t> w;
+  for (const T& c : cmds) {
+    const auto p = pack(c);
+    w.insert(w.end(), p.begin(), p.end());
+  }
+  return w;
+}
+
+void put32(std::vector<uint8_t>& m, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i) m[at + i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+std::string temp_base() {
+  static std::atomic<int> n{0};
+  const char* t = std::getenv("TMPDIR");
+  return fmt::format("{}/hdx-sim-{}-{}", t && *t ? t : "/tmp", static_cast<long>(getpid()), n++);
+}
+
+}  // namespace
+
+LayerSim simulate_layer(const SimModel& m, const Layer& l, const Accelerator& a,
+                        const LayerData& d, const std::string& fst) {
+  const auto t0 = std::chrono::steady_clock::now();
+  LayerSim r;
+  r.name = l.name;
+  r.model = layer_cost(l, a);
+  r.golden_out = conv_golden(l, d.input, d.weight, d.q);
+
+  // DRAM image: input, weights ([group][k][n]), params (9 bytes per channel), output.
+  DramMap map;
+  const long long K = l.k(), N = l.cout_g();
+  map.in = 0;
+  map.weight = align64(map.in + static_cast<uint64_t>(l.in_size()));
+  map.param = align64(map.weight + static_cast<uint64_t>(l.weight_count()));
+  map.out = align64(map.param + static_cast<uint64_t>(l.out_c) * kParamBytes);
+  const uint64_t size = align64(map.out + static_cast<uint64_t>(l.out_size()));
+  SimJob job;
+  job.dram.assign(size, 0);
+  for (size_t i = 0; i < d.input.size(); ++i) job.dram[map.in + i] = static_cast<uint8_t>(d.input[i]);
+  for (int o = 0; o < l.out_c; ++o) {
+    const long long g = o / N, n = o % N;
+    for (long long k = 0; k < K; ++k)
+      job.dram[map.weight + (g * K + k) * N + n] = static_cast<uint8_t>(d.weight[o * K + k]);
+    const size_t p = map.param + static_cast<size_t>(o) * kParamBytes;
+    put32(job.dram, p, static_cast<uint32_t>(d.q.bias[o]));
+    put32(job.dram, p + 4, static_cast<uint32_t>(d.q.mult[o]));
+    job.dram[p + 8] = d.q.shift[o];
+  }
+
+  const WsProgram prog = ws_program(l, a, map);
+  job.latency = static_cast<uint32_t>(a.dram_latency_cycles);
+  job.max_cycles = static_cast<uint64_t>(r.model.cycles) * 4 + 100000;
+  job.ld_words = static_cast<uint32_t>(ld_fields().size());
+  job.cmp_words = static_cast<uint32_t>(cmp_fields().size());
+  job.st_words = static_cast<uint32_t>(st_fields().size());
+  job.ld = flatten(prog.ld);
+  job.cmp = flatten(prog.cmp);
+  job.st = flatten(prog.st);
+  job.fst_path = fst;
+
+  const std::string base = temp_base();
+  const std::string job_path = base + ".job", res_path = base + ".res";
+  SimResult res;
+  try {
+    write_job(job_path, job);
+    std::string out;
+    const int rc = run_command({m.exe, job_path, res_path}, &out);
+    if (rc != 0)
+      throw SimError(10, fmt::format("layer '{}': model {} exited with {}: {}", l.name, m.exe, rc,
+                                     out.substr(0, 300)));
+    res = read_result(res_path);
+  } catch (const std::runtime_error& e) {
+    std::remove(job_path.c_str());
+    std::remove(res_path.c_str());
+    if (dynamic_cast<const Error*>(&e)) throw;
+    throw SimError(11, fmt::format("layer '{}': {}", l.name, e.what()));
+  }
+  std::remove(job_path.c_str());
+  std::remove(res_path.c_str());
+  if (res.status == 1)
+    throw SimError(12, fmt::format("layer '{}': watchdog: {} (the model predicts {} cycles); "
+                                   "rerun with --waves {} to see where it stalls",
+                                   l.name, res.message, r.model.cycles, l.name));
+  if (res.status != 0)
+    throw SimError(13, fmt::format("layer '{}': {}", l.name, res.message));
+
+  const uint64_t* c = res.counters;
+  r.rtl_cycles = static_cast<long long>(c[0]);
+  r.rtl.macs = static_cast<long long>(c[1]);
+  r.rtl.dram_rd_bytes = static_cast<long long>(c[2]);
+  r.rtl.dram_wr_bytes = static_cast<long long>(c[3]);
+  r.rtl.ifmap_wr = static_cast<long long>(c[4]);
+  r.rtl.ifmap_rd = static_cast<long long>(c[5]);
+  r.rtl.weight_wr = static_cast<long long>(c[6]);
+  r.rtl.weight_rd = static_cast<long long>(c[7]);
+  r.rtl.param_wr = static_cast<long long>(c[8]);
+  r.rtl.acc_rd = static_cast<long long>(c[9]);
+  r.rtl.acc_wr = static_cast<long long>(c[10]);
+  r.rtl_out.resize(static_cast<size_t>(l.out_size()));
+  for (size_t i = 0; i < r.rtl_out.size(); ++i)
+    r.rtl_out[i] = static_cast<int8_t>(res.dram[map.out + i]);
+  for (size_t i = 0; i < r.rtl_out.size(); ++i) r.mismatches += r.rtl_out[i] != r.golden_out[i];
+  r.outputs_match = r.mismatches == 0;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace hdx

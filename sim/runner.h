@@ -1,0 +1,42 @@
+// Runs layers on the Verilated RTL and compares them with the golden kernels and the model.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "accel.h"
+#include "golden.h"
+#include "model.h"
+#include "network.h"
+#include "verilate.h"
+
+namespace hdx {
+
+struct LayerData {
+  std::vector<int8_t> input;   // HWC
+  std::vector<int8_t> weight;  // [out_c][kh][kw][cin_g]
+  Requant q;
+};
+// Seeded random input, weights and requantization parameters.
+LayerData random_layer_data(const Layer& l, uint64_t seed);
+
+struct LayerSim {
+  std::string name;
+  LayerCost model;
+  long long rtl_cycles = 0;
+  Events rtl;
+  bool outputs_match = false;
+  long long mismatches = 0;
+  std::vector<int8_t> rtl_out, golden_out;  // HWC
+  double seconds = 0;
+  bool cycles_match() const { return rtl_cycles == model.cycles; }
+  bool events_match() const { return rtl == model.ev; }
+  bool ok() const { return outputs_match && cycles_match() && events_match(); }
+};
+
+// Runs one layer. `fst` names a waveform file (the model must be built with tracing).
+// Throws SimError on a watchdog expiry or a harness failure.
+LayerSim simulate_layer(const SimModel& m, const Layer& l, const Accelerator& a,
+                        const LayerData& d, const std::string& fst = "");
+
+}  // namespace hdx

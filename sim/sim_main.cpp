@@ -1,0 +1,193 @@
+// Driver of the Verilated model of one accelerator configuration: reads a job file (the
+// three command streams and a DRAM image), runs the layer cycle by cycle with the DRAM model
+// (one request per cycle on each channel, read data 1 + latency cycles after the request),
+// and writes a result file (status, event counters, DRAM image). Built by hdx per
+// configuration (sim/verilate.cpp); not a user-facing program.
+#include <verilated.h>
+#if HDX_TRACE
+#include <verilated_fst_c.h>
+#endif
+
+#include <cstdio>
+#include <deque>
+#include <memory>
+
+#include "Vhdx_top.h"
+#include "job.h"
+
+namespace {
+
+template <class T>
+void put(T& port, const uint32_t* w, int n) {
+  uint64_t v = n > 0 ? w[0] : 0;
+  if (n > 1 && sizeof(T) > 4) v |= uint64_t(w[1]) << 32;
+  port = static_cast<T>(v);
+}
+template <std::size_t N>
+void put(VlWide<N>& port, const uint32_t* w, int n) {
+  for (std::size_t i = 0; i < N; ++i) port[i] = static_cast<int>(i) < n ? w[i] : 0;
+}
+template <class T>
+void put_bytes(T& port, const uint8_t* b, int n) {
+  uint32_t w[16] = {};
+  for (int i = 0; i < n; ++i) w[i / 4] |= uint32_t(b[i]) << (8 * (i % 4));
+  put(port, w, (n + 3) / 4);
+}
+template <class T>
+void get_bytes(const T& port, uint8_t* b, int n) {
+  const uint64_t v = port;
+  for (int i = 0; i < n; ++i) b[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+template <std::size_t N>
+void get_bytes(const VlWide<N>& port, uint8_t* b, int n) {
+  for (int i = 0; i < n; ++i) b[i] = static_cast<uint8_t>(port[i / 4] >> (8 * (i % 4)));
+}
+
+struct Pending {
+  uint64_t due;
+  uint64_t tag;
+  uint8_t data[64];
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: %s JOB RESULT\n", argv[0]);
+    return 2;
+  }
+  hdx::SimJob job;
+  try {
+    job = hdx::read_job(argv[1]);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
+  }
+  hdx::SimResult res;
+  auto ctx = std::make_unique<VerilatedContext>();
+  auto top = std::make_unique<Vhdx_top>(ctx.get());
+#if HDX_TRACE
+  std::unique_ptr<VerilatedFstC> tfp;
+  if (!job.fst_path.empty()) {
+    ctx->traceEverOn(true);
+    tfp = std::make_unique<VerilatedFstC>();
+    top->trace(tfp.get(), 99);
+    tfp->open(job.fst_path.c_str());
+  }
+#endif
+  const uint32_t n_ld = static_cast<uint32_t>(job.ld.size() / job.ld_words);
+  const uint32_t n_cmp = static_cast<uint32_t>(job.cmp.size() / job.cmp_words);
+  const uint32_t n_st = static_cast<uint32_t>(job.st.size() / job.st_words);
+  uint64_t t = 0;
+  auto tick = [&]() {
+    top->clk_i = 1;
+    top->eval();
+#if HDX_TRACE
+    if (tfp) tfp->dump(2 * t + 1);
+#endif
+    top->clk_i = 0;
+    top->eval();
+#if HDX_TRACE
+    if (tfp) tfp->dump(2 * t + 2);
+#endif
+    ++t;
+  };
+
+  // Reset, then configure and start (cycle 0 of the count is the start cycle).
+  top->clk_i = 0;
+  top->rst_ni = 0;
+  top->eval();
+  top->rst_ni = 1;
+  top->eval();
+  top->n_ld_i = n_ld;
+  top->n_cmp_i = n_cmp;
+  top->n_st_i = n_st;
+  top->rd_req_ready_i = 1;
+  top->wr_ready_i = 1;
+
+  std::deque<Pending> rsp;
+  uint32_t i_ld = 0, i_cmp = 0, i_st = 0;
+  const uint64_t size = job.dram.size();
+  uint64_t cycle = 0;
+  bool started = false;
+  for (;; ++cycle) {
+    top->start_i = !started;
+    top->ld_cmd_valid_i = i_ld < n_ld;
+    if (i_ld < n_ld) put(top->ld_cmd_i, &job.ld[size_t(i_ld) * job.ld_words], int(job.ld_words));
+    top->cmp_cmd_valid_i = i_cmp < n_cmp;
+    if (i_cmp < n_cmp)
+      put(top->cmp_cmd_i, &job.cmp[size_t(i_cmp) * job.cmp_words], int(job.cmp_words));
+    top->st_cmd_valid_i = i_st < n_st;
+    if (i_st < n_st) put(top->st_cmd_i, &job.st[size_t(i_st) * job.st_words], int(job.st_words));
+    const bool rsp_now = !rsp.empty() && rsp.front().due == cycle;
+    top->rd_rsp_valid_i = rsp_now;
+    if (rsp_now) {
+      put_bytes(top->rd_rsp_data_i, rsp.front().data, HDX_BPC);
+      top->rd_rsp_tag_i = rsp.front().tag;
+    }
+    top->eval();
+
+    // Handshakes that the coming edge completes.
+    if (top->ld_cmd_valid_i && top->ld_cmd_ready_o) ++i_ld;
+    if (top->cmp_cmd_valid_i && top->cmp_cmd_ready_o) ++i_cmp;
+    if (top->st_cmd_valid_i && top->st_cmd_ready_o) ++i_st;
+    if (rsp_now) rsp.pop_front();
+    if (top->rd_req_valid_o) {
+      Pending p{};
+      p.due = cycle + 1 + job.latency;
+      p.tag = top->rd_req_tag_o;
+      const uint64_t a = top->rd_req_addr_o, n = top->rd_req_len_o;
+      if (a + n > size) {
+        res.status = 2;
+        res.message = "read of " + std::to_string(n) + " bytes at DRAM address " +
+                      std::to_string(a) + " beyond the image of " + std::to_string(size);
+        break;
+      }
+      for (uint64_t k = 0; k < n; ++k) p.data[k] = job.dram[a + k];
+      rsp.push_back(p);
+    }
+    if (top->wr_valid_o) {
+      const uint64_t a = top->wr_addr_o, n = top->wr_len_o;
+      if (a + n > size) {
+        res.status = 2;
+        res.message = "write of " + std::to_string(n) + " bytes at DRAM address " +
+                      std::to_string(a) + " beyond the image of " + std::to_string(size);
+        break;
+      }
+      uint8_t b[64];
+      get_bytes(top->wr_data_o, b, static_cast<int>(n));
+      for (uint64_t k = 0; k < n; ++k) job.dram[a + k] = b[k];
+    }
+    tick();
+    started = true;
+    if (top->done_o) break;
+    if (cycle >= job.max_cycles) {
+      res.status = 1;
+      res.message = "done never rose within " + std::to_string(job.max_cycles) +
+                    " cycles; commands taken: ld " + std::to_string(i_ld) + "/" +
+                    std::to_string(n_ld) + ", cmp " + std::to_string(i_cmp) + "/" +
+                    std::to_string(n_cmp) + ", st " + std::to_string(i_st) + "/" +
+                    std::to_string(n_st);
+      break;
+    }
+  }
+  res.cycles_run = cycle + 1;
+  const uint64_t c[hdx::kNumCounters] = {
+      top->cnt_cycles_o,   top->cnt_macs_o,      top->cnt_dram_rd_bytes_o,
+      top->cnt_dram_wr_bytes_o, top->cnt_ifmap_wr_o, top->cnt_ifmap_rd_o,
+      top->cnt_weight_wr_o, top->cnt_weight_rd_o, top->cnt_param_wr_o,
+      top->cnt_acc_rd_o,   top->cnt_acc_wr_o};
+  for (int k = 0; k < hdx::kNumCounters; ++k) res.counters[k] = c[k];
+  res.dram = std::move(job.dram);
+#if HDX_TRACE
+  if (tfp) tfp->close();
+#endif
+  top->final();
+  try {
+    hdx::write_result(argv[2], res);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
+  }
+  return 0;
+}

@@ -1,0 +1,27 @@
+// Verilator build of a generated accelerator, cached by configuration hash: a second build
+// of the same configuration (and the same templates) reuses the executable.
+#pragma once
+#include <functional>
+#include <string>
+
+#include "accel.h"
+
+namespace hdx {
+
+struct SimModel {
+  std::string exe;       // the model executable (sim/sim_main.cpp + Verilated RTL)
+  std::string dir;       // its cache folder, holding the generated tree under tree/
+  std::string top;
+  bool trace = false;    // built with FST tracing
+  bool built_now = false;
+  double build_seconds = 0;
+};
+
+// HDX_CACHE_DIR, else $XDG_CACHE_HOME/hdx, else ~/.cache/hdx.
+std::string cache_root();
+
+// Builds (or finds) the model; `log` receives progress lines. Throws SimError.
+SimModel build_sim_model(const Accelerator& a, bool trace,
+                         const std::function<void(const std::string&)>& log = {});
+
+}  // namespace hdx

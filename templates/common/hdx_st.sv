@@ -1,0 +1,224 @@
+// Store engine: for each output pixel of a command, reads one accumulator entry, applies the
+// output stage in every lane (hdx_requant, two register stages) and writes the n_valid int8
+// results to DRAM in beats of up to BPC bytes, one beat per cycle. A pixel is issued every
+// beats_per_pix cycles, so the stage registers hold each pixel until its beats are out.
+// Also holds the per-channel output parameters (param buffer, two slots of COLS channels).
+module hdx_st #(
+  parameter COLS  = 4,
+  parameter BPC   = 8,
+  parameter WORDS = 11,
+  parameter CAW   = 8
+) (
+  input  logic                clk_i,
+  input  logic                rst_ni,
+  input  logic                busy_i,
+  input  logic                clear_i,
+  input  logic                cmd_valid_i,
+  output logic                cmd_ready_o,
+  input  logic [WORDS*32-1:0] cmd_i,
+  input  logic [31:0]         cnt_ld_i,
+  input  logic [31:0]         cnt_cmp_i,
+  output logic [31:0]         done_cnt_o,
+  // param buffer write port (from the load engine)
+  input  logic                pw_valid_i,
+  input  logic [23:0]         pw_addr_i,
+  input  logic [7:0]          pw_len_i,
+  input  logic [BPC*8-1:0]    pw_data_i,
+  // accumulator read
+  output logic [CAW-1:0]      acc_raddr_o,
+  input  logic [COLS*32-1:0]  acc_rdata_i,
+  // DRAM write channel
+  output logic                wr_valid_o,
+  input  logic                wr_ready_i,
+  output logic [31:0]         wr_addr_o,
+  output logic [7:0]          wr_len_o,
+  output logic [BPC*8-1:0]    wr_data_o,
+  // events
+  output logic [63:0]         ev_acc_rd_o,
+  output logic [63:0]         ev_wr_bytes_o
+);
+  `include "hdx_st_cmd.vh"
+
+  localparam PB   = 9;                          // bytes per channel: bias, mult, shift
+  localparam PBYTES = 2 * COLS * PB;
+  localparam NB   = (COLS + BPC - 1) / BPC * BPC;  // lanes rounded up to whole beats
+  localparam [63:0] AccBytes = 4 * COLS;
+  localparam [31:0] Bpc = BPC;
+
+  // ---------------------------------------------------------------- param buffer
+  // Byte j takes byte (j - pw_addr_i) of a write that covers it.
+  logic [PBYTES*8-1:0] par;
+  for (genvar j = 0; j < PBYTES; j++) begin : g_par
+    localparam [23:0] J = j;
+    logic [23:0] off;
+    logic [7:0]  byte_q;
+    assign off = J - pw_addr_i;
+    always_ff @(posedge clk_i) begin
+      if (pw_valid_i && J >= pw_addr_i && off < {16'd0, pw_len_i}) byte_q <= pw_data_i[off*8 +: 8];
+    end
+    assign par[j*8 +: 8] = byte_q;
+  end
+
+  // ---------------------------------------------------------------- issue
+  // verilator lint_off UNUSEDSIGNAL
+  // Command words are 32 bits wide; not every bit of every field is used.
+  logic [WORDS*32-1:0] cmd_q;
+  // verilator lint_on UNUSEDSIGNAL
+  logic        cur_valid_q;
+  logic [31:0] pix_q, slot_q, dram_q;
+  logic        adv, deps_ok, tick, issue, pix_end, cmd_end;
+
+  function automatic [31:0] fld(input [WORDS*32-1:0] v, input integer k);
+    fld = v[k*32 +: 32];
+  endfunction
+
+  assign adv     = !(wr_valid_o && !wr_ready_i);
+  assign deps_ok = cnt_ld_i  >= fld(cmd_q, ST_WAIT_LD) &&
+                   cnt_cmp_i >= fld(cmd_q, ST_WAIT_CMP) &&
+                   done_cnt_o >= fld(cmd_q, ST_WAIT_ST);
+  assign tick    = cur_valid_q && deps_ok && adv;
+  assign issue   = tick && slot_q == 32'd0;
+  assign pix_end = slot_q == fld(cmd_q, ST_BEATS_PER_PIX) - 32'd1;
+  assign cmd_end = pix_end && pix_q == fld(cmd_q, ST_M_COUNT) - 32'd1;
+  assign cmd_ready_o = busy_i && (!cur_valid_q || (tick && cmd_end));
+
+  assign acc_raddr_o = cmd_q[ST_ACC_ADDR*32 +: CAW] + pix_q[CAW-1:0];
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      cur_valid_q <= 1'b0;
+      cmd_q       <= '0;
+      pix_q       <= '0;
+      slot_q      <= '0;
+      dram_q      <= '0;
+    end else begin
+      if (tick) begin
+        if (pix_end) begin
+          slot_q <= '0;
+          pix_q  <= pix_q + 32'd1;
+          dram_q <= dram_q + fld(cmd_q, ST_DRAM_STRIDE);
+          if (cmd_end) cur_valid_q <= 1'b0;
+        end else begin
+          slot_q <= slot_q + 32'd1;
+        end
+      end
+      if (cmd_ready_o && cmd_valid_i) begin
+        cur_valid_q <= 1'b1;
+        cmd_q       <= cmd_i;
+        pix_q       <= '0;
+        slot_q      <= '0;
+        dram_q      <= fld(cmd_i, ST_DRAM_ADDR);
+      end
+    end
+  end
+
+  // ---------------------------------------------------------------- output stage
+  // Pipeline control: stage 1 holds the product, stage 2 the int8 row being written.
+  logic        s1_valid_q, s2_valid_q, s1_last_q, s2_last_q;
+  logic [31:0] s1_addr_q, s2_addr_q, s1_nv_q, s2_nv_q, s1_bp_q, s2_bp_q, beat_q;
+  logic        pslot, relu;
+  assign pslot = fld(cmd_q, ST_PARAM_SLOT) != 32'd0;
+  assign relu  = fld(cmd_q, ST_RELU) != 32'd0;
+
+  logic [NB*8-1:0] row;
+  for (genvar c = 0; c < NB; c++) begin : g_lane
+    if (c < COLS) begin : g_rq
+      localparam B0 = c * PB;
+      localparam B1 = (COLS + c) * PB;
+      logic [31:0] bias, mult;
+      logic [7:0]  shift;
+      assign bias  = pslot ? par[B1*8 +: 32]      : par[B0*8 +: 32];
+      assign mult  = pslot ? par[(B1+4)*8 +: 32]  : par[(B0+4)*8 +: 32];
+      assign shift = pslot ? par[(B1+8)*8 +: 8]   : par[(B0+8)*8 +: 8];
+      hdx_requant u_rq (
+        .clk_i   (clk_i),
+        .en0_i   (issue),
+        .acc_i   (acc_rdata_i[c*32 +: 32]),
+        .bias_i  (bias),
+        .mult_i  (mult),
+        .shift_i (shift[5:0]),
+        .relu_i  (relu),
+        .en1_i   (s1_valid_q && adv),
+        .y_o     (row[c*8 +: 8])
+      );
+      // Shift values are 0..63 (validated by the host); bits 7:6 are not used.
+      // verilator lint_off UNUSEDSIGNAL
+      logic unused_shift;
+      assign unused_shift = ^shift[7:6];
+      // verilator lint_on UNUSEDSIGNAL
+    end else begin : g_pad
+      assign row[c*8 +: 8] = 8'd0;
+    end
+  end
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      s1_valid_q <= 1'b0;
+      s2_valid_q <= 1'b0;
+      s1_last_q  <= 1'b0;
+      s2_last_q  <= 1'b0;
+      s1_addr_q  <= '0;
+      s2_addr_q  <= '0;
+      s1_nv_q    <= '0;
+      s2_nv_q    <= '0;
+      s1_bp_q    <= '0;
+      s2_bp_q    <= '0;
+      beat_q     <= '0;
+    end else if (adv) begin
+      s1_valid_q <= issue;
+      if (issue) begin
+        s1_last_q <= pix_q == fld(cmd_q, ST_M_COUNT) - 32'd1;
+        s1_addr_q <= dram_q;
+        s1_nv_q   <= fld(cmd_q, ST_N_VALID);
+        s1_bp_q   <= fld(cmd_q, ST_BEATS_PER_PIX);
+      end
+      if (s1_valid_q) begin
+        s2_valid_q <= 1'b1;
+        s2_last_q  <= s1_last_q;
+        s2_addr_q  <= s1_addr_q;
+        s2_nv_q    <= s1_nv_q;
+        s2_bp_q    <= s1_bp_q;
+        beat_q     <= '0;
+      end else if (s2_valid_q) begin
+        if (beat_q == s2_bp_q - 32'd1) s2_valid_q <= 1'b0;
+        beat_q <= beat_q + 32'd1;
+      end
+    end
+  end
+
+  // Beat beat_q carries lanes [beat_q*BPC, beat_q*BPC + BPC).
+  logic [31:0] lane0, rem;
+  assign lane0      = beat_q * Bpc;
+  assign rem        = s2_nv_q - lane0;
+  assign wr_valid_o = s2_valid_q;
+  assign wr_addr_o  = s2_addr_q + lane0;
+  assign wr_len_o   = rem > Bpc ? Bpc[7:0] : rem[7:0];
+  for (genvar k = 0; k < BPC; k++) begin : g_beat
+    logic [31:0] lane;
+    assign lane = lane0 + k;
+    assign wr_data_o[k*8 +: 8] = lane < NB ? row[lane*8 +: 8] : 8'd0;
+  end
+
+  logic        beat_last;
+  logic [31:0] done_q;
+  logic [63:0] acc_rd_q, wr_bytes_q;
+  assign beat_last = wr_valid_o && wr_ready_i && s2_last_q && beat_q == s2_bp_q - 32'd1;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      done_q     <= '0;
+      acc_rd_q   <= '0;
+      wr_bytes_q <= '0;
+    end else if (clear_i) begin
+      done_q     <= '0;
+      acc_rd_q   <= '0;
+      wr_bytes_q <= '0;
+    end else begin
+      if (issue) acc_rd_q <= acc_rd_q + AccBytes;
+      if (wr_valid_o && wr_ready_i) wr_bytes_q <= wr_bytes_q + {56'd0, wr_len_o};
+      if (beat_last) done_q <= done_q + 32'd1;
+    end
+  end
+  assign done_cnt_o    = done_q;
+  assign ev_acc_rd_o   = acc_rd_q;
+  assign ev_wr_bytes_o = wr_bytes_q;
+endmodule

@@ -1,0 +1,37 @@
+// Weight-stationary processing element. Two weight registers (banks): one is preloaded while
+// the other computes; each activation carries the bank it is to be multiplied with.
+// The activation moves right and the partial sum moves down, one PE per cycle.
+module hdx_ws_pe (
+  input  logic        clk_i,
+  input  logic        wl_en_i,
+  input  logic        wl_bank_i,
+  input  logic [7:0]  wl_data_i,
+  input  logic [7:0]  a_i,
+  input  logic        bank_i,
+  input  logic [31:0] psum_i,
+  output logic [7:0]  a_o,
+  output logic        bank_o,
+  output logic [31:0] psum_o
+);
+  logic [7:0]  w0_q, w1_q, a_q;
+  logic        bank_q;
+  logic [31:0] psum_q;
+  logic signed [15:0] prod;
+
+  always_ff @(posedge clk_i) begin
+    if (wl_en_i && !wl_bank_i) w0_q <= wl_data_i;
+    if (wl_en_i && wl_bank_i)  w1_q <= wl_data_i;
+  end
+
+  assign prod = $signed(a_i) * $signed(bank_i ? w1_q : w0_q);
+
+  always_ff @(posedge clk_i) begin
+    a_q    <= a_i;
+    bank_q <= bank_i;
+    psum_q <= psum_i + {{16{prod[15]}}, prod};
+  end
+
+  assign a_o    = a_q;
+  assign bank_o = bank_q;
+  assign psum_o = psum_q;
+endmodule
