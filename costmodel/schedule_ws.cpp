@@ -104,8 +104,11 @@ void ws_schedule(const Layer& l, const Accelerator& a, const DramMap& map, WsSin
       const int ch0 = ga * cin_g, cl = (gb - ga) * cin_g;
       const int islot = t.ifmap_resident ? 0 : static_cast<int>(region_no++ % 2);
       const uint32_t ibase = static_cast<uint32_t>(islot * t.ifmap_slot_bytes);
+      // A band of output rows that reads only padding needs no load.
       uint32_t region_ld = 0;
-      if (!t.ifmap_resident || (oh_a == 0 && ga == 0)) {
+      if (ir1 <= ir0) {
+        region_ld = 0;
+      } else if (!t.ifmap_resident || (oh_a == 0 && ga == 0)) {
         LdCmd c;
         c.w.cmp = islot_cmp[islot];
         c.target = kLdIfmap;

@@ -1,0 +1,324 @@
+#include "commands.h"
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "errors.h"
+#include "golden.h"
+#include "model.h"
+#include "npy.h"
+#include "rtlgen.h"
+#include "runner.h"
+#include "util.h"
+#include "verilate.h"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace hdx::cli {
+namespace {
+
+// Parses args; prints help and returns false when --help was given.
+bool parse(const Args& args, const po::options_description& od, po::variables_map& vm,
+           const char* usage, const char* examples) {
+  po::store(po::command_line_parser(args).options(od).run(), vm);
+  if (vm.count("help")) {
+    fmt::print("{}\n\n{}\nexamples:\n{}", usage, fmt::streamed(od), examples);
+    return false;
+  }
+  po::notify(vm);
+  return true;
+}
+
+std::string shape(const Layer& l) {
+  return fmt::format("{}x{}x{}->{}x{}x{}", l.in_c, l.in_h, l.in_w, l.out_c, l.out_h, l.out_w);
+}
+
+std::string op_desc(const Layer& l) {
+  if (l.op == Op::Fc) return "fc";
+  std::string s = fmt::format("conv{}x{}", l.kh, l.kw);
+  if (l.stride != 1) s += fmt::format("/s{}", l.stride);
+  if (l.groups == l.in_c && l.groups > 1) s += " dw";
+  else if (l.groups > 1) s += fmt::format(" g{}", l.groups);
+  return s;
+}
+
+nlohmann::json events_json(const Events& e) {
+  nlohmann::json j;
+  for (const auto& [k, v] : event_list(e)) j[k] = v;
+  return j;
+}
+
+// Refuses a non-empty output folder unless forced; creates it.
+void prepare_out(const std::string& dir, bool force) {
+  if (fs::exists(dir) && !fs::is_directory(dir))
+    throw IoError(10, fmt::format("{} exists and is not a directory; choose another --out", dir));
+  if (fs::exists(dir) && !fs::is_empty(dir) && !force)
+    throw IoError(11, fmt::format("{} is not empty; pass --force to overwrite it or choose "
+                                  "another --out", dir));
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw IoError(12, fmt::format("cannot create {}: {}", dir, ec.message()));
+}
+
+std::string fmt_si(double v) {
+  if (v >= 1e9) return fmt::format("{:.2f}G", v / 1e9);
+  if (v >= 1e6) return fmt::format("{:.2f}M", v / 1e6);
+  if (v >= 1e3) return fmt::format("{:.1f}k", v / 1e3);
+  return fmt::format("{:.0f}", v);
+}
+
+}  // namespace
+
+int cmd_cost(const Args& args, const std::string& command_line) {
+  po::options_description od("options");
+  od.add_options()("help,h", "this text")(
+      "network", po::value<std::string>()->required(), "network.json")(
+      "accel", po::value<std::string>()->required(), "accelerator.json")(
+      "tech", po::value<std::string>(), "technology table (JSON); default: built-in 45 nm")(
+      "json", po::value<std::string>(), "also write the report as JSON to this file");
+  po::variables_map vm;
+  if (!parse(args, od, vm, "usage: hdx cost --network N --accel A [--tech T] [--json F]",
+             "  hdx cost --network examples/net_all_kinds.json --accel "
+             "examples/accel_ws_16x16.json --json cost.json\n"))
+    return 0;
+  const Network net = load_network(vm["network"].as<std::string>());
+  const Accelerator acc = load_accelerator(vm["accel"].as<std::string>());
+  const Tech tech = vm.count("tech") ? load_tech(vm["tech"].as<std::string>()) : default_tech();
+  const NetworkCost c = network_cost(net, acc, tech);
+
+  fmt::print("network '{}' on accelerator '{}' (ws {}x{}, {} MHz)\n\n", net.name, acc.name,
+             acc.pe_rows, acc.pe_cols, acc.clock_mhz);
+  fmt::print("{:<12} {:<14} {:<20} {:>10} {:>6} {:>9} {:>9} {:>9} {:>10}\n", "layer", "op",
+             "shape", "cycles", "util", "MACs", "DRAM rd", "DRAM wr", "energy uJ");
+  nlohmann::json layers = nlohmann::json::array();
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const Layer& l = net.layers[i];
+    const LayerCost& lc = c.layers[i];
+    fmt::print("{:<12} {:<14} {:<20} {:>10} {:>5.1f}% {:>9} {:>9} {:>9} {:>10.3f}\n", l.name,
+               op_desc(l), shape(l), lc.cycles, 100 * lc.utilization, fmt_si(lc.ev.macs),
+               fmt_si(lc.ev.dram_rd_bytes), fmt_si(lc.ev.dram_wr_bytes),
+               lc.energy.total() * 1e-6);
+    layers.push_back({{"name", l.name},
+                      {"op", op_name(l.op)},
+                      {"cycles", lc.cycles},
+                      {"latency_us", lc.latency_us},
+                      {"utilization", lc.utilization},
+                      {"events", events_json(lc.ev)},
+                      {"energy_pj",
+                       {{"mac", lc.energy.mac}, {"dram", lc.energy.dram},
+                        {"ifmap", lc.energy.ifmap}, {"weight", lc.energy.weight},
+                        {"acc", lc.energy.acc}, {"param", lc.energy.param},
+                        {"total", lc.energy.total()}}},
+                      {"commands", {{"ld", lc.n_ld}, {"cmp", lc.n_cmp}, {"st", lc.n_st}}}});
+  }
+  const double util = c.cycles ? static_cast<double>(c.macs) /
+                                     (static_cast<double>(c.cycles) * acc.pe_rows * acc.pe_cols)
+                               : 0;
+  fmt::print("{:<12} {:<14} {:<20} {:>10} {:>5.1f}% {:>9}\n\n", "total", "", "", c.cycles,
+             100 * util, fmt_si(c.macs));
+  fmt::print("latency {:.3f} ms at {} MHz, energy {:.3f} uJ, area {:.3f} mm2 "
+             "(PE array {:.3f}, buffers {:.3f}, output stage {:.3f}, control {:.3f})\n",
+             c.latency_us / 1000, acc.clock_mhz, c.energy_uj, c.area_mm2,
+             c.area.pe_array * 1e-6, (c.area.ifmap + c.area.weight + c.area.acc + c.area.param) * 1e-6,
+             c.area.output_stage * 1e-6, c.area.control * 1e-6);
+  if (vm.count("json")) {
+    nlohmann::json j = {{"network", net.name},
+                        {"accelerator", accelerator_to_json(acc)},
+                        {"technology", tech_to_json(tech)},
+                        {"command", command_line},
+                        {"layers", layers},
+                        {"total",
+                         {{"cycles", c.cycles},
+                          {"macs", c.macs},
+                          {"utilization", util},
+                          {"latency_us", c.latency_us},
+                          {"energy_uj", c.energy_uj},
+                          {"area_mm2", c.area_mm2}}},
+                        {"area_um2",
+                         {{"pe_array", c.area.pe_array}, {"ifmap", c.area.ifmap},
+                          {"weight", c.area.weight}, {"acc", c.area.acc},
+                          {"param", c.area.param}, {"output_stage", c.area.output_stage},
+                          {"control", c.area.control}}}};
+    write_file_atomic(vm["json"].as<std::string>(), j.dump(2) + "\n");
+  }
+  return 0;
+}
+
+int cmd_rtl(const Args& args, const std::string& command_line) {
+  po::options_description od("options");
+  od.add_options()("help,h", "this text")(
+      "accel", po::value<std::string>()->required(), "accelerator.json")(
+      "out", po::value<std::string>()->required(), "output folder (Verilog goes to OUT/rtl)")(
+      "force", "write into a non-empty output folder")(
+      "synth", "also synthesize with Yosys: OUT/reports/synth.json and synth.txt")(
+      "no-lint", "skip the Verilator -Wall lint");
+  po::variables_map vm;
+  if (!parse(args, od, vm, "usage: hdx rtl --accel A --out DIR [--force] [--synth]",
+             "  hdx rtl --accel examples/accel_ws_4x4.json --out out/rtl4\n"
+             "  hdx rtl --accel examples/accel_ws_4x4.json --out out/rtl4 --force --synth\n"))
+    return 0;
+  const Accelerator acc = load_accelerator(vm["accel"].as<std::string>());
+  RtlOptions o;
+  o.out_dir = vm["out"].as<std::string>();
+  o.force = vm.count("force") > 0;
+  o.synth = vm.count("synth") > 0;
+  o.lint = vm.count("no-lint") == 0;
+  o.command_line = command_line;
+  const RtlResult r = generate_rtl(acc, o);
+  fmt::print("wrote {} files for top '{}' (config {}) to {}\n", r.files.size(), r.top,
+             r.config_hash, o.out_dir);
+  fmt::print("  filelist: {}   (verilator -F {}; iverilog -g2012 -f filelist.f from {})\n",
+             r.filelist, r.filelist, r.rtl_dir);
+  if (o.lint) fmt::print("  Verilator --lint-only -Wall: clean\n");
+  if (o.synth && r.synth.contains("design"))
+    fmt::print("  Yosys: {} cells (reports/synth.txt)\n",
+               r.synth["design"].value("num_cells", 0));
+  return 0;
+}
+
+int cmd_sim(const Args& args, const std::string& command_line) {
+  po::options_description od("options");
+  od.add_options()("help,h", "this text")(
+      "network", po::value<std::string>()->required(), "network.json")(
+      "accel", po::value<std::string>()->required(), "accelerator.json")(
+      "out", po::value<std::string>()->required(), "output folder for sim_report.json")(
+      "seed", po::value<uint64_t>()->default_value(1), "seed of the random layer data")(
+      "dump-tensors", "write OUT/tensors/<layer>/*.npy (input, weight, bias, mult, shift, "
+                      "RTL output)")(
+      "waves", po::value<std::string>(), "write OUT/waves/<LAYER>.fst for this layer")(
+      "force", "write into a non-empty output folder");
+  po::variables_map vm;
+  if (!parse(args, od, vm,
+             "usage: hdx sim --network N --accel A --out DIR [--seed S] [--dump-tensors] "
+             "[--waves LAYER]",
+             "  hdx sim --network examples/net_all_kinds.json --accel "
+             "examples/accel_ws_16x16.json --out out/sim16\n"
+             "  hdx sim --network examples/net_tiny.json --accel examples/accel_ws_4x4.json "
+             "--out out/tiny --dump-tensors --waves conv1 --force\n"))
+    return 0;
+  const Network net = load_network(vm["network"].as<std::string>());
+  const Accelerator acc = load_accelerator(vm["accel"].as<std::string>());
+  const std::string out = vm["out"].as<std::string>();
+  const uint64_t seed = vm["seed"].as<uint64_t>();
+  const std::string waves = vm.count("waves") ? vm["waves"].as<std::string>() : "";
+  if (!waves.empty()) {
+    bool found = false;
+    for (const Layer& l : net.layers) found |= l.name == waves;
+    if (!found)
+      throw ConfigError(20, fmt::format("--waves {}: no layer of that name in network '{}'",
+                                        waves, net.name));
+  }
+  // Check that every layer maps before building anything.
+  for (const Layer& l : net.layers) (void)layer_cost(l, acc);
+  prepare_out(out, vm.count("force") > 0);
+
+  auto log = [](const std::string& s) { fmt::print("[sim] {}\n", s); std::fflush(stdout); };
+  const SimModel model = build_sim_model(acc, false, log);
+  if (model.built_now) log(fmt::format("model built in {:.1f} s", model.build_seconds));
+  else log(fmt::format("model found in cache {}", model.dir));
+  SimModel wave_model;
+  if (!waves.empty()) wave_model = build_sim_model(acc, true, log);
+
+  std::vector<std::string> files;
+  std::vector<LayerSim> sims;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const Layer& l = net.layers[i];
+    const LayerData d = random_layer_data(l, seed * 1000 + i);
+    std::string fst;
+    if (l.name == waves) {
+      fs::create_directories(out + "/waves");
+      fst = out + "/waves/" + l.name + ".fst";
+      files.push_back("waves/" + l.name + ".fst");
+    }
+    sims.push_back(simulate_layer(l.name == waves ? wave_model : model, l, acc, d,
+                                  fst.empty() ? "" : fs::absolute(fst).string()));
+    const LayerSim& s = sims.back();
+    const double el =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double eta = el / static_cast<double>(i + 1) * static_cast<double>(net.layers.size() - i - 1);
+    log(fmt::format("[{}/{}] {}: {} cycles (model {}), outputs {}, {:.1f} s, ETA {:.0f} s",
+                    i + 1, net.layers.size(), l.name, s.rtl_cycles, s.model.cycles,
+                    s.outputs_match ? "match" : "MISMATCH", s.seconds, eta));
+    if (vm.count("dump-tensors")) {
+      const std::string td = out + "/tensors/" + l.name;
+      fs::create_directories(td);
+      auto w = [&](const std::string& name, const auto& data, std::vector<size_t> shp) {
+        write_npy(td + "/" + name, data, shp);
+        files.push_back("tensors/" + l.name + "/" + name);
+      };
+      const size_t oc = static_cast<size_t>(l.out_c);
+      w("input.npy", d.input, {size_t(l.in_h), size_t(l.in_w), size_t(l.in_c)});
+      w("weight.npy", d.weight, {oc, size_t(l.kh), size_t(l.kw), size_t(l.cin_g())});
+      w("bias.npy", d.q.bias, {oc});
+      w("mult.npy", d.q.mult, {oc});
+      w("shift.npy", d.q.shift, {oc});
+      w("output.npy", s.rtl_out, {size_t(l.out_h), size_t(l.out_w), oc});
+      const nlohmann::json lj = network_to_json(single_layer_network(l));
+      write_file_atomic(td + "/layer.json", lj.dump(2) + "\n");
+      files.push_back("tensors/" + l.name + "/layer.json");
+    }
+  }
+
+  fmt::print("\n{:<12} {:<14} {:>10} {:>10} {:>7} {:>8} {:>7}\n", "layer", "op",
+             "model cyc", "rtl cyc", "cycles", "outputs", "events");
+  nlohmann::json layers = nlohmann::json::array();
+  bool all_ok = true;
+  long long tm = 0, tr = 0;
+  for (size_t i = 0; i < sims.size(); ++i) {
+    const LayerSim& s = sims[i];
+    const Layer& l = net.layers[i];
+    all_ok &= s.ok();
+    tm += s.model.cycles;
+    tr += s.rtl_cycles;
+    fmt::print("{:<12} {:<14} {:>10} {:>10} {:>7} {:>8} {:>7}\n", l.name, op_desc(l),
+               s.model.cycles, s.rtl_cycles, s.cycles_match() ? "equal" : "DIFFER",
+               s.outputs_match ? "exact" : fmt::format("{} bad", s.mismatches),
+               s.events_match() ? "equal" : "DIFFER");
+    layers.push_back({{"name", l.name},
+                      {"op", op_name(l.op)},
+                      {"model_cycles", s.model.cycles},
+                      {"rtl_cycles", s.rtl_cycles},
+                      {"cycles_match", s.cycles_match()},
+                      {"outputs_match", s.outputs_match},
+                      {"mismatches", s.mismatches},
+                      {"events_match", s.events_match()},
+                      {"utilization", s.model.utilization},
+                      {"model_events", events_json(s.model.ev)},
+                      {"rtl_events", events_json(s.rtl)},
+                      {"seconds", s.seconds}});
+  }
+  fmt::print("{:<12} {:<14} {:>10} {:>10}\n\n", "total", "", tm, tr);
+  const nlohmann::json report = {{"network", net.name},
+                                 {"accelerator", accelerator_to_json(acc)},
+                                 {"seed", seed},
+                                 {"command", command_line},
+                                 {"config_hash", config_hash(acc)},
+                                 {"layers", layers},
+                                 {"total", {{"model_cycles", tm}, {"rtl_cycles", tr}}},
+                                 {"all_match", all_ok}};
+  write_file_atomic(out + "/sim_report.json", report.dump(2) + "\n");
+  files.push_back("sim_report.json");
+  write_manifest(out, command_line,
+                 {{"network", network_to_json(net)}, {"accelerator", accelerator_to_json(acc)},
+                  {"seed", seed}},
+                 files);
+  if (!all_ok) {
+    fmt::print(stderr, "[sim E020] model and RTL disagree on at least one layer (see {}/"
+                       "sim_report.json)\n", out);
+    return 1;
+  }
+  fmt::print("all {} layers: outputs bit-exact, RTL cycles == model cycles, events equal "
+             "(report: {}/sim_report.json)\n", sims.size(), out);
+  return 0;
+}
+
+}  // namespace hdx::cli

@@ -1,0 +1,83 @@
+// hdx: thin entry point. Dispatches to the subcommands; prints errors as one line.
+#include <boost/program_options/errors.hpp>
+#include <boost/version.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <iostream>
+
+#include "commands.h"
+#include "errors.h"
+#include "hdx_version.h"
+#include "rtlgen.h"
+#include "util.h"
+
+namespace {
+
+const char* kUsage =
+    "hdx " HDX_VERSION " - co-design of a neural network and its accelerator, with RTL sign-off\n"
+    "\n"
+    "usage: hdx <command> [options]      (hdx <command> --help for its options)\n"
+    "\n"
+    "commands:\n"
+    "  cost   per-layer cycles, events, utilization, energy and area from the cost model\n"
+    "  rtl    write the accelerator's Verilog, filelist, signature and manifest\n"
+    "  sim    run every layer on the Verilated RTL: bit-exact outputs, model vs RTL cycles\n"
+    "\n"
+    "examples:\n"
+    "  hdx cost --network examples/net_all_kinds.json --accel examples/accel_ws_16x16.json\n"
+    "  hdx rtl  --accel examples/accel_ws_4x4.json --out out/rtl4 --synth\n"
+    "  hdx sim  --network examples/net_all_kinds.json --accel examples/accel_ws_16x16.json \\\n"
+    "           --out out/sim16\n"
+    "\n"
+    "options:\n"
+    "  -h, --help     this text\n"
+    "  --version      versions of hdx and of the tools and libraries it uses\n"
+    "\n"
+    "docs: README.md, docs/cli.md, docs/formats.md, docs/arithmetic.md, docs/architecture.md\n";
+
+void print_version() {
+  fmt::print("hdx {}\n", HDX_VERSION);
+  fmt::print("  fmt {}.{}.{}\n", FMT_VERSION / 10000, FMT_VERSION / 100 % 100, FMT_VERSION % 100);
+  fmt::print("  nlohmann_json {}.{}.{}\n", NLOHMANN_JSON_VERSION_MAJOR,
+             NLOHMANN_JSON_VERSION_MINOR, NLOHMANN_JSON_VERSION_PATCH);
+  fmt::print("  Boost {}.{}.{}\n", BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000,
+             BOOST_VERSION % 100);
+  const nlohmann::json tools = hdx::tool_versions();
+  for (const auto& [k, v] : tools.items())
+    fmt::print("  {}: {}\n", k, v.get<std::string>());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> all(argv, argv + argc);
+  const std::string command_line = hdx::shell_join(all);
+  if (argc < 2 || all[1] == "-h" || all[1] == "--help" || all[1] == "help") {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  if (all[1] == "--version" || all[1] == "version") {
+    print_version();
+    return 0;
+  }
+  const hdx::cli::Args rest(all.begin() + 2, all.end());
+  try {
+    if (all[1] == "cost") return hdx::cli::cmd_cost(rest, command_line);
+    if (all[1] == "rtl") return hdx::cli::cmd_rtl(rest, command_line);
+    if (all[1] == "sim") return hdx::cli::cmd_sim(rest, command_line);
+    fmt::print(stderr, "[cli E001] unknown command '{}'; the commands are cost, rtl, sim "
+                       "(see hdx --help)\n", all[1]);
+    return 2;
+  } catch (const hdx::Error& e) {
+    fmt::print(stderr, "{}\n", e.what());
+    return e.exit_code();
+  } catch (const boost::program_options::error& e) {
+    fmt::print(stderr, "[cli E002] {}; see hdx {} --help\n", e.what(), all[1]);
+    return 2;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "[hdx E999] internal error: {}\n", e.what());
+    return 3;
+  }
+}

@@ -1,0 +1,473 @@
+// rtlgen: the output tree users rely on. Generation lints clean on several array shapes, the
+// manifest covers every file with its SHA-256, generated files carry the banner, the filelist
+// works with Verilator and Icarus from the documented places, Yosys synthesizes a small
+// configuration, the signature matches the generated top, DIR is protected unless --force,
+// and the config hash keys only on what changes the Verilog.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "accel.h"
+#include "errors.h"
+#include "rtlgen.h"
+#include "util.h"
+
+using namespace hdx;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// A fresh directory per test under HDX_BINARY_DIR/test-tmp, removed at the end.
+class TempDir {
+ public:
+  TempDir() {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string name = info ? fmt::format("{}.{}", info->test_suite_name(), info->name())
+                            : std::string("rtlgen");
+    for (char& c : name)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-') c = '_';
+    path_ = fs::path(HDX_BINARY_DIR) / "test-tmp" / fmt::format("{}-{}", name, ::getpid());
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+Accelerator accel(const std::string& name, int rows, int cols, int bpc, int ifmap_kib,
+                  int weight_kib, int ofmap_kib) {
+  Accelerator a;
+  a.name = name;
+  a.pe_rows = rows;
+  a.pe_cols = cols;
+  a.dram_bytes_per_cycle = bpc;
+  a.ifmap_kib = ifmap_kib;
+  a.weight_kib = weight_kib;
+  a.ofmap_kib = ofmap_kib;
+  return a;
+}
+
+Accelerator example(const std::string& file) {
+  return load_accelerator(std::string(HDX_SOURCE_DIR) + "/examples/" + file);
+}
+
+struct Config {
+  std::string label;  // test name suffix
+  Accelerator (*make)();
+};
+
+// Parameter names in test listings.
+void PrintTo(const Config& c, std::ostream* os) { *os << c.label; }
+
+const std::vector<Config>& configs() {
+  static const std::vector<Config> c = {
+      {"ws2x2_bpc1", [] { return accel("ws_2x2", 2, 2, 1, 1, 1, 1); }},
+      {"ws4x4_bpc4_example", [] { return example("accel_ws_4x4.json"); }},
+      {"ws3x5_bpc2", [] { return accel("ws 3x5 odd", 3, 5, 2, 2, 1, 2); }},
+      {"ws8x32_bpc8", [] { return accel("ws_8x32", 8, 32, 8, 32, 32, 32); }},
+      {"ws32x32_bpc32_small", [] { return accel("ws_32x32", 32, 32, 32, 4, 4, 4); }},
+  };
+  return c;
+}
+
+const char* kCommand = "hdx rtlgen --accel accelerator.json --out out";
+
+RtlOptions options(const fs::path& dir, bool lint) {
+  RtlOptions o;
+  o.out_dir = dir.string();
+  o.lint = lint;
+  o.command_line = kCommand;
+  return o;
+}
+
+std::string trim_output(const std::string& s) { return s.size() > 4000 ? s.substr(0, 4000) : s; }
+
+// Relative paths of all regular files under dir.
+std::set<std::string> files_under(const fs::path& dir) {
+  std::set<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_regular_file()) out.insert(fs::relative(e.path(), dir).generic_string());
+  return out;
+}
+
+std::string first_line(const std::string& s) { return s.substr(0, s.find('\n')); }
+
+// Port declarations of the generated top, in order: "  input  logic [W-1:0] name," lines.
+std::vector<Port> parse_top_ports(const std::string& sv) {
+  std::vector<Port> ports;
+  static const std::regex re(R"(^\s*(input|output)\s+logic\s+(?:\[(\d+):0\]\s*)?(\w+)\s*,?\s*$)");
+  std::istringstream in(sv);
+  std::string line;
+  bool in_header = false;
+  while (std::getline(in, line)) {
+    if (line.rfind("module ", 0) == 0) {
+      in_header = true;
+      continue;
+    }
+    if (!in_header) continue;
+    if (line.rfind(");", 0) == 0) break;
+    std::smatch m;
+    if (std::regex_match(line, m, re))
+      ports.push_back({m[3].str(), m[1].str() == "input", m[2].matched ? std::stoi(m[2].str()) + 1 : 1});
+    else
+      ADD_FAILURE() << "unexpected line in the port list of the top: " << line;
+  }
+  return ports;
+}
+
+// Test names start with "rtlgen" so that `ctest -R rtlgen` selects them (the label is rtl).
+class RtlgenTree : public ::testing::TestWithParam<Config> {};
+
+// 1. Generation (with Verilator -Wall lint) succeeds; every listed file exists; the manifest
+// holds the SHA-256 of each; the generated top and includes carry the banner and hash.
+TEST_P(RtlgenTree, GeneratesLintCleanTreeWithManifest) {
+  const Accelerator a = GetParam().make();
+  TempDir tmp;
+  const fs::path dir = tmp.path() / "out";
+  RtlResult r;
+  try {
+    r = generate_rtl(a, options(dir, /*lint=*/true));
+  } catch (const Error& e) {
+    FAIL() << e.what();
+  }
+  EXPECT_EQ(r.top, top_name(a));
+  EXPECT_EQ(r.config_hash, config_hash(a));
+  EXPECT_TRUE(std::regex_match(r.config_hash, std::regex("[0-9a-f]{16}"))) << r.config_hash;
+  EXPECT_EQ(fs::path(r.rtl_dir), dir / "rtl");
+  EXPECT_EQ(fs::path(r.filelist), dir / "rtl" / "filelist.f");
+
+  // Every listed file exists, and nothing else was written.
+  const std::set<std::string> listed(r.files.begin(), r.files.end());
+  EXPECT_EQ(listed.size(), r.files.size()) << "duplicate entries in RtlResult::files";
+  for (const auto& f : r.files) EXPECT_TRUE(fs::is_regular_file(dir / f)) << f;
+  EXPECT_EQ(files_under(dir), listed);
+  const std::string top_file = "rtl/" + r.top + ".sv";
+  for (const std::string& f :
+       {top_file, std::string("rtl/hdx_ld_cmd.vh"), std::string("rtl/hdx_cmp_cmd.vh"),
+        std::string("rtl/hdx_st_cmd.vh"), std::string("rtl/filelist.f"),
+        "rtl/" + r.top + ".signature.json", std::string("manifest.json")})
+    EXPECT_TRUE(listed.count(f)) << f << " not in RtlResult::files";
+
+  // Manifest: every file but itself, with its SHA-256.
+  const json m = json::parse(read_file((dir / "manifest.json").string()));
+  EXPECT_EQ(m.at("tool"), "hdx");
+  EXPECT_EQ(m.at("command"), kCommand);
+  EXPECT_EQ(m.at("config").at("config_hash"), r.config_hash);
+  EXPECT_EQ(m.at("config").at("accelerator"), accelerator_to_json(a));
+  EXPECT_TRUE(m.at("dependencies").contains("verilator"));
+  const json& sums = m.at("files");
+  ASSERT_TRUE(sums.is_object());
+  EXPECT_EQ(sums.size() + 1, r.files.size());
+  EXPECT_FALSE(sums.contains("manifest.json"));
+  for (const auto& f : r.files) {
+    if (f == "manifest.json") continue;
+    ASSERT_TRUE(sums.contains(f)) << f << " missing from manifest.json";
+    EXPECT_EQ(sums.at(f).get<std::string>(), sha256_file((dir / f).string())) << f;
+  }
+  // The hashes are real SHA-256 digests (cross-check one file with sha256sum).
+  {
+    std::string out;
+    const int rc = run_command({"sha256sum", (dir / top_file).string()}, &out);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_EQ(out.substr(0, 64), sums.at(top_file).get<std::string>());
+  }
+
+  // Banners: generated top and command-field includes.
+  const std::regex banner_re(R"(// generated by hdx \S+ -- do not edit\n)");
+  for (const std::string& f : {top_file, std::string("rtl/hdx_ld_cmd.vh"),
+                              std::string("rtl/hdx_cmp_cmd.vh"), std::string("rtl/hdx_st_cmd.vh")}) {
+    const std::string text = read_file((dir / f).string());
+    EXPECT_TRUE(std::regex_search(text, banner_re)) << f << " lacks the banner:\n"
+                                                    << text.substr(0, 400);
+    EXPECT_NE(text.find("// config hash: " + r.config_hash + "\n"), std::string::npos) << f;
+    EXPECT_NE(text.find(std::string("// command: ") + kCommand + "\n"), std::string::npos) << f;
+  }
+  // Copied templates say so on their first line.
+  for (const auto& f : r.files) {
+    if (f.size() < 3 || f.compare(f.size() - 3, 3, ".sv") != 0 || f == top_file) continue;
+    EXPECT_NE(first_line(read_file((dir / f).string())).find("do not edit"), std::string::npos)
+        << f;
+  }
+}
+
+// 2. The filelist works from the documented places: Verilator -F from another directory
+// (paths relative to the filelist) and Icarus -f from inside DIR/rtl.
+TEST_P(RtlgenTree, FilelistWorksWithVerilatorAndIcarus) {
+  const Accelerator a = GetParam().make();
+  TempDir tmp;
+  const fs::path dir = tmp.path() / "out";
+  RtlResult r;
+  try {
+    r = generate_rtl(a, options(dir, /*lint=*/false));
+  } catch (const Error& e) {
+    FAIL() << e.what();
+  }
+  const fs::path elsewhere = tmp.path() / "elsewhere";
+  fs::create_directories(elsewhere);
+  {
+    // Relative to the caller's directory, so the filelist's own entries must resolve
+    // against the filelist's directory.
+    const std::string fl = fs::relative(r.filelist, elsewhere).string();
+    std::string out;
+    const int rc = run_command(
+        {"verilator", "--lint-only", "-Wall", "-F", fl, "--top-module", r.top}, &out,
+        elsewhere.string());
+    EXPECT_EQ(rc, 0) << trim_output(out);
+    EXPECT_EQ(out, "") << "verilator -F " << fl << " from another directory printed:\n"
+                       << trim_output(out);
+  }
+  {
+    std::string out;
+    const int rc = run_command({"iverilog", "-g2012", "-f", "filelist.f", "-s", r.top, "-o",
+                                "x.vvp"},
+                               &out, r.rtl_dir);
+    EXPECT_EQ(rc, 0) << trim_output(out);
+    EXPECT_EQ(out, "") << "iverilog -g2012 -f filelist.f in DIR/rtl printed:\n"
+                       << trim_output(out);
+    EXPECT_TRUE(fs::is_regular_file(fs::path(r.rtl_dir) / "x.vvp"));
+  }
+}
+
+// 4. The signature publishes the configuration and exactly the ports of the generated top.
+TEST_P(RtlgenTree, SignatureMatchesConfigAndTop) {
+  const Accelerator a = GetParam().make();
+  TempDir tmp;
+  const fs::path dir = tmp.path() / "out";
+  RtlResult r;
+  try {
+    r = generate_rtl(a, options(dir, /*lint=*/false));
+  } catch (const Error& e) {
+    FAIL() << e.what();
+  }
+  const fs::path sig_path = dir / "rtl" / (r.top + ".signature.json");
+  ASSERT_TRUE(fs::is_regular_file(sig_path));
+  const json sig = json::parse(read_file(sig_path.string()));
+  EXPECT_EQ(sig.at("top"), r.top);
+  EXPECT_EQ(sig.at("top"), top_name(a));
+  EXPECT_EQ(sig.at("dataflow"), "ws");
+  const json& p = sig.at("parameters");
+  EXPECT_EQ(p.at("PE_ROWS").get<long long>(), a.pe_rows);
+  EXPECT_EQ(p.at("PE_COLS").get<long long>(), a.pe_cols);
+  EXPECT_EQ(p.at("BPC").get<long long>(), a.dram_bytes_per_cycle);
+  EXPECT_EQ(p.at("IFMAP_BYTES").get<long long>(), a.ifmap_bytes());
+  EXPECT_EQ(p.at("WEIGHT_BYTES").get<long long>(), a.weight_bytes());
+  EXPECT_EQ(p.at("ACC_ENTRIES").get<long long>(), a.acc_entries());
+
+  EXPECT_EQ(sig.at("clock").at("name"), "clk_i");
+  EXPECT_EQ(sig.at("clock").at("edge"), "posedge");
+  EXPECT_DOUBLE_EQ(sig.at("clock").at("mhz").get<double>(), a.clock_mhz);
+  EXPECT_EQ(sig.at("reset").at("name"), "rst_ni");
+  EXPECT_EQ(sig.at("reset").at("active"), "low");
+
+  const std::vector<Port> expected = top_ports(a);
+  const json& ports = sig.at("ports");
+  ASSERT_TRUE(ports.is_array());
+  ASSERT_EQ(ports.size(), expected.size());
+  std::set<std::string> names;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(ports[i].at("name"), expected[i].name) << "port " << i;
+    EXPECT_EQ(ports[i].at("direction"), expected[i].input ? "input" : "output")
+        << expected[i].name;
+    EXPECT_EQ(ports[i].at("width").get<int>(), expected[i].width) << expected[i].name;
+    EXPECT_GT(expected[i].width, 0) << expected[i].name;
+    names.insert(expected[i].name);
+  }
+  EXPECT_EQ(names.size(), expected.size()) << "duplicate port names";
+  ASSERT_TRUE(names.count("clk_i"));
+  ASSERT_TRUE(names.count("rst_ni"));
+  for (const Port& q : expected) {
+    if (q.name == "rd_rsp_data_i" || q.name == "wr_data_o") {
+      EXPECT_EQ(q.width, 8 * a.dram_bytes_per_cycle) << q.name;
+    }
+  }
+
+  // The generated top declares the same ports, in the same order.
+  const std::vector<Port> in_top = parse_top_ports(read_file((dir / "rtl" / (r.top + ".sv")).string()));
+  ASSERT_EQ(in_top.size(), expected.size());
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(in_top[i].name, expected[i].name) << "port " << i;
+    EXPECT_EQ(in_top[i].input, expected[i].input) << expected[i].name;
+    EXPECT_EQ(in_top[i].width, expected[i].width) << expected[i].name;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(rtlgen, RtlgenTree, ::testing::ValuesIn(configs()),
+                         [](const ::testing::TestParamInfo<Config>& i) { return i.param.label; });
+
+// 3. Yosys synthesis of a small configuration writes DIR/reports/synth.json (stat -json).
+TEST(rtlgen, SynthesizesSmallConfigWithYosys) {
+  const Accelerator a = accel("ws_2x2", 2, 2, 1, 1, 1, 1);
+  TempDir tmp;
+  const fs::path dir = tmp.path() / "out";
+  RtlOptions o = options(dir, /*lint=*/true);
+  o.synth = true;
+  RtlResult r;
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    r = generate_rtl(a, o);
+  } catch (const Error& e) {
+    FAIL() << e.what();
+  }
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  RecordProperty("synth_seconds", fmt::format("{:.1f}", secs));
+  std::cout << fmt::format("[ info     ] generate_rtl with synthesis took {:.1f} s\n", secs);
+
+  const fs::path report = dir / "reports" / "synth.json";
+  ASSERT_TRUE(fs::is_regular_file(report));
+  EXPECT_TRUE(fs::is_regular_file(dir / "reports" / "synth.txt"));
+  const json s = json::parse(read_file(report.string()));
+  ASSERT_TRUE(s.contains("design")) << s.dump(2).substr(0, 2000);
+  const json& d = s.at("design");
+  ASSERT_TRUE(d.contains("num_cells"));
+  EXPECT_GT(d.at("num_cells").get<long long>(), 0);
+  ASSERT_TRUE(d.contains("num_cells_by_type"));
+  long long by_type = 0;
+  for (const auto& [type, n] : d.at("num_cells_by_type").items()) by_type += n.get<long long>();
+  EXPECT_EQ(by_type, d.at("num_cells").get<long long>());
+  // Flattened: one module, the top.
+  ASSERT_TRUE(s.contains("modules"));
+  EXPECT_EQ(s.at("modules").size(), 1u);
+  EXPECT_TRUE(s.at("modules").contains("\\" + r.top)) << s.at("modules").dump().substr(0, 500);
+  // A design with registers (the PE weights and accumulators are flip-flops or memories).
+  long long ffs = 0;
+  for (const auto& [type, n] : d.at("num_cells_by_type").items())
+    if (type.find("DFF") != std::string::npos) ffs += n.get<long long>();
+  EXPECT_GT(ffs, 0);
+
+  EXPECT_EQ(r.synth, s);
+  // The reports are in the result and in the manifest.
+  const std::set<std::string> listed(r.files.begin(), r.files.end());
+  EXPECT_TRUE(listed.count("reports/synth.json"));
+  EXPECT_TRUE(listed.count("reports/synth.txt"));
+  const json m = json::parse(read_file((dir / "manifest.json").string()));
+  EXPECT_EQ(m.at("files").at("reports/synth.json").get<std::string>(),
+            sha256_file(report.string()));
+}
+
+// 5. DIR protection.
+TEST(rtlgen, NonEmptyOutDirNeedsForce) {
+  const Accelerator a = accel("ws_2x2", 2, 2, 1, 1, 1, 1);
+  TempDir tmp;
+  const fs::path dir = tmp.path() / "out";
+  fs::create_directories(dir);
+  const fs::path keep = dir / "notes.txt";
+  { std::ofstream(keep) << "mine\n"; }
+
+  try {
+    generate_rtl(a, options(dir, /*lint=*/false));
+    FAIL() << "generate_rtl wrote into a non-empty directory without force";
+  } catch (const RtlError& e) {
+    EXPECT_NE(std::string(e.what()).find("--force"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(dir.string()), std::string::npos) << e.what();
+    EXPECT_EQ(e.stage(), "rtlgen");
+  }
+  // Nothing was written by the refused call.
+  EXPECT_EQ(files_under(dir), std::set<std::string>{"notes.txt"});
+
+  RtlOptions o = options(dir, /*lint=*/true);
+  o.force = true;
+  RtlResult r;
+  try {
+    r = generate_rtl(a, o);
+  } catch (const Error& e) {
+    FAIL() << e.what();
+  }
+  EXPECT_TRUE(fs::is_regular_file(dir / "manifest.json"));
+  EXPECT_TRUE(fs::is_regular_file(dir / "rtl" / (r.top + ".sv")));
+
+  // Running again over its own output also needs force, and succeeds with it.
+  EXPECT_THROW(generate_rtl(a, options(dir, /*lint=*/false)), RtlError);
+  EXPECT_NO_THROW(generate_rtl(a, o));
+}
+
+TEST(rtlgen, EmptyExistingOutDirNeedsNoForce) {
+  const Accelerator a = accel("ws_2x2", 2, 2, 1, 1, 1, 1);
+  TempDir tmp;
+  const fs::path dir = tmp.path() / "out";
+  fs::create_directories(dir);
+  EXPECT_NO_THROW(generate_rtl(a, options(dir, /*lint=*/false)));
+  EXPECT_TRUE(fs::is_regular_file(dir / "manifest.json"));
+}
+
+TEST(rtlgen, OutDirThatIsARegularFileIsRejected) {
+  const Accelerator a = accel("ws_2x2", 2, 2, 1, 1, 1, 1);
+  TempDir tmp;
+  const fs::path file = tmp.path() / "out";
+  { std::ofstream(file) << "not a directory\n"; }
+  for (bool force : {false, true}) {
+    RtlOptions o = options(file, /*lint=*/false);
+    o.force = force;
+    try {
+      generate_rtl(a, o);
+      ADD_FAILURE() << "generate_rtl accepted a regular file as DIR (force " << force << ")";
+    } catch (const RtlError& e) {
+      EXPECT_NE(std::string(e.what()).find("not a directory"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(fs::is_regular_file(file));
+    EXPECT_EQ(read_file(file.string()), "not a directory\n");
+  }
+}
+
+// 6. The config hash keys on what changes the Verilog and nothing else.
+TEST(rtlgen, ConfigHashDependsOnlyOnWhatChangesTheVerilog) {
+  const Accelerator base = accel("ws_4x4", 4, 4, 4, 8, 4, 4);
+  const std::string h = config_hash(base);
+  EXPECT_TRUE(std::regex_match(h, std::regex("[0-9a-f]{16}"))) << h;
+  EXPECT_EQ(config_hash(base), h) << "not deterministic";
+
+  Accelerator x = base;
+  x.dram_latency_cycles = base.dram_latency_cycles + 17;
+  EXPECT_EQ(config_hash(x), h) << "DRAM latency changed the hash";
+  x = base;
+  x.clock_mhz = 250.0;
+  EXPECT_EQ(config_hash(x), h) << "clock changed the hash";
+  x = base;
+  x.dram_latency_cycles = 0;
+  x.clock_mhz = 1000.0;
+  EXPECT_EQ(config_hash(x), h) << "latency and clock together changed the hash";
+
+  std::map<std::string, Accelerator> differ;
+  auto variant = [&](const char* what, auto&& change) {
+    Accelerator v = base;
+    change(v);
+    differ[what] = v;
+  };
+  variant("pe_rows", [](Accelerator& v) { v.pe_rows = 8; });
+  variant("pe_cols", [](Accelerator& v) { v.pe_cols = 8; });
+  variant("bpc", [](Accelerator& v) { v.dram_bytes_per_cycle = 8; });
+  variant("ifmap_kib", [](Accelerator& v) { v.ifmap_kib = 16; });
+  variant("weight_kib", [](Accelerator& v) { v.weight_kib = 8; });
+  variant("ofmap_kib", [](Accelerator& v) { v.ofmap_kib = 8; });
+  variant("name", [](Accelerator& v) { v.name = "ws_4x4_b"; });
+  std::set<std::string> seen = {h};
+  for (const auto& [what, acc] : differ) {
+    const std::string hx = config_hash(acc);
+    EXPECT_NE(hx, h) << what << " did not change the hash";
+    EXPECT_TRUE(seen.insert(hx).second) << what << " collides with another variant";
+  }
+}
+
+}  // namespace
