@@ -1,0 +1,204 @@
+// The hdx command line: exit codes and one-line messages on bad input, and the files that
+// `hdx sim` writes.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "golden.h"
+#include "network.h"
+#include "npy.h"
+#include "util.h"
+
+namespace fs = std::filesystem;
+using namespace hdx;
+
+namespace {
+
+const std::string kHdx = std::string(HDX_BINARY_DIR) + "/cli/hdx";
+const std::string kEx = std::string(HDX_SOURCE_DIR) + "/examples/";
+
+struct CliRun {
+  int rc;
+  std::string out;
+};
+
+CliRun run_hdx(std::vector<std::string> args) {
+  args.insert(args.begin(), kHdx);
+  CliRun r;
+  r.rc = run_command(args, &r.out);
+  return r;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(HDX_BINARY_DIR) / "test-tmp" /
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string write(const std::string& name, const std::string& text) {
+    const std::string p = (dir_ / name).string();
+    std::ofstream(p) << text;
+    return p;
+  }
+  fs::path dir_;
+};
+
+const char* kAccel = R"({"name": "a", "dataflow": "ws", "pe_rows": 4, "pe_cols": 4,
+  "buffers_kib": {"ifmap": 8, "weight": 4, "ofmap": 4},
+  "dram": {"bytes_per_cycle": 4, "latency_cycles": 10}})";
+
+}  // namespace
+
+TEST_F(Cli, HelpAndVersion) {
+  CliRun r = run_hdx({"--help"});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_NE(r.out.find("hdx sim"), std::string::npos);
+  r = run_hdx({"sim", "--help"});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_NE(r.out.find("--dump-tensors"), std::string::npos);
+  EXPECT_NE(r.out.find("examples:"), std::string::npos);
+  r = run_hdx({"--version"});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_NE(r.out.find("Verilator"), std::string::npos);
+  EXPECT_NE(r.out.find("fmt"), std::string::npos);
+  EXPECT_NE(r.out.find("Boost"), std::string::npos);
+  EXPECT_NE(r.out.find("nlohmann_json"), std::string::npos);
+}
+
+TEST_F(Cli, UsageErrors) {
+  CliRun r = run_hdx({});
+  EXPECT_EQ(r.rc, 2);
+  r = run_hdx({"frobnicate"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.out.find("[cli E001] unknown command 'frobnicate'"), std::string::npos) << r.out;
+  r = run_hdx({"cost", "--network", kEx + "net_tiny.json"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.out.find("'--accel' is required"), std::string::npos) << r.out;
+  r = run_hdx({"cost", "--network", kEx + "net_tiny.json", "--accel", kEx + "accel_ws_4x4.json",
+           "--bogus"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.out.find("see hdx cost --help"), std::string::npos) << r.out;
+}
+
+// Each kind of malformed file: one line naming the file, the JSON path and the legal range.
+TEST_F(Cli, MalformedFiles) {
+  struct Case {
+    std::string accel, expect;
+  };
+  const Case cases[] = {
+      {"{", "[config E002]"},
+      {R"({"name": "a", "dataflow": "ws", "pe_rows": 4})", "/pe_cols: missing required key"},
+      {std::string(kAccel).replace(1, 0, R"("color": 1, )"), "/color: unknown key"},
+      {std::string(kAccel).replace(std::string(kAccel).find("\"pe_rows\": 4"), 12,
+                                   "\"pe_rows\": 65"),
+       "/pe_rows: must be an integer between 2 and 64, got 65"},
+      {std::string(kAccel).replace(std::string(kAccel).find("\"pe_rows\": 4"), 12,
+                                   "\"pe_rows\": \"4\""),
+       "/pe_rows"},
+      {std::string(kAccel).replace(std::string(kAccel).find("\"ws\""), 4, "\"xx\""),
+       "/dataflow: must be one of"},
+      {std::string(kAccel).replace(std::string(kAccel).find("\"bytes_per_cycle\": 4"), 20,
+                                   "\"bytes_per_cycle\": 3"),
+       "/dram/bytes_per_cycle"},
+  };
+  for (const Case& c : cases) {
+    const std::string a = write("a.json", c.accel);
+    const CliRun r = run_hdx({"cost", "--network", kEx + "net_tiny.json", "--accel", a});
+    EXPECT_EQ(r.rc, 2) << c.accel;
+    EXPECT_NE(r.out.find(c.expect), std::string::npos) << c.accel << "\n" << r.out;
+    EXPECT_NE(r.out.find("a.json"), std::string::npos) << r.out;
+    EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  }
+  const std::string n = write("n.json", R"({"name": "n", "input": {"channels": 3,
+    "height": 8, "width": 8}, "layers": [{"name": "c", "op": "conv", "out_channels": 4,
+    "kernel": 12}]})");
+  const CliRun r = run_hdx({"cost", "--network", n, "--accel", kEx + "accel_ws_4x4.json"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.out.find("/layers/0/kernel: must be an integer between 1 and 11, got 12"),
+            std::string::npos) << r.out;
+  const CliRun m = run_hdx({"cost", "--network", (dir_ / "missing.json").string(), "--accel",
+                     kEx + "accel_ws_4x4.json"});
+  EXPECT_EQ(m.rc, 2);
+  EXPECT_NE(m.out.find("cannot read"), std::string::npos) << m.out;
+}
+
+// A layer that does not fit the buffers names the buffer and the KiB it needs.
+TEST_F(Cli, ImpossibleConfigurations) {
+  const std::string net = write("n.json", R"({"name": "n", "input": {"channels": 64,
+    "height": 64, "width": 64}, "layers": [{"name": "big", "op": "conv", "out_channels": 8,
+    "kernel": 3, "padding": 1}]})");
+  std::string acc = kAccel;
+  acc.replace(acc.find("\"ifmap\": 8"), 10, "\"ifmap\": 1");
+  CliRun r = run_hdx({"cost", "--network", net, "--accel", write("a.json", acc)});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.out.find("[costmodel E012] layer 'big': ifmap buffer of 1 KiB"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("set buffers_kib.ifmap to at least 24"), std::string::npos) << r.out;
+
+  acc = kAccel;
+  acc.replace(acc.find("\"pe_rows\": 4, \"pe_cols\": 4"), 26, "\"pe_rows\": 32, \"pe_cols\": 32");
+  acc.replace(acc.find("\"weight\": 4"), 11, "\"weight\": 1");
+  r = run_hdx({"sim", "--network", kEx + "net_tiny.json", "--accel", write("b.json", acc), "--out",
+           (dir_ / "o").string()});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.out.find("weight buffer of 1 KiB holds 1 weight fold(s) of 32x32 bytes"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("set buffers_kib.weight to at least 2)"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir_ / "o")) << "nothing is written for an impossible configuration";
+
+  r = run_hdx({"sim", "--network", kEx + "net_tiny.json", "--accel", kEx + "accel_ws_4x4.json",
+           "--out", (dir_ / "o").string(), "--waves", "nosuchlayer"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.out.find("--waves nosuchlayer: no layer of that name"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, RefusesNonEmptyOutput) {
+  fs::create_directories(dir_ / "o");
+  write("o/keep.txt", "x");
+  CliRun r = run_hdx({"rtl", "--accel", kEx + "accel_ws_4x4.json", "--out", (dir_ / "o").string()});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.out.find("is not empty; pass --force"), std::string::npos) << r.out;
+  r = run_hdx({"sim", "--network", kEx + "net_tiny.json", "--accel", kEx + "accel_ws_4x4.json",
+           "--out", (dir_ / "o").string()});
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.out.find("is not empty; pass --force"), std::string::npos) << r.out;
+}
+
+// hdx sim end to end on the tiny example: report keys, tensors that recompute the output.
+TEST_F(Cli, SimReportAndTensors) {
+  const std::string out = (dir_ / "sim").string();
+  const std::string layer = load_network(kEx + "net_tiny.json").layers.front().name;
+  const CliRun r = run_hdx({"sim", "--network", kEx + "net_tiny.json", "--accel",
+                     kEx + "accel_ws_4x4.json", "--out", out, "--seed", "7", "--dump-tensors"});
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("model cyc"), std::string::npos);
+  const auto rep = nlohmann::json::parse(read_file(out + "/sim_report.json"));
+  EXPECT_TRUE(rep["all_match"].get<bool>());
+  EXPECT_EQ(rep["seed"], 7);
+  for (const auto& l : rep["layers"]) {
+    for (const char* k : {"name", "model_cycles", "rtl_cycles", "outputs_match", "model_events",
+                          "rtl_events"})
+      EXPECT_TRUE(l.contains(k)) << k;
+    EXPECT_EQ(l["model_cycles"], l["rtl_cycles"]);
+    EXPECT_EQ(l["model_events"], l["rtl_events"]);
+  }
+  const auto man = nlohmann::json::parse(read_file(out + "/manifest.json"));
+  EXPECT_EQ(man["files"]["sim_report.json"], sha256_file(out + "/sim_report.json"));
+
+  // Everything needed to recompute the first layer's output from docs/arithmetic.md.
+  const std::string td = out + "/tensors/" + layer + "/";
+  const Layer l = load_network(td + "layer.json").layers.front();
+  Requant q;
+  q.bias = read_npy(td + "bias.npy").as<int32_t>();
+  q.mult = read_npy(td + "mult.npy").as<int32_t>();
+  q.shift = read_npy(td + "shift.npy").as<uint8_t>();
+  const auto y = conv_golden(l, read_npy(td + "input.npy").as<int8_t>(),
+                             read_npy(td + "weight.npy").as<int8_t>(), q);
+  EXPECT_EQ(y, read_npy(td + "output.npy").as<int8_t>());
+}
