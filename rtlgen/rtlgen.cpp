@@ -44,7 +44,8 @@ std::string cmd_defs(const char* prefix, const std::vector<CmdField>& fields,
 
 std::string top_verilog(const Accelerator& a, const std::string& top, const std::string& command,
                         const std::string& hash) {
-  std::string s = banner(fmt::format("Top of accelerator '{}' ({} dataflow, {}x{} PEs)", a.name,
+  std::string s = banner(fmt::format("Top of accelerator {} ({} dataflow, {}x{} PEs)",
+                                     nlohmann::json(a.name).dump(),
                                      "ws", a.pe_rows, a.pe_cols),
                          command, hash);
   const auto ports = top_ports(a);
@@ -248,12 +249,17 @@ RtlResult generate_rtl(const Accelerator& a, const RtlOptions& opt) {
   if (opt.synth) {
     const fs::path rep = dir / "reports";
     fs::create_directories(rep, ec);
-    std::string script = "read_verilog -sv -I " + r.rtl_dir;
-    for (const auto& n : names) script += " " + (rtl / n).string();
-    script += fmt::format("; synth -flatten -top {}; tee -q -o {} stat -json; tee -q -o {} stat",
-                          r.top, (rep / "synth.json").string(), (rep / "synth.txt").string());
+    // The buffers stay $mem cells (they stand for SRAM macros); the logic is mapped to gates.
+    // Yosys runs in DIR with relative paths, so DIR may contain spaces.
+    std::string script = "read_verilog -sv -I rtl";
+    for (const auto& n : names) script += " rtl/" + n;
+    script += fmt::format(
+        "; synth -flatten -top {} -run begin:fine; opt -fast -full; techmap; opt -fast; "
+        "abc -fast; opt -fast; tee -q -o reports/synth.json stat -json; "
+        "tee -q -o reports/synth.txt stat",
+        r.top);
     std::string out;
-    const int rc = run_command({"yosys", "-q", "-p", script}, &out);
+    const int rc = run_command({"yosys", "-q", "-p", script}, &out, opt.out_dir);
     if (rc != 0)
       throw RtlError(5, fmt::format("Yosys synthesis of {} failed (exit {}): {}", r.top, rc,
                                     first_line(out)));

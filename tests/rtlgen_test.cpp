@@ -9,6 +9,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -428,6 +429,55 @@ TEST(rtlgen, OutDirThatIsARegularFileIsRejected) {
     }
     EXPECT_TRUE(fs::is_regular_file(file));
     EXPECT_EQ(read_file(file.string()), "not a directory\n");
+  }
+}
+
+// Points HDX_DATA_DIR at a copy of the templates for the life of the object.
+class DataDirCopy {
+ public:
+  explicit DataDirCopy(const fs::path& root) : root_(root) {
+    if (const char* e = std::getenv("HDX_DATA_DIR")) old_ = e, had_old_ = true;
+    fs::create_directories(root_);
+    fs::copy(fs::path(data_dir()) / "templates", root_ / "templates",
+             fs::copy_options::recursive);
+    ::setenv("HDX_DATA_DIR", root_.string().c_str(), 1);
+  }
+  ~DataDirCopy() {
+    if (had_old_)
+      ::setenv("HDX_DATA_DIR", old_.c_str(), 1);
+    else
+      ::unsetenv("HDX_DATA_DIR");
+  }
+  // Declares an unused, undriven signal just before the last endmodule of a template.
+  void add_lint_warning(const std::string& rel) const {
+    const fs::path p = root_ / "templates" / rel;
+    std::string text = read_file(p.string());
+    const auto at = text.rfind("endmodule");
+    ASSERT_NE(at, std::string::npos) << rel;
+    text.insert(at, "  logic hdx_lint_probe;\n");
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
+  }
+
+ private:
+  fs::path root_;
+  std::string old_;
+  bool had_old_ = false;
+};
+
+// The lint really is -Wall and any warning fails generation.
+TEST(rtlgen, LintWarningInTemplateFailsGeneration) {
+  const Accelerator a = accel("ws_2x2", 2, 2, 1, 1, 1, 1);
+  TempDir tmp;
+  DataDirCopy data(tmp.path() / "data");
+  const std::string clean_hash = config_hash(a);
+  data.add_lint_warning("systolic/hdx_ws_pe.sv");
+  // The hash covers the template sources (it keys the simulation build cache).
+  EXPECT_NE(config_hash(a), clean_hash);
+  try {
+    generate_rtl(a, options(tmp.path() / "out", /*lint=*/true));
+    ADD_FAILURE() << "a template with an unused, undriven signal passed lint";
+  } catch (const RtlError& e) {
+    EXPECT_NE(std::string(e.what()).find("Verilator lint"), std::string::npos) << e.what();
   }
 }
 
