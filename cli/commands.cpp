@@ -230,6 +230,7 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   std::vector<std::string> files;
   std::vector<LayerSim> sims;
   const auto t0 = std::chrono::steady_clock::now();
+  const bool tty = isatty(1) != 0;
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const Layer& l = net.layers[i];
     const LayerData d = random_layer_data(l, seed * 1000 + i);
@@ -245,9 +246,19 @@ int cmd_sim(const Args& args, const std::string& command_line) {
     const double el =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double eta = el / static_cast<double>(i + 1) * static_cast<double>(net.layers.size() - i - 1);
-    log(fmt::format("[{}/{}] {}: {} cycles (model {}), outputs {}, {:.1f} s, ETA {:.0f} s",
+    const std::string line =
+        fmt::format("[{}/{}] {}: {} cycles (model {}), outputs {}, {:.1f} s, ETA {:.0f} s",
                     i + 1, net.layers.size(), l.name, s.rtl_cycles, s.model.cycles,
-                    s.outputs_match ? "match" : "MISMATCH", s.seconds, eta));
+                    s.outputs_match ? "match" : "MISMATCH", s.seconds, eta);
+    if (tty) {  // one bar, redrawn in place
+      const size_t w = 24, done = w * (i + 1) / net.layers.size();
+      fmt::print("\r[sim] [{}{}] {:<70.70}", std::string(done, '#'), std::string(w - done, '.'),
+                 line);
+      if (i + 1 == net.layers.size()) fmt::print("\n");
+      std::fflush(stdout);
+    } else {
+      log(line);
+    }
     if (vm.count("dump-tensors")) {
       const std::string td = out + "/tensors/" + l.name;
       fs::create_directories(td);

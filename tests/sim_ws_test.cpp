@@ -7,6 +7,9 @@
 #include <random>
 
 #include "errors.h"
+#include "job.h"
+#include "schedule_ws.h"
+#include "util.h"
 #include "model.h"
 #include "runner.h"
 #include "verilate.h"
@@ -129,4 +132,35 @@ TEST(SimWs, RandomLayersExact) {
   }
   EXPECT_GE(pairs, 100);
   EXPECT_GE(tiled, 30);
+}
+
+// A command that waits for something that never happens stops at the watchdog with a
+// message naming how far each engine got, instead of hanging.
+TEST(SimWs, WatchdogStopsAHang) {
+  const Accelerator a = accel(4, 4, 4, 3, 8, 4, 4);
+  const SimModel m = build_sim_model(a, false);
+  const Layer l = conv("c1", 3, 8, 8, 5, 3, 1, 1, 1, true);
+  WsProgram p = ws_program(l, a, DramMap{0, 1024, 2048, 4096});
+  p.st.back().w.cmp = 1000;  // the CMP engine never completes 1000 commands
+  SimJob job;
+  job.latency = 3;
+  job.max_cycles = 5000;
+  job.ld_words = static_cast<uint32_t>(ld_fields().size());
+  job.cmp_words = static_cast<uint32_t>(cmp_fields().size());
+  job.st_words = static_cast<uint32_t>(st_fields().size());
+  for (const auto& c : p.ld) for (uint32_t w : pack(c)) job.ld.push_back(w);
+  for (const auto& c : p.cmp) for (uint32_t w : pack(c)) job.cmp.push_back(w);
+  for (const auto& c : p.st) for (uint32_t w : pack(c)) job.st.push_back(w);
+  job.dram.assign(8192, 0);
+  const std::string base = std::string(HDX_BINARY_DIR) + "/watchdog_test";
+  write_job(base + ".job", job);
+  std::string out;
+  ASSERT_EQ(run_command({m.exe, base + ".job", base + ".res"}, &out), 0) << out;
+  const SimResult r = read_result(base + ".res");
+  EXPECT_EQ(r.status, 1u);
+  EXPECT_NE(r.message.find("done never rose within 5000 cycles"), std::string::npos) << r.message;
+  EXPECT_NE(r.message.find(fmt::format("st {}/{}", p.st.size(), p.st.size())),
+            std::string::npos) << r.message;
+  std::remove((base + ".job").c_str());
+  std::remove((base + ".res").c_str());
 }
