@@ -87,7 +87,9 @@ void ws_schedule(const Layer& l, const Accelerator& a, const DramMap& map, WsSin
 
   uint32_t n_ld = 0, n_cmp = 0, n_st = 0;  // commands emitted so far, per engine
   uint32_t islot_cmp[2] = {0, 0};          // last CMP reading each ifmap slot
-  std::vector<uint32_t> wslot_cmp(t.weight_slots, 0), wslot_ld(t.weight_slots, 0);
+  // Slots in use: every fold's own when resident, else all of the buffer's in turn.
+  const size_t wslots = std::min<long long>(t.weight_slots, 1LL * G * NT * KT);
+  std::vector<uint32_t> wslot_cmp(wslots, 0), wslot_ld(wslots, 0);
   std::vector<char> fold_loaded(t.weights_resident ? G * NT * KT : 0, 0);
   uint32_t pslot_st[2] = {0, 0}, pslot_ld[2] = {0, 0};
   int pslot_pid[2] = {-1, -1};

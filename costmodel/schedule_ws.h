@@ -22,7 +22,8 @@ struct Waits {
 
 enum LdTarget : uint32_t { kLdIfmap = 0, kLdWeight = 1, kLdParam = 2 };
 
-// Copies `rows` rows of `row_len` bytes from DRAM to a buffer.
+// Copies `rows` rows of `row_len` bytes from DRAM to a buffer. beats_per_row is for the
+// model only; the LD engine counts the bytes left in the row instead.
 struct LdCmd {
   Waits w;
   uint32_t target = 0, dram_addr = 0, rows = 0, row_len = 0, beats_per_row = 0,
