@@ -191,6 +191,12 @@ TEST_F(Cli, SimReportAndTensors) {
   const auto man = nlohmann::json::parse(read_file(out + "/manifest.json"));
   EXPECT_EQ(man["files"]["sim_report.json"], sha256_file(out + "/sim_report.json"));
 
+  // The same configuration again: the Verilator model comes from the cache.
+  const CliRun again = run_hdx({"sim", "--network", kEx + "net_tiny.json", "--accel",
+                                kEx + "accel_ws_4x4.json", "--out", out, "--force"});
+  EXPECT_EQ(again.rc, 0) << again.out;
+  EXPECT_NE(again.out.find("model found in cache"), std::string::npos) << again.out;
+
   // Everything needed to recompute the first layer's output from docs/arithmetic.md.
   const std::string td = out + "/tensors/" + layer + "/";
   const Layer l = load_network(td + "layer.json").layers.front();
@@ -201,4 +207,18 @@ TEST_F(Cli, SimReportAndTensors) {
   const auto y = conv_golden(l, read_npy(td + "input.npy").as<int8_t>(),
                              read_npy(td + "weight.npy").as<int8_t>(), q);
   EXPECT_EQ(y, read_npy(td + "output.npy").as<int8_t>());
+}
+
+// --waves builds the traced model and writes one layer's FST waveform.
+TEST_F(Cli, WavesOfOneLayer) {
+  const std::string out = (dir_ / "sim").string();
+  const CliRun r = run_hdx({"sim", "--network", kEx + "net_tiny.json", "--accel",
+                            kEx + "accel_ws_4x4.json", "--out", out, "--waves", "dw2"});
+  ASSERT_EQ(r.rc, 0) << r.out;
+  const fs::path fst = fs::path(out) / "waves" / "dw2.fst";
+  ASSERT_TRUE(fs::exists(fst));
+  EXPECT_GT(fs::file_size(fst), 1000u);
+  EXPECT_FALSE(fs::exists(fs::path(out) / "waves" / "conv1.fst"));
+  const auto man = nlohmann::json::parse(read_file(out + "/manifest.json"));
+  EXPECT_TRUE(man["files"].contains("waves/dw2.fst"));
 }
