@@ -59,10 +59,11 @@ nlohmann::json events_json(const Events& e) {
 // Refuses a non-empty output folder unless forced; creates it.
 void prepare_out(const std::string& dir, bool force) {
   if (fs::exists(dir) && !fs::is_directory(dir))
-    throw IoError(10, fmt::format("{} exists and is not a directory; choose another --out", dir));
+    throw IoError(10, fmt::format("{} exists and is not a directory; choose another --out", dir),
+                  2);
   if (fs::exists(dir) && !fs::is_empty(dir) && !force)
     throw IoError(11, fmt::format("{} is not empty; pass --force to overwrite it or choose "
-                                  "another --out", dir));
+                                  "another --out", dir), 2);
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw IoError(12, fmt::format("cannot create {}: {}", dir, ec.message()));

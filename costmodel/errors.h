@@ -34,7 +34,8 @@ class MappingError : public Error {
 // RTL generation, lint or synthesis failure.
 class RtlError : public Error {
  public:
-  RtlError(int code, const std::string& msg) : Error("rtlgen", code, msg, 1) {}
+  RtlError(int code, const std::string& msg, int exit_code = 1)
+      : Error("rtlgen", code, msg, exit_code) {}
 };
 
 // Simulation failure: build, watchdog, I/O.
@@ -46,7 +47,8 @@ class SimError : public Error {
 // File system and other I/O failures.
 class IoError : public Error {
  public:
-  IoError(int code, const std::string& msg) : Error("io", code, msg, 1) {}
+  IoError(int code, const std::string& msg, int exit_code = 1)
+      : Error("io", code, msg, exit_code) {}
 };
 
 }  // namespace hdx

@@ -189,10 +189,10 @@ RtlResult generate_rtl(const Accelerator& a, const RtlOptions& opt) {
   std::error_code ec;
   if (fs::exists(dir) && !fs::is_directory(dir))
     throw RtlError(1, fmt::format("{} exists and is not a directory; choose another --out",
-                                  opt.out_dir));
+                                  opt.out_dir), 2);
   if (fs::exists(dir) && !fs::is_empty(dir) && !opt.force)
     throw RtlError(2, fmt::format("{} is not empty; pass --force to overwrite it or choose "
-                                  "another --out", opt.out_dir));
+                                  "another --out", opt.out_dir), 2);
   const fs::path rtl = dir / "rtl";
   fs::create_directories(rtl, ec);
   if (ec) throw RtlError(3, fmt::format("cannot create {}: {}", rtl.string(), ec.message()));

@@ -27,7 +27,12 @@ SimModel build_sim_model(const Accelerator& a, bool trace,
   SimModel m;
   m.top = top_name(a);
   m.trace = trace;
-  const std::string key = config_hash(a) + (trace ? "-fst" : "");
+  // The harness sources are part of the executable, so they are part of the key.
+  const std::string sim_dir = data_dir() + "/sim";
+  const std::string harness = sha256_hex(read_file(sim_dir + "/sim_main.cpp") +
+                                         read_file(sim_dir + "/job.cpp") +
+                                         read_file(sim_dir + "/job.h"));
+  const std::string key = config_hash(a) + "-" + harness.substr(0, 8) + (trace ? "-fst" : "");
   m.dir = cache_root() + "/verilator/" + key;
   m.exe = m.dir + "/hdx_sim_model";
   if (fs::exists(m.exe)) return m;
@@ -44,7 +49,6 @@ SimModel build_sim_model(const Accelerator& a, bool trace,
   ro.out_dir = tmp + "/tree";
   ro.command_line = "hdx sim (model build)";
   const RtlResult rr = generate_rtl(a, ro);
-  const std::string sim_dir = data_dir() + "/sim";
   std::vector<std::string> argv = {
       "verilator", "--cc", "--exe", "--build", "-j", "2", "--prefix", "Vhdx_top",
       "--top-module", rr.top, "-F", rr.filelist, sim_dir + "/sim_main.cpp",

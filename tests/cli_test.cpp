@@ -162,11 +162,11 @@ TEST_F(Cli, RefusesNonEmptyOutput) {
   fs::create_directories(dir_ / "o");
   write("o/keep.txt", "x");
   CliRun r = run_hdx({"rtl", "--accel", kEx + "accel_ws_4x4.json", "--out", (dir_ / "o").string()});
-  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.out.find("is not empty; pass --force"), std::string::npos) << r.out;
   r = run_hdx({"sim", "--network", kEx + "net_tiny.json", "--accel", kEx + "accel_ws_4x4.json",
            "--out", (dir_ / "o").string()});
-  EXPECT_EQ(r.rc, 1);
+  EXPECT_EQ(r.rc, 2);
   EXPECT_NE(r.out.find("is not empty; pass --force"), std::string::npos) << r.out;
 }
 
