@@ -148,7 +148,9 @@ int cmd_cost(const Args& args, const std::string& command_line) {
                           {"weight", c.area.weight}, {"acc", c.area.acc},
                           {"param", c.area.param}, {"output_stage", c.area.output_stage},
                           {"control", c.area.control}}}};
-    write_file_atomic(vm["json"].as<std::string>(), j.dump(2) + "\n");
+    const fs::path jp(vm["json"].as<std::string>());
+    if (jp.has_parent_path()) fs::create_directories(jp.parent_path());
+    write_file_atomic(jp.string(), j.dump(2) + "\n");
   }
   return 0;
 }
