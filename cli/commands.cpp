@@ -196,12 +196,15 @@ int cmd_sim(const Args& args, const std::string& command_line) {
       "seed", po::value<uint64_t>()->default_value(1), "seed of the random layer data")(
       "dump-tensors", "write OUT/tensors/<layer>/*.npy (input, weight, bias, mult, shift, "
                       "RTL output)")(
+      "tensors", po::value<std::string>(),
+      "read each layer's input, weight, bias, mult and shift from DIR/<layer>/*.npy (the "
+      "layout --dump-tensors writes) instead of random data")(
       "waves", po::value<std::string>(), "write OUT/waves/<LAYER>.fst for this layer")(
       "force", "write into a non-empty output folder");
   po::variables_map vm;
   if (!parse(args, od, vm,
-             "usage: hdx sim --network N --accel A --out DIR [--seed S] [--dump-tensors] "
-             "[--waves LAYER]",
+             "usage: hdx sim --network N --accel A --out DIR [--seed S | --tensors DIR] "
+             "[--dump-tensors] [--waves LAYER]",
              "  hdx sim --network examples/net_all_kinds.json --accel "
              "examples/accel_ws_16x16.json --out out/sim16\n"
              "  hdx sim --network examples/net_tiny.json --accel examples/accel_ws_4x4.json "
@@ -236,7 +239,9 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   const bool tty = isatty(1) != 0;
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const Layer& l = net.layers[i];
-    const LayerData d = random_layer_data(l, seed * 1000 + i);
+    const LayerData d = vm.count("tensors")
+                            ? load_layer_data(l, vm["tensors"].as<std::string>() + "/" + l.name)
+                            : random_layer_data(l, seed * 1000 + i);
     std::string fst;
     if (l.name == waves) {
       fs::create_directories(out + "/waves");

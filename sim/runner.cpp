@@ -1,6 +1,7 @@
 #include "runner.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -10,6 +11,7 @@
 
 #include "errors.h"
 #include "job.h"
+#include "npy.h"
 #include "schedule_ws.h"
 #include "util.h"
 
@@ -20,6 +22,33 @@ LayerData random_layer_data(const Layer& l, uint64_t seed) {
   d.input = random_int8(static_cast<size_t>(l.in_size()), seed * 3 + 1);
   d.weight = random_int8(static_cast<size_t>(l.weight_count()), seed * 3 + 2);
   d.q = random_requant(l, seed * 3 + 3);
+  return d;
+}
+
+namespace {
+
+template <class T>
+std::vector<T> load_tensor(const std::string& path, const std::vector<size_t>& shape) {
+  const NpyArray a = read_npy(path);
+  if (a.shape != shape)
+    throw IoError(20, fmt::format("{}: shape ({}) does not fit the layer, which needs ({})",
+                                  path, fmt::join(a.shape, ", "), fmt::join(shape, ", ")), 2);
+  return a.as<T>();
+}
+
+}  // namespace
+
+LayerData load_layer_data(const Layer& l, const std::string& dir) {
+  const size_t oc = static_cast<size_t>(l.out_c);
+  LayerData d;
+  d.input = load_tensor<int8_t>(dir + "/input.npy", {size_t(l.in_h), size_t(l.in_w),
+                                                     size_t(l.in_c)});
+  d.weight = load_tensor<int8_t>(dir + "/weight.npy",
+                                 {oc, size_t(l.kh), size_t(l.kw), size_t(l.cin_g())});
+  d.q.bias = load_tensor<int32_t>(dir + "/bias.npy", {oc});
+  d.q.mult = load_tensor<int32_t>(dir + "/mult.npy", {oc});
+  d.q.shift = load_tensor<uint8_t>(dir + "/shift.npy", {oc});
+  check_requant(l, d.q);
   return d;
 }
 

@@ -19,6 +19,10 @@ struct LayerData {
 };
 // Seeded random input, weights and requantization parameters.
 LayerData random_layer_data(const Layer& l, uint64_t seed);
+// Reads DIR/input.npy (HWC int8), weight.npy ([out_c][kh][kw][cin_g] int8), bias.npy and
+// mult.npy (int32), shift.npy (uint8); throws IoError naming the file whose type or shape
+// does not fit the layer, SimError for out-of-range requantization parameters.
+LayerData load_layer_data(const Layer& l, const std::string& dir);
 
 struct LayerSim {
   std::string name;

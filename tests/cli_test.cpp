@@ -207,6 +207,23 @@ TEST_F(Cli, SimReportAndTensors) {
   const auto y = conv_golden(l, read_npy(td + "input.npy").as<int8_t>(),
                              read_npy(td + "weight.npy").as<int8_t>(), q);
   EXPECT_EQ(y, read_npy(td + "output.npy").as<int8_t>());
+
+  // Given tensors instead of random ones: the dumped set runs again to the same outputs.
+  const std::string out2 = (dir_ / "sim2").string();
+  const CliRun given = run_hdx({"sim", "--network", kEx + "net_tiny.json", "--accel",
+                               kEx + "accel_ws_4x4.json", "--out", out2, "--tensors",
+                               out + "/tensors", "--dump-tensors"});
+  ASSERT_EQ(given.rc, 0) << given.out;
+  EXPECT_EQ(read_file(out2 + "/tensors/" + layer + "/output.npy"), read_file(td + "output.npy"));
+
+  // A tensor of the wrong shape names the file and both shapes.
+  write_npy(td + "bias.npy", std::vector<int32_t>{1, 2, 3}, {3});
+  const CliRun bad = run_hdx({"sim", "--network", kEx + "net_tiny.json", "--accel",
+                              kEx + "accel_ws_4x4.json", "--out", (dir_ / "sim3").string(),
+                              "--tensors", out + "/tensors"});
+  EXPECT_EQ(bad.rc, 2) << bad.out;
+  EXPECT_NE(bad.out.find("bias.npy: shape (3) does not fit the layer, which needs (8)"),
+            std::string::npos) << bad.out;
 }
 
 // --waves builds the traced model and writes one layer's FST waveform.
