@@ -53,9 +53,6 @@ LayerData load_layer_data(const Layer& l, const std::string& dir) {
 }
 
 namespace {
-
-uint32_t align64(uint64_t v) { return static_cast<uint32_t>((v + 63) / 64 * 64); }
-
 template <class T>
 std::vector<uint32_t> flatten(const std::vector<T>& cmds) {
   std::vector<uint32_t> w;
@@ -65,6 +62,20 @@ std::vector<uint32_t> flatten(const std::vector<T>& cmds) {
   }
   return w;
 }
+}  // namespace
+
+void set_commands(SimJob& job, const WsProgram& prog) {
+  job.ld_words = static_cast<uint32_t>(ld_fields().size());
+  job.cmp_words = static_cast<uint32_t>(cmp_fields().size());
+  job.st_words = static_cast<uint32_t>(st_fields().size());
+  job.ld = flatten(prog.ld);
+  job.cmp = flatten(prog.cmp);
+  job.st = flatten(prog.st);
+}
+
+namespace {
+
+uint32_t align64(uint64_t v) { return static_cast<uint32_t>((v + 63) / 64 * 64); }
 
 void put32(std::vector<uint8_t>& m, size_t at, uint32_t v) {
   for (int i = 0; i < 4; ++i) m[at + i] = static_cast<uint8_t>(v >> (8 * i));
@@ -110,12 +121,7 @@ LayerSim simulate_layer(const SimModel& m, const Layer& l, const Accelerator& a,
   const WsProgram prog = ws_program(l, a, map);
   job.latency = static_cast<uint32_t>(a.dram_latency_cycles);
   job.max_cycles = static_cast<uint64_t>(r.model.cycles) * 4 + 100000;
-  job.ld_words = static_cast<uint32_t>(ld_fields().size());
-  job.cmp_words = static_cast<uint32_t>(cmp_fields().size());
-  job.st_words = static_cast<uint32_t>(st_fields().size());
-  job.ld = flatten(prog.ld);
-  job.cmp = flatten(prog.cmp);
-  job.st = flatten(prog.st);
+  set_commands(job, prog);
   job.fst_path = fst;
 
   const std::string base = temp_base();

@@ -6,6 +6,8 @@
 
 #include "accel.h"
 #include "golden.h"
+#include "job.h"
+#include "schedule_ws.h"
 #include "model.h"
 #include "network.h"
 #include "verilate.h"
@@ -23,6 +25,9 @@ LayerData random_layer_data(const Layer& l, uint64_t seed);
 // mult.npy (int32), shift.npy (uint8); throws IoError naming the file whose type or shape
 // does not fit the layer, SimError for out-of-range requantization parameters.
 LayerData load_layer_data(const Layer& l, const std::string& dir);
+
+// Packs the program's three command streams into the job (words per command and words).
+void set_commands(SimJob& job, const WsProgram& prog);
 
 struct LayerSim {
   std::string name;

@@ -143,12 +143,7 @@ TEST(SimWs, WatchdogStopsAHang) {
   SimJob job;
   job.latency = 3;
   job.max_cycles = 5000;
-  job.ld_words = static_cast<uint32_t>(ld_fields().size());
-  job.cmp_words = static_cast<uint32_t>(cmp_fields().size());
-  job.st_words = static_cast<uint32_t>(st_fields().size());
-  for (const auto& c : p.ld) for (uint32_t w : pack(c)) job.ld.push_back(w);
-  for (const auto& c : p.cmp) for (uint32_t w : pack(c)) job.cmp.push_back(w);
-  for (const auto& c : p.st) for (uint32_t w : pack(c)) job.st.push_back(w);
+  set_commands(job, p);
   job.dram.assign(8192, 0);
   const std::string base = std::string(HDX_BINARY_DIR) + "/watchdog_test";
   write_job(base + ".job", job);
