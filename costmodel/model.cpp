@@ -4,7 +4,32 @@
 
 namespace hdx {
 
-bool Events::operator==(const Events& o) const { return event_list(*this) == event_list(o); }
+namespace {
+constexpr long long Events::*kEventFields[] = {
+    &Events::macs,     &Events::dram_rd_bytes, &Events::dram_wr_bytes, &Events::ifmap_wr,
+    &Events::ifmap_rd, &Events::weight_wr,     &Events::weight_rd,     &Events::param_wr,
+    &Events::acc_rd,   &Events::acc_wr};
+}  // namespace
+
+bool Events::operator==(const Events& o) const {
+  for (auto f : kEventFields)
+    if (this->*f != o.*f) return false;
+  return true;
+}
+Events Events::operator-(const Events& o) const {
+  Events r;
+  for (auto f : kEventFields) r.*f = this->*f - o.*f;
+  return r;
+}
+Events& Events::operator+=(const Events& o) {
+  for (auto f : kEventFields) this->*f += o.*f;
+  return *this;
+}
+Events Events::operator*(long long k) const {
+  Events r;
+  for (auto f : kEventFields) r.*f = this->*f * k;
+  return r;
+}
 
 std::vector<std::pair<std::string, long long>> event_list(const Events& e) {
   return {{"macs", e.macs},         {"dram_rd_bytes", e.dram_rd_bytes},
@@ -18,37 +43,95 @@ namespace {
 
 using u64 = unsigned long long;
 
-// Replays the three engines of docs/architecture.md. Cycle 0 is the cycle in which start is
-// seen; done_x[i] is the first cycle in which engine x's completed count reads i.
-class Timing : public WsSink {
+// Done times of one engine's commands, by command number (entry 0, "none", is time 0). A run
+// of commands that the schedule skipped as periodic is kept as a gap: entry j in it is the
+// entry m * d before it, m * P later, for the smallest m that leaves the gap.
+class DoneList {
  public:
-  Timing(const Accelerator& a) : R_(a.pe_rows), C_(a.pe_cols), lat_(a.dram_latency_cycles) {
-    done_ld_.push_back(0);
-    done_cmp_.push_back(0);
-    done_st_.push_back(0);
+  void reset() {
+    v_.assign(1, 0);
+    gaps_.clear();
+    n_ = 1;
+    hint_ = 0;
+  }
+  u64 count() const { return n_; }
+  u64 stored() const { return v_.size(); }
+  void push(u64 t) {
+    v_.push_back(t);
+    ++n_;
+  }
+  u64 at(long long j) const {
+    if (j <= 0) return 0;
+    const u64 u = static_cast<u64>(j);
+    if (gaps_.empty() || u >= gaps_.back().end) return v_[u - (n_ - v_.size())];
+    return in_gaps(u);
+  }
+  void skip(u64 len, u64 d, u64 P) {
+    if (len == 0) return;
+    gaps_.push_back({n_, n_ + len, d, P, n_ - v_.size()});
+    n_ += len;
   }
 
-  void ld(const LdCmd& c) override {
-    const u64 start = std::max(ld_free_, dep(c.w));
+ private:
+  struct Gap {
+    u64 begin, end, d, P, before;  // before: entries in earlier gaps
+  };
+  u64 in_gaps(u64 j) const {
+    // The last gap that begins at or before j; reads move forward, so try the last one first.
+    size_t g = hint_ < gaps_.size() ? hint_ : 0;
+    if (!(gaps_[g].begin <= j && (g + 1 == gaps_.size() || j < gaps_[g + 1].begin))) {
+      auto it = std::upper_bound(gaps_.begin(), gaps_.end(), j,
+                                 [](u64 x, const Gap& gap) { return x < gap.begin; });
+      if (it == gaps_.begin()) return v_[j];
+      g = static_cast<size_t>(it - gaps_.begin()) - 1;
+    }
+    hint_ = g;
+    const Gap& gap = gaps_[g];
+    if (j >= gap.end) return v_[j - gap.before - (gap.end - gap.begin)];
+    const u64 m = (j - gap.begin) / gap.d + 1;
+    return at(static_cast<long long>(j - m * gap.d)) + m * gap.P;
+  }
+  std::vector<u64> v_;
+  std::vector<Gap> gaps_;
+  u64 n_ = 1;
+  mutable size_t hint_ = 0;
+};
+
+// Replays the three engines of docs/architecture.md. Cycle 0 is the cycle in which start is
+// seen; done(x, i) is the first cycle in which engine x's completed count reads i. With
+// Skips, runs of uniform loop iterations that repeat periodically are skipped in one step
+// (the scheduler decides when, with the questions below); without, every command is replayed.
+// The done lists are kept per thread so that a replay does not allocate.
+template <bool Skips>
+class Timing {
+ public:
+  static constexpr bool kSkips = Skips;
+
+  explicit Timing(const Accelerator& a) : R_(a.pe_rows), C_(a.pe_cols), lat_(a.dram_latency_cycles) {
+    for (DoneList& d : done_) d.reset();
+  }
+
+  void ld(const LdCmd& c) {
+    const u64 start = std::max(ld_free_, dep(c.w, 0, ld_free_));
     ld_free_ = start + c.beats();
-    done_ld_.push_back(start + c.beats() + lat_ + 1);
+    done_[0].push(start + c.beats() + lat_ + 1);
     ev.dram_rd_bytes += static_cast<long long>(c.bytes());
     (c.target == kLdIfmap ? ev.ifmap_wr : c.target == kLdWeight ? ev.weight_wr : ev.param_wr) +=
         static_cast<long long>(c.bytes());
   }
 
-  void cmp(const CmpCmd& c) override {
+  void cmp(const CmpCmd& c) {
     // Setup (lane stepping and weight preload, pe_rows cycles) into bank j % 2 may start
     // once the command is fetched, its waits are met and the bank's previous user (j - 2)
     // has left the array. Streaming starts when setup is done and the previous stream ended.
-    const size_t j = done_cmp_.size() - 1;
-    u64 setup = std::max(cmp_fetch_, dep(c.w));
-    if (j >= 2) setup = std::max(setup, e2_ + C_ - 1);
+    const u64 j = done_[1].count() - 1;
+    const u64 own = j >= 2 ? std::max(cmp_fetch_, e2_ + C_ - 1) : cmp_fetch_;
+    const u64 setup = std::max(own, dep(c.w, 1, own));
     const u64 s = std::max(setup + R_, e1_);
     cmp_fetch_ = s;
     e2_ = e1_;
     e1_ = s + c.m_count;
-    done_cmp_.push_back(e1_ + R_ + C_);
+    done_[1].push(e1_ + R_ + C_);
     const long long m = c.m_count, bytes_acc = 4LL * C_ * m;
     ev.macs += m * c.k_valid * c.n_valid;
     ev.weight_rd += 1LL * c.k_valid * C_;
@@ -56,53 +139,149 @@ class Timing : public WsSink {
     if (!c.first) ev.acc_rd += bytes_acc;
   }
 
-  void st(const StCmd& c) override {
-    const u64 start = std::max(st_free_, dep(c.w));
+  void st(const StCmd& c) {
+    const u64 start = std::max(st_free_, dep(c.w, 2, st_free_));
     const u64 len = u64(c.m_count) * c.beats_per_pix;
     st_free_ = start + len;
-    done_st_.push_back(start + len + 2);
+    done_[2].push(start + len + 2);
     ev.acc_rd += 4LL * C_ * c.m_count;
     ev.dram_wr_bytes += 1LL * c.m_count * c.n_valid;
   }
 
+  // ---- fast-forward (see WsScheduler) ----
+  // Engines are 0 LD, 1 CMP, 2 ST. A period P[x] is how much later engine x does the same
+  // work one iteration on; an engine that does not work in the iteration has period 0.
+  struct Mark {
+    u64 free[3];  // when each engine can take its next command
+    u64 e1, e2;
+    u64 n[3];
+    Events ev;
+    // Waits of engine r on engine x (index 3r + x) so far: all, and those that decided the
+    // start time.
+    uint32_t read[9], bound[9];
+  };
+  Mark mark() const {
+    Mark k;  // every field is set below
+    k.free[0] = ld_free_;
+    k.free[1] = cmp_fetch_;
+    k.free[2] = st_free_;
+    k.e1 = e1_;
+    k.e2 = e2_;
+    for (int x = 0; x < 3; ++x) k.n[x] = done_[x].count();
+    k.ev = ev;
+    std::copy(read_, read_ + 9, k.read);
+    std::copy(bound_, bound_ + 9, k.bound);
+    return k;
+  }
+  // The iterations a -> b and b -> c issue the same commands with the same events.
+  static bool same_work(const Mark& a, const Mark& b, const Mark& c) {
+    for (int x = 0; x < 3; ++x)
+      if (b.n[x] - a.n[x] != c.n[x] - b.n[x]) return false;
+    return b.ev - a.ev == c.ev - b.ev;
+  }
+  // Every engine that works in a -> b is, at b, where it was at a plus its period, and every
+  // wait between engines of different periods was on an engine with a shorter one and did
+  // not decide a start time (so it never will).
+  static bool same_engines(const Mark& a, const Mark& b, u64 P[3]) {
+    if (b.n[1] == a.n[1] || a.n[1] < 3) return false;  // CMP works; past its first two
+    for (int x = 0; x < 3; ++x) P[x] = b.n[x] == a.n[x] ? 0 : b.free[x] - a.free[x];
+    if (b.e1 != a.e1 + P[1] || b.e2 != a.e2 + P[1]) return false;
+    for (int r = 0; r < 3; ++r)
+      for (int x = 0; x < 3; ++x) {
+        const int i = 3 * r + x;
+        if (b.read[i] != a.read[i] && P[x] != P[r] && (b.bound[i] != a.bound[i] || P[x] > P[r]))
+          return false;
+      }
+    return true;
+  }
+  // A wait of `reader` on command ia (at a) or ib (at b) of `owner` acts alike from a and
+  // from b: the reader does not work in a -> b, or the done time moved by the period of
+  // both engines, or both readers are past it and the owner's period is not the longer
+  // (then *passed is set, also when the reader does not work).
+  bool same_wait(const Mark& a, const Mark& b, const u64 P[3], int reader, int owner,
+                 long long ia, long long ib, bool* passed = nullptr) const {
+    const bool idle = b.n[reader] == a.n[reader];
+    const u64 va = done_[owner].at(ia), vb = done_[owner].at(ib);
+    const bool past = va <= a.free[reader] && vb <= b.free[reader] && P[owner] <= P[reader];
+    if (passed) *passed = idle || past;
+    return idle || past || (vb == va + P[owner] && P[owner] == P[reader]);
+  }
+  // Skips k more iterations like a -> b.
+  void skip(long long k, const Mark& a, const Mark& b) {
+    u64 P[3];
+    for (int x = 0; x < 3; ++x) {
+      const u64 d = b.n[x] - a.n[x];
+      P[x] = d ? b.free[x] - a.free[x] : 0;
+      if (d) done_[x].skip(static_cast<u64>(k) * d, d, P[x]);
+    }
+    ld_free_ += k * P[0];
+    cmp_fetch_ += k * P[1];
+    e1_ += k * P[1];
+    e2_ += k * P[1];
+    st_free_ += k * P[2];
+    ev += (b.ev - a.ev) * k;
+  }
+
   u64 end() const {
-    return std::max({done_ld_.back(), done_cmp_.back(), done_st_.back()});
+    u64 t = 0;
+    for (const DoneList& d : done_) t = std::max(t, d.at(static_cast<long long>(d.count()) - 1));
+    return t;
+  }
+  long long count(int x) const { return static_cast<long long>(done_[x].count()) - 1; }
+  long long replayed() const {
+    long long n = 0;
+    for (const DoneList& d : done_) n += static_cast<long long>(d.stored()) - 1;
+    return n;
   }
 
   Events ev;
-  std::vector<u64> done_ld_, done_cmp_, done_st_;
 
  private:
-  u64 dep(const Waits& w) const {
-    return std::max({done_ld_[w.ld], done_cmp_[w.cmp], done_st_[w.st]});
+  // The latest done time that command of engine r waits for; own is the time the engine
+  // would start without waits.
+  u64 dep(const Waits& w, int r, u64 own) {
+    const long long idx[3] = {w.ld, w.cmp, w.st};
+    u64 t = 0;
+    for (int x = 0; x < 3; ++x) {
+      if (idx[x] == 0) continue;
+      const u64 v = done_[x].at(idx[x]);
+      if constexpr (Skips) {
+        ++read_[3 * r + x];
+        if (v > own) ++bound_[3 * r + x];
+      }
+      t = std::max(t, v);
+    }
+    return t;
   }
   const u64 R_, C_, lat_;
   u64 ld_free_ = 2, st_free_ = 2, cmp_fetch_ = 2;
   u64 e1_ = 0, e2_ = 0;  // stream ends of the previous two CMP commands
+  uint32_t read_[9] = {}, bound_[9] = {};
+  static thread_local DoneList done_[3];
 };
+template <bool Skips>
+thread_local DoneList Timing<Skips>::done_[3];
 
 // Input positions [0, n) hit by tap t of a sliding window: #{o in [0, out): 0 <= o*s - p + t < n}.
 long long taps_in_range(int out, int s, int p, int t, int n) {
-  long long cnt = 0;
-  for (int o = 0; o < out; ++o) {
-    const int i = o * s - p + t;
-    cnt += (i >= 0 && i < n);
-  }
-  return cnt;
+  // 0 <= o*s - p + t < n  <=>  ceil((p - t) / s) <= o <= floor((n - 1 + p - t) / s)
+  auto floor_div = [](int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); };
+  const int lo = std::max(0, -floor_div(t - p, s));
+  const int hi = std::min(out - 1, floor_div(n - 1 + p - t, s));
+  return hi >= lo ? hi - lo + 1 : 0;
 }
 
 double sram_pj(const Tech& t, long long buf_bytes, long long bytes) {
   return t.sram_pj_per_byte(buf_bytes) * static_cast<double>(bytes);
 }
 
-}  // namespace
-
-LayerCost layer_cost(const Layer& l, const Accelerator& a, const Tech& tech) {
+template <bool Skips>
+LayerCost cost(const Layer& l, const Accelerator& a, const Tech& tech) {
   LayerCost r;
   r.name = l.name;
   r.tiling = ws_tiling(l, a);
-  Timing t(a);
-  ws_schedule(l, a, DramMap{}, t);
+  Timing<Skips> t(a);
+  ws_schedule(l, a, r.tiling, DramMap{}, t);
   r.cycles = static_cast<long long>(t.end());
   r.ev = t.ev;
   // Every (group, output-channel tile, pixel, reduction index) pair is read once; padding
@@ -111,9 +290,10 @@ LayerCost layer_cost(const Layer& l, const Accelerator& a, const Tech& tech) {
   for (int i = 0; i < l.kh; ++i) vh += taps_in_range(l.out_h, l.stride, l.pad, i, l.in_h);
   for (int i = 0; i < l.kw; ++i) vw += taps_in_range(l.out_w, l.stride, l.pad, i, l.in_w);
   r.ev.ifmap_rd = 1LL * l.groups * r.tiling.n_tiles * l.cin_g() * vh * vw;
-  r.n_ld = static_cast<long long>(t.done_ld_.size()) - 1;
-  r.n_cmp = static_cast<long long>(t.done_cmp_.size()) - 1;
-  r.n_st = static_cast<long long>(t.done_st_.size()) - 1;
+  r.n_ld = t.count(0);
+  r.n_cmp = t.count(1);
+  r.n_st = t.count(2);
+  r.n_replayed = t.replayed();
   r.utilization = r.cycles > 0 ? static_cast<double>(r.ev.macs) /
                                      (static_cast<double>(r.cycles) * a.pe_rows * a.pe_cols)
                                : 0.0;
@@ -126,6 +306,16 @@ LayerCost layer_cost(const Layer& l, const Accelerator& a, const Tech& tech) {
   r.energy.acc = sram_pj(tech, a.ofmap_bytes(), r.ev.acc_rd + r.ev.acc_wr);
   r.energy.param = tech.reg_pj_per_byte * static_cast<double>(r.ev.param_wr);
   return r;
+}
+
+}  // namespace
+
+LayerCost layer_cost(const Layer& l, const Accelerator& a, const Tech& tech) {
+  return cost<true>(l, a, tech);
+}
+
+LayerCost layer_cost_full_replay(const Layer& l, const Accelerator& a, const Tech& tech) {
+  return cost<false>(l, a, tech);
 }
 
 NetworkCost network_cost(const Network& n, const Accelerator& a, const Tech& tech) {

@@ -21,6 +21,9 @@ struct Events {
   long long param_wr = 0;
   long long acc_rd = 0, acc_wr = 0;
   bool operator==(const Events& o) const;
+  Events operator-(const Events& o) const;
+  Events& operator+=(const Events& o);
+  Events operator*(long long k) const;
 };
 // (name, value) pairs in a fixed order, for reports and comparisons.
 std::vector<std::pair<std::string, long long>> event_list(const Events& e);
@@ -38,11 +41,16 @@ struct LayerCost {
   double latency_us = 0;
   Energy energy;
   long long n_ld = 0, n_cmp = 0, n_st = 0;  // commands per engine
+  long long n_replayed = 0;  // commands replayed one by one; the others repeated a period
   WsTiling tiling;
 };
 
-// Throws MappingError when the layer does not fit the accelerator.
+// Throws MappingError when the layer does not fit the accelerator. Runs of loop iterations
+// that repeat periodically are skipped in one step (docs/costmodel.md); the figures are those
+// of the full replay, which layer_cost_full_replay computes command by command (for tests).
 LayerCost layer_cost(const Layer& l, const Accelerator& a, const Tech& tech = default_tech());
+LayerCost layer_cost_full_replay(const Layer& l, const Accelerator& a,
+                                 const Tech& tech = default_tech());
 
 struct NetworkCost {
   std::vector<LayerCost> layers;

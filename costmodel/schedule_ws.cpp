@@ -75,180 +75,20 @@ WsTiling ws_tiling(const Layer& l, const Accelerator& a) {
       kib(need)));
 }
 
-void ws_schedule(const Layer& l, const Accelerator& a, const DramMap& map, WsSink& sink) {
-  const WsTiling t = ws_tiling(l, a);
-  const int R = a.pe_rows, C = a.pe_cols, bpc = a.dram_bytes_per_cycle;
-  const int G = l.groups, cin_g = l.cin_g(), N = l.cout_g(), K = static_cast<int>(l.k());
-  const int H = l.in_h, W = l.in_w, Cin = l.in_c, s = l.stride, p = l.pad;
-  const int Hout = l.out_h, Wout = l.out_w;
-  const int NT = t.n_tiles, KT = t.k_folds;
-  const uint32_t acc_half = static_cast<uint32_t>(t.acc_tile_pixels);
-  auto beats = [bpc](uint32_t len) { return (len + bpc - 1) / bpc; };
-
-  uint32_t n_ld = 0, n_cmp = 0, n_st = 0;  // commands emitted so far, per engine
-  uint32_t islot_cmp[2] = {0, 0};          // last CMP reading each ifmap slot
-  // Slots in use: every fold's own when resident, else all of the buffer's in turn.
-  const size_t wslots = std::min<long long>(t.weight_slots, 1LL * G * NT * KT);
-  std::vector<uint32_t> wslot_cmp(wslots, 0), wslot_ld(wslots, 0);
-  std::vector<char> fold_loaded(t.weights_resident ? G * NT * KT : 0, 0);
-  uint32_t pslot_st[2] = {0, 0}, pslot_ld[2] = {0, 0};
-  int pslot_pid[2] = {-1, -1};
-  uint32_t aslot_st[2] = {0, 0};
-  long long region_no = 0, param_no = 0, acc_no = 0, wuse_no = 0;
-
-  for (int oh_a = 0; oh_a < Hout; oh_a += t.region_out_rows) {
-    const int oh_b = std::min(Hout, oh_a + t.region_out_rows);
-    for (int ga = 0; ga < G; ga += t.groups_per_region) {
-      const int gb = std::min(G, ga + t.groups_per_region);
-      // Ifmap region: input rows [ir0, ir1) of channels [ch0, ch0 + cl).
-      const int ir0 = t.ifmap_resident ? 0 : std::max(0, oh_a * s - p);
-      const int ir1 = t.ifmap_resident ? H : std::min(H, (oh_b - 1) * s - p + l.kh);
-      const int ch0 = ga * cin_g, cl = (gb - ga) * cin_g;
-      const int islot = t.ifmap_resident ? 0 : static_cast<int>(region_no++ % 2);
-      const uint32_t ibase = static_cast<uint32_t>(islot * t.ifmap_slot_bytes);
-      // A band of output rows that reads only padding needs no load.
-      uint32_t region_ld = 0;
-      if (ir1 <= ir0) {
-        region_ld = 0;
-      } else if (!t.ifmap_resident || (oh_a == 0 && ga == 0)) {
-        LdCmd c;
-        c.w.cmp = islot_cmp[islot];
-        c.target = kLdIfmap;
-        c.dram_addr = map.in + static_cast<uint32_t>((1LL * ir0 * W) * Cin + ch0);
-        if (cl == Cin) {
-          c.rows = 1;
-          c.row_len = static_cast<uint32_t>(1LL * (ir1 - ir0) * W * Cin);
-        } else {
-          c.rows = static_cast<uint32_t>((ir1 - ir0) * W);
-          c.row_len = static_cast<uint32_t>(cl);
-        }
-        c.beats_per_row = beats(c.row_len);
-        c.src_stride = static_cast<uint32_t>(Cin);
-        c.dst_addr = ibase;
-        c.dst_stride = static_cast<uint32_t>(cl);
-        sink.ld(c);
-        region_ld = ++n_ld;
-      } else {
-        region_ld = 1;  // the resident input was the first load of the layer
-      }
-      for (int g = ga; g < gb; ++g) {
-        for (int nt = 0; nt < NT; ++nt) {
-          const int n0 = nt * C, nv = std::min(C, N - n0);
-          const int pid = g * NT + nt;
-          const int pslot = t.params_resident ? pid : static_cast<int>(param_no++ % 2);
-          if (pslot_pid[pslot] != pid || !t.params_resident) {
-            LdCmd c;
-            c.w.st = pslot_st[pslot];
-            c.target = kLdParam;
-            c.dram_addr = map.param + static_cast<uint32_t>((g * N + n0) * kParamBytes);
-            c.rows = 1;
-            c.row_len = static_cast<uint32_t>(nv * kParamBytes);
-            c.beats_per_row = beats(c.row_len);
-            c.src_stride = c.row_len;
-            c.dst_addr = static_cast<uint32_t>(pslot * C * kParamBytes);
-            c.dst_stride = c.row_len;
-            sink.ld(c);
-            pslot_ld[pslot] = ++n_ld;
-            pslot_pid[pslot] = pid;
-          }
-          const long long m_end = 1LL * oh_b * Wout;
-          for (long long m_a = 1LL * oh_a * Wout; m_a < m_end; m_a += acc_half) {
-            const uint32_t mt = static_cast<uint32_t>(std::min<long long>(acc_half, m_end - m_a));
-            const int aslot = static_cast<int>(acc_no++ % 2);
-            const int oh0 = static_cast<int>(m_a / Wout), ow0 = static_cast<int>(m_a % Wout);
-            for (int kt = 0; kt < KT; ++kt) {
-              const int k0 = kt * R, kv = std::min(R, K - k0);
-              const int fold = (g * NT + nt) * KT + kt;
-              const int wslot =
-                  t.weights_resident ? fold : static_cast<int>(wuse_no++ % t.weight_slots);
-              if (!t.weights_resident || !fold_loaded[fold]) {
-                LdCmd c;
-                c.w.cmp = wslot_cmp[wslot];
-                c.target = kLdWeight;
-                c.dram_addr = map.weight + static_cast<uint32_t>((1LL * g * K + k0) * N + n0);
-                if (nv == N && nv == C) {
-                  c.rows = 1;
-                  c.row_len = static_cast<uint32_t>(kv * nv);
-                } else {
-                  c.rows = static_cast<uint32_t>(kv);
-                  c.row_len = static_cast<uint32_t>(nv);
-                }
-                c.beats_per_row = beats(c.row_len);
-                c.src_stride = static_cast<uint32_t>(N);
-                c.dst_addr = static_cast<uint32_t>(wslot * R * C);
-                c.dst_stride = static_cast<uint32_t>(C);
-                sink.ld(c);
-                wslot_ld[wslot] = ++n_ld;
-                if (t.weights_resident) fold_loaded[fold] = 1;
-              }
-              CmpCmd c;
-              c.w.ld = std::max(region_ld, wslot_ld[wslot]);
-              c.w.st = kt == 0 ? aslot_st[aslot] : 0;
-              c.w_addr = static_cast<uint32_t>(wslot * R * C);
-              c.k_valid = static_cast<uint32_t>(kv);
-              c.n_valid = static_cast<uint32_t>(nv);
-              c.m_count = mt;
-              c.lane0_kh = k0 / (l.kw * cin_g);
-              c.lane0_kw = (k0 / cin_g) % l.kw;
-              c.lane0_c = k0 % cin_g;
-              c.lane0_off = (c.lane0_kh * W + c.lane0_kw) * cl + c.lane0_c;
-              c.cin_g = cin_g;
-              c.kw_size = l.kw;
-              c.d_kw = cl - cin_g + 1;
-              c.d_kh = W * cl - (l.kw - 1) * cl - cin_g + 1;
-              c.ih0 = oh0 * s - p;
-              c.iw0 = ow0 * s - p;
-              c.pix_base0 = static_cast<int32_t>(ibase) +
-                            ((c.ih0 - ir0) * W + c.iw0) * cl + (g - ga) * cin_g;
-              c.ow0 = ow0;
-              c.wout = Wout;
-              c.stride = s;
-              c.iw_start = -p;
-              c.d_ow = s * cl;
-              c.d_oh = s * W * cl - (Wout - 1) * s * cl;
-              c.in_h = H;
-              c.in_w = W;
-              c.acc_addr = static_cast<uint32_t>(aslot) * acc_half;
-              c.first = kt == 0;
-              sink.cmp(c);
-              ++n_cmp;
-              islot_cmp[islot] = n_cmp;
-              wslot_cmp[wslot] = n_cmp;
-            }
-            StCmd c;
-            c.w.cmp = n_cmp;
-            c.w.ld = pslot_ld[pslot];
-            c.acc_addr = static_cast<uint32_t>(aslot) * acc_half;
-            c.m_count = mt;
-            c.n_valid = static_cast<uint32_t>(nv);
-            c.beats_per_pix = beats(static_cast<uint32_t>(nv));
-            c.param_slot = static_cast<uint32_t>(pslot);
-            c.relu = l.relu;
-            c.dram_addr = map.out + static_cast<uint32_t>(m_a * l.out_c + g * N + n0);
-            c.dram_stride = static_cast<uint32_t>(l.out_c);
-            sink.st(c);
-            ++n_st;
-            aslot_st[aslot] = n_st;
-            pslot_st[pslot] = n_st;
-          }
-        }
-      }
-    }
-  }
-}
-
 namespace {
-struct Collect : WsSink {
+struct Collect {
+  static constexpr bool kSkips = false;
+  struct Mark {};
   WsProgram p;
-  void ld(const LdCmd& c) override { p.ld.push_back(c); }
-  void cmp(const CmpCmd& c) override { p.cmp.push_back(c); }
-  void st(const StCmd& c) override { p.st.push_back(c); }
+  void ld(const LdCmd& c) { p.ld.push_back(c); }
+  void cmp(const CmpCmd& c) { p.cmp.push_back(c); }
+  void st(const StCmd& c) { p.st.push_back(c); }
 };
 }  // namespace
 
 WsProgram ws_program(const Layer& l, const Accelerator& a, const DramMap& map) {
   Collect c;
-  ws_schedule(l, a, map, c);
+  ws_schedule(l, a, ws_tiling(l, a), map, c);
   return std::move(c.p);
 }
 

@@ -8,7 +8,9 @@
 // Every command carries three waits: it starts only once the LD, CMP and ST engines have
 // completed at least that many commands. docs/architecture.md explains the engines.
 #pragma once
+#include <algorithm>
 #include <cstdint>
+#include <iterator>
 #include <vector>
 
 #include "accel.h"
@@ -77,16 +79,13 @@ struct DramMap {
 
 constexpr int kParamBytes = 9;  // int32 bias, int32 mult, uint8 shift, little endian
 
-// Receives the commands in program order (each command's waits name earlier commands only).
-class WsSink {
- public:
-  virtual ~WsSink() = default;
-  virtual void ld(const LdCmd& c) = 0;
-  virtual void cmp(const CmpCmd& c) = 0;
-  virtual void st(const StCmd& c) = 0;
-};
-
-void ws_schedule(const Layer& l, const Accelerator& a, const DramMap& map, WsSink& sink);
+// Emits the layer's commands in program order to sink.ld(const LdCmd&), sink.cmp(const
+// CmpCmd&) and sink.st(const StCmd&); each command's waits name earlier commands only. The
+// sink is a template parameter so that the cost model's replay inlines and skips the fields
+// only the RTL reads. t must be ws_tiling(l, a). Defined at the end of this header.
+template <class Sink>
+void ws_schedule(const Layer& l, const Accelerator& a, const WsTiling& t, const DramMap& map,
+                 Sink& sink);
 
 struct WsProgram {
   std::vector<LdCmd> ld;
@@ -107,5 +106,375 @@ const std::vector<CmdField>& st_fields();
 std::vector<uint32_t> pack(const LdCmd& c);
 std::vector<uint32_t> pack(const CmpCmd& c);
 std::vector<uint32_t> pack(const StCmd& c);
+
+// ---- the schedule ----
+
+namespace detail {
+
+enum Engine { kLd = 0, kCmp = 1, kSt = 2 };
+
+// What the waits of later commands read, besides the command just emitted. Commands are
+// numbered per engine from 1 in program order; 0 means "none".
+struct WsState {
+  uint32_t n[3] = {0, 0, 0};       // commands emitted so far: LD, CMP, ST
+  uint32_t region_ld = 0;          // the LD that filled the current ifmap region
+  uint32_t islot_cmp[2] = {0, 0};  // last CMP that read each ifmap slot
+  uint32_t pslot_ld[2] = {0, 0};   // last LD into each param slot
+  uint32_t pslot_st[2] = {0, 0};   // last ST that read each param slot
+  int pslot_pid[2] = {-1, -1};     // (group, tile) each resident param slot holds
+  long long region_no = 0, param_no = 0;  // ifmap regions and param loads so far
+  bool operator==(const WsState& o) const {
+    auto eq = [](const auto& x, const auto& y) {
+      return std::equal(std::begin(x), std::end(x), std::begin(y));
+    };
+    return eq(n, o.n) && region_ld == o.region_ld && eq(islot_cmp, o.islot_cmp) &&
+           eq(pslot_ld, o.pslot_ld) && eq(pslot_st, o.pslot_st) && eq(pslot_pid, o.pslot_pid) &&
+           region_no == o.region_no && param_no == o.param_no;
+  }
+};
+
+// Emits the commands of one layer. Each loop names the range of its iterations that are
+// uniform: they emit the same commands up to addresses, and their waits name commands at
+// the same distance back. A sink that can fast-forward (Sink::kSkips) is shown the state at
+// the start of each uniform iteration; once an iteration does the same work as the one before
+// and leaves the schedule and the sink's timing in the state it started from, shifted by
+// its commands and by one period of time, every later uniform iteration repeats it, each
+// one period later, and the sink skips them in one step (docs/costmodel.md).
+template <class Sink>
+class WsScheduler {
+ public:
+  WsScheduler(const Layer& l, const Accelerator& a, const WsTiling& t, const DramMap& map,
+              Sink& sink)
+      : l_(l), t_(t), map_(map), sink_(sink), R_(a.pe_rows), C_(a.pe_cols),
+        bpc_(a.dram_bytes_per_cycle), N_(l.cout_g()), K_(static_cast<int>(l.k())),
+        cin_g_(l.cin_g()) {}
+
+  void run() {
+    const int ror = t_.region_out_rows, gpr = t_.groups_per_region;
+    const int n_bands = (l_.out_h + ror - 1) / ror, n_chunks = (l_.groups + gpr - 1) / gpr;
+    // A band is uniform when it is full and its input rows need no clipping by padding.
+    auto uniform_band = [&](int b) {
+      const int oh_a = b * ror, oh_b = oh_a + ror;
+      // (Band 0 loads resident weights on first use, so it is never uniform.)
+      return b > 0 && !t_.ifmap_resident && oh_b <= l_.out_h && oh_a * l_.stride - l_.pad >= 0 &&
+             (oh_b - 1) * l_.stride - l_.pad + l_.kh <= l_.in_h;
+    };
+    int b0 = 0;
+    while (b0 < n_bands && !uniform_band(b0)) ++b0;
+    int b1 = b0;
+    while (b1 < n_bands && uniform_band(b1)) ++b1;
+    loop(0, n_bands, b0, b1, [&](int b) {
+      const int oh_a = b * ror, oh_b = std::min(l_.out_h, oh_a + ror);
+      loop(0, n_chunks, 0, l_.groups / gpr, [&](int ck) {
+        region(oh_a, oh_b, ck * gpr, std::min(l_.groups, (ck + 1) * gpr));
+      });
+    });
+  }
+
+ private:
+  uint32_t beats(uint32_t len) const { return (len + bpc_ - 1) / bpc_; }
+
+  // Runs body(i) for i in [begin, end); iterations [u0, u1) are uniform. A run repeats
+  // with a period of one or two iterations (two when the CMP engine's weight banks, which
+  // alternate, make every other iteration different).
+  template <class Body>
+  void loop(int begin, int end, int u0, int u1, Body&& body) {
+    int i = begin;
+    if constexpr (Sink::kSkips) {
+      u0 = std::max(u0, begin);
+      u1 = std::min(u1, end);
+      if (u1 - u0 >= 8) {  // shorter runs gain too little to pay for the checks
+        for (; i < u0; ++i) body(i);
+        const WsState first = st_;
+        History& hist = history_[depth_++];  // one per nesting level, reused
+        WsState* const h_st = hist.st;
+        typename Sink::Mark* const h_mk = hist.mk;
+        // A run that is not periodic yet is checked again after 1, 2, 4, ... iterations.
+        int next_check = u0 + 2, gap = 1;
+        for (; i < u1; ++i) {
+          const int now = (i - u0) % kH;
+          if (i + kH - 1 >= next_check) {
+            h_st[now] = st_;
+            h_mk[now] = sink_.mark();
+          }
+          if (i == next_check) {
+            for (int q = 1; q <= 2; ++q) {
+              const int b = (i - u0 - q) % kH, a = (i - u0 - 2 * q) % kH;
+              if (i - 2 * q < u0 || i + q >= u1 ||
+                  !sink_.same_work(h_mk[a], h_mk[b], h_mk[now]) ||
+                  !repeats(first, h_st[b], h_mk[b], h_mk[now]))
+                continue;
+              const long long k = (u1 - i) / q;  // iterations i .. i + k * q - 1 are skipped
+              sink_.skip(k, h_mk[b], h_mk[now]);
+              st_ = shifted(h_st[b], first, k + 1);
+              i += static_cast<int>(k * q);
+              --depth_;
+              for (; i < end; ++i) body(i);
+              return;
+            }
+            next_check = i + gap;
+            gap *= 2;
+          }
+          body(i);
+        }
+        --depth_;
+      }
+    }
+    for (; i < end; ++i) body(i);
+  }
+
+  // The state `blocks` iterations after `from`, by the shift that leads from `from` to the
+  // current state: command numbers emitted inside the loop (after `first`) move on by the
+  // commands per iteration, and the two-slot rings turn by the uses per iteration.
+  WsState shifted(const WsState& from, const WsState& first, long long blocks) const {
+    const WsState& cur = st_;
+    long long d[3];
+    for (int x = 0; x < 3; ++x) d[x] = static_cast<long long>(cur.n[x]) - from.n[x];
+    const long long dr = cur.region_no - from.region_no, dp = cur.param_no - from.param_no;
+    auto mv = [&](uint32_t v, int x) {
+      return v > first.n[x] ? static_cast<uint32_t>(v + blocks * d[x]) : v;
+    };
+    auto ring = [&](const uint32_t* src, uint32_t* dst, long long turns, int x) {
+      for (int s = 0; s < 2; ++s) dst[(s + turns) % 2] = mv(src[s], x);
+    };
+    WsState r = from;
+    for (int x = 0; x < 3; ++x) r.n[x] = static_cast<uint32_t>(from.n[x] + blocks * d[x]);
+    r.region_ld = mv(from.region_ld, kLd);
+    ring(from.islot_cmp, r.islot_cmp, blocks * dr, kCmp);
+    ring(from.pslot_ld, r.pslot_ld, blocks * dp, kLd);
+    ring(from.pslot_st, r.pslot_st, blocks * dp, kSt);
+    r.region_no = from.region_no + blocks * dr;
+    r.param_no = from.param_no + blocks * dp;
+    return r;
+  }
+
+  // Whether the iteration from (prev_st, prev_mk) to the current state is one that every
+  // later uniform iteration repeats: the schedule's state moved by the iteration's shift,
+  // and the sink's timing moved by one period P, in every value a later wait can read that
+  // its engine has not already passed.
+  template <class Mark>
+  bool repeats(const WsState& first, const WsState& prev_st, const Mark& a, const Mark& b) {
+    unsigned long long P[3];
+    if (!sink_.same_engines(a, b, P) || !(shifted(prev_st, first, 1) == st_)) return false;
+    // The waits a later iteration reads, each checked only if the iteration has the
+    // command that reads it: region loads (ifmap ring), param loads (param ring, read back
+    // by stores), stores (accumulator ring, read by a tile's first CMP), and every CMP.
+    const WsState& s = st_;
+    const long long dr = s.region_no - prev_st.region_no, dp = s.param_no - prev_st.param_no;
+    const bool stores = s.n[kSt] != prev_st.n[kSt];
+    auto ref = [&](int reader, int owner, long long ia, long long ib) {
+      return sink_.same_wait(a, b, P, reader, owner, ia, ib);
+    };
+    for (int x = 0; x < 2; ++x) {
+      if ((dr && !ref(kLd, kCmp, prev_st.islot_cmp[x], s.islot_cmp[(x + dr) % 2])) ||
+          (dp && !ref(kLd, kSt, prev_st.pslot_st[x], s.pslot_st[(x + dp) % 2])) ||
+          (stores && !ref(kSt, kLd, prev_st.pslot_ld[x], s.pslot_ld[(x + dp) % 2])))
+        return false;
+    }
+    if (!ref(kCmp, kLd, prev_st.region_ld, s.region_ld) ||
+        (stores && !ref(kCmp, kSt, prev_st.n[kSt] - 1LL, s.n[kSt] - 1LL)))
+      return false;
+    if (!t_.weights_resident) {
+      // Weight loads wait for the CMP that used their slot t.weight_slots folds before; from
+      // the newest back to the first one both states have passed.
+      const long long d = static_cast<long long>(s.n[kCmp]) - prev_st.n[kCmp];
+      for (long long j = s.n[kCmp]; j > static_cast<long long>(s.n[kCmp]) - t_.weight_slots &&
+                                    j > 0;
+           --j) {
+        bool passed = false;
+        if (!sink_.same_wait(a, b, P, kLd, kCmp, j - d, j, &passed)) return false;
+        if (passed) break;
+      }
+    }
+    return true;
+  }
+
+  void region(int oh_a, int oh_b, int ga, int gb) {
+    const int H = l_.in_h, W = l_.in_w, Cin = l_.in_c, s = l_.stride, p = l_.pad;
+    // Ifmap region: input rows [ir0, ir1) of channels [ch0, ch0 + cl).
+    const int ir0 = t_.ifmap_resident ? 0 : std::max(0, oh_a * s - p);
+    const int ir1 = t_.ifmap_resident ? H : std::min(H, (oh_b - 1) * s - p + l_.kh);
+    const int ch0 = ga * cin_g_, cl = (gb - ga) * cin_g_;
+    const int islot = t_.ifmap_resident ? 0 : static_cast<int>(st_.region_no++ % 2);
+    const uint32_t ibase = static_cast<uint32_t>(islot * t_.ifmap_slot_bytes);
+    // A band of output rows that reads only padding needs no load.
+    st_.region_ld = 0;
+    if (ir1 > ir0) {
+      LdCmd c;
+      c.w.cmp = st_.islot_cmp[islot];
+      c.target = kLdIfmap;
+      c.dram_addr = map_.in + static_cast<uint32_t>((1LL * ir0 * W) * Cin + ch0);
+      if (cl == Cin) {
+        c.rows = 1;
+        c.row_len = static_cast<uint32_t>(1LL * (ir1 - ir0) * W * Cin);
+      } else {
+        c.rows = static_cast<uint32_t>((ir1 - ir0) * W);
+        c.row_len = static_cast<uint32_t>(cl);
+      }
+      c.beats_per_row = beats(c.row_len);
+      c.src_stride = static_cast<uint32_t>(Cin);
+      c.dst_addr = ibase;
+      c.dst_stride = static_cast<uint32_t>(cl);
+      sink_.ld(c);
+      st_.region_ld = ++st_.n[kLd];
+    }
+    Region r{oh_a, oh_b, ga, ir0, cl, islot, ibase};
+    loop(ga, gb, ga, gb, [&](int g) {
+      loop(0, t_.n_tiles, 0, t_.params_resident ? 0 : t_.n_tiles - 1,
+           [&](int nt) { tile(r, g, nt); });
+    });
+  }
+
+  struct Region {
+    int oh_a, oh_b, ga, ir0, cl, islot;
+    uint32_t ibase;
+  };
+
+  // Output channels [nt * C, nt * C + nv) of group g over the region's output rows.
+  void tile(const Region& r, int g, int nt) {
+    const int n0 = nt * C_, nv = std::min(C_, N_ - n0);
+    const int pid = g * t_.n_tiles + nt;
+    const int pslot = t_.params_resident ? pid : static_cast<int>(st_.param_no++ % 2);
+    if (!t_.params_resident || st_.pslot_pid[pslot] != pid) {
+      LdCmd c;
+      c.w.st = st_.pslot_st[pslot];
+      c.target = kLdParam;
+      c.dram_addr = map_.param + static_cast<uint32_t>((g * N_ + n0) * kParamBytes);
+      c.rows = 1;
+      c.row_len = static_cast<uint32_t>(nv * kParamBytes);
+      c.beats_per_row = beats(c.row_len);
+      c.src_stride = c.row_len;
+      c.dst_addr = static_cast<uint32_t>(pslot * C_ * kParamBytes);
+      c.dst_stride = c.row_len;
+      sink_.ld(c);
+      st_.pslot_ld[pslot] = ++st_.n[kLd];
+      if (t_.params_resident) st_.pslot_pid[pslot] = pid;
+    }
+    const long long m_begin = 1LL * r.oh_a * l_.out_w, m_end = 1LL * r.oh_b * l_.out_w;
+    const long long half = t_.acc_tile_pixels;
+    const int n_m = static_cast<int>((m_end - m_begin + half - 1) / half);
+    loop(0, n_m, 1, n_m - 1, [&](int i) {
+      const long long m_a = m_begin + i * half;
+      mtile(r, g, n0, nv, pslot, m_a, static_cast<uint32_t>(std::min(half, m_end - m_a)));
+    });
+  }
+
+  // One accumulator tile: m_count output pixels from m_a, all reduction folds, then the store.
+  void mtile(const Region& r, int g, int n0, int nv, int pslot, long long m_a, uint32_t mt) {
+    // Accumulator slots alternate per tile, one store each: the tile's first CMP waits for
+    // the store of the tile two back.
+    const uint32_t aslot = st_.n[kSt] % 2, acc_addr = aslot * t_.acc_tile_pixels;
+    const uint32_t acc_free = st_.n[kSt] >= 1 ? st_.n[kSt] - 1 : 0;
+    const int W = l_.in_w, Wout = l_.out_w, s = l_.stride, p = l_.pad;
+    const int oh0 = static_cast<int>(m_a / Wout), ow0 = static_cast<int>(m_a % Wout);
+    loop(0, t_.k_folds, 1, t_.k_folds - 1, [&](int kt) {
+      const int k0 = kt * R_, kv = std::min(R_, K_ - k0);
+      const int fold = (g * t_.n_tiles + n0 / C_) * t_.k_folds + kt;
+      // Weight slots: every fold its own when resident (loaded on first use, in the first
+      // tile), else the buffer's slots in turn, one per CMP. A later use of a resident fold
+      // needs no wait: its first use, earlier on the same engine, waited for the load.
+      uint32_t w_addr = 0, fold_ld = 0;
+      if (t_.weights_resident) {
+        w_addr = static_cast<uint32_t>(fold * R_ * C_);
+      } else {
+        w_addr = static_cast<uint32_t>((st_.n[kCmp] % t_.weight_slots) * R_ * C_);
+      }
+      if (!t_.weights_resident || m_a == 0) {
+        LdCmd c;
+        // The slot's previous user is the CMP weight_slots folds back.
+        const long long prev_user = t_.weights_resident
+                                        ? 0
+                                        : static_cast<long long>(st_.n[kCmp]) + 1 - t_.weight_slots;
+        c.w.cmp = static_cast<uint32_t>(std::max(0LL, prev_user));
+        c.target = kLdWeight;
+        c.dram_addr = map_.weight + static_cast<uint32_t>((1LL * g * K_ + k0) * N_ + n0);
+        if (nv == N_ && nv == C_) {
+          c.rows = 1;
+          c.row_len = static_cast<uint32_t>(kv * nv);
+        } else {
+          c.rows = static_cast<uint32_t>(kv);
+          c.row_len = static_cast<uint32_t>(nv);
+        }
+        c.beats_per_row = beats(c.row_len);
+        c.src_stride = static_cast<uint32_t>(N_);
+        c.dst_addr = w_addr;
+        c.dst_stride = static_cast<uint32_t>(C_);
+        sink_.ld(c);
+        fold_ld = ++st_.n[kLd];
+      }
+      CmpCmd c;
+      c.w.ld = std::max(st_.region_ld, fold_ld);
+      c.w.st = kt == 0 ? acc_free : 0;
+      c.w_addr = w_addr;
+      c.k_valid = static_cast<uint32_t>(kv);
+      c.n_valid = static_cast<uint32_t>(nv);
+      c.m_count = mt;
+      c.lane0_kh = k0 / (l_.kw * cin_g_);
+      c.lane0_kw = (k0 / cin_g_) % l_.kw;
+      c.lane0_c = k0 % cin_g_;
+      c.lane0_off = (c.lane0_kh * W + c.lane0_kw) * r.cl + c.lane0_c;
+      c.cin_g = cin_g_;
+      c.kw_size = l_.kw;
+      c.d_kw = r.cl - cin_g_ + 1;
+      c.d_kh = W * r.cl - (l_.kw - 1) * r.cl - cin_g_ + 1;
+      c.ih0 = oh0 * s - p;
+      c.iw0 = ow0 * s - p;
+      c.pix_base0 = static_cast<int32_t>(r.ibase) + ((c.ih0 - r.ir0) * W + c.iw0) * r.cl +
+                    (g - r.ga) * cin_g_;
+      c.ow0 = ow0;
+      c.wout = Wout;
+      c.stride = s;
+      c.iw_start = -p;
+      c.d_ow = s * r.cl;
+      c.d_oh = s * W * r.cl - (Wout - 1) * s * r.cl;
+      c.in_h = l_.in_h;
+      c.in_w = W;
+      c.acc_addr = acc_addr;
+      c.first = kt == 0;
+      sink_.cmp(c);
+      st_.islot_cmp[r.islot] = ++st_.n[kCmp];
+    });
+    StCmd c;
+    c.w.cmp = st_.n[kCmp];
+    c.w.ld = st_.pslot_ld[pslot];
+    c.acc_addr = acc_addr;
+    c.m_count = mt;
+    c.n_valid = static_cast<uint32_t>(nv);
+    c.beats_per_pix = beats(static_cast<uint32_t>(nv));
+    c.param_slot = static_cast<uint32_t>(pslot);
+    c.relu = l_.relu;
+    c.dram_addr = map_.out + static_cast<uint32_t>(m_a * l_.out_c + g * N_ + n0);
+    c.dram_stride = static_cast<uint32_t>(l_.out_c);
+    sink_.st(c);
+    st_.pslot_st[pslot] = ++st_.n[kSt];
+  }
+
+  const Layer& l_;
+  const WsTiling& t_;
+  const DramMap& map_;
+  Sink& sink_;
+  const int R_, C_, bpc_, N_, K_, cin_g_;
+  WsState st_;
+  // States at the start of the last kH iterations of a loop, per nesting level (band, chunk,
+  // group, tile, accumulator tile, fold).
+  static constexpr int kH = 5;
+  struct History {
+    WsState st[kH];
+    typename Sink::Mark mk[kH];
+  };
+  static thread_local History history_[6];
+  int depth_ = 0;
+};
+
+template <class Sink>
+thread_local typename WsScheduler<Sink>::History WsScheduler<Sink>::history_[6];
+
+}  // namespace detail
+
+template <class Sink>
+void ws_schedule(const Layer& l, const Accelerator& a, const WsTiling& t, const DramMap& map,
+                 Sink& sink) {
+  detail::WsScheduler<Sink>(l, a, t, map, sink).run();
+}
 
 }  // namespace hdx

@@ -114,3 +114,54 @@ TEST(Model, NetworkTotalsAreSumsOfLayers) {
               (c.layers[0].energy.total() + c.layers[1].energy.total()) * 1e-6, 1e-9);
   EXPECT_GT(c.area_mm2, 0);
 }
+
+// layer_cost skips runs of loop iterations that repeat periodically; its figures must be those
+// of the command-by-command replay. Layers cover depthwise, grouped, 1x1, strided, padded and
+// fc shapes; buffers are small enough that many layers tile over rows, groups and weights.
+TEST(Model, SkippingPeriodicRunsEqualsFullReplay) {
+  std::mt19937_64 rng(11);
+  auto pick = [&rng](int lo, int hi) { return lo + static_cast<int>(rng() % (hi - lo + 1)); };
+  int checked = 0, skipped = 0;
+  for (int i = 0; i < 3000; ++i) {
+    const int k = 2 * pick(0, 3) + 1, kind = pick(0, 4);
+    const int c = pick(1, 48), hw = pick(k, 40);
+    Layer l;
+    if (kind == 0) {
+      l = conv(c, hw, hw, c, k, pick(1, 2), pick(0, k / 2), c);  // depthwise
+    } else if (kind == 1) {
+      l = conv(2 * c, hw, pick(k, 40), 2 * pick(1, 40), k, pick(1, 2), pick(0, k / 2), 2);
+    } else if (kind == 2) {
+      l = conv(c, hw, hw, pick(1, 200), 1, 1, 0, 1);
+    } else if (kind == 3) {
+      l = conv(pick(1, 600), 1, 1, pick(1, 100), 1, 1, 0, 1);
+      l.op = Op::Fc;
+    } else {
+      l = conv(c, hw, pick(k, 40), pick(1, 100), k, pick(1, 2), pick(0, k / 2), 1);
+    }
+    const Accelerator a = accel(pick(2, 32), pick(2, 32), 1 << pick(0, 5), pick(0, 100),
+                                pick(1, 16));
+    LayerCost fast, full;
+    try {
+      full = layer_cost_full_replay(l, a);
+    } catch (const MappingError&) {
+      continue;
+    }
+    fast = layer_cost(l, a);
+    ++checked;
+    SCOPED_TRACE(testing::Message() << "case " << i << ": " << l.in_c << "x" << l.in_h << "x"
+                                    << l.in_w << " -> " << l.out_c << " k" << l.kh << " s"
+                                    << l.stride << " p" << l.pad << " g" << l.groups << " on "
+                                    << a.pe_rows << "x" << a.pe_cols << " bpc "
+                                    << a.dram_bytes_per_cycle << " lat "
+                                    << a.dram_latency_cycles << " kib " << a.ifmap_kib);
+    ASSERT_EQ(fast.cycles, full.cycles);
+    ASSERT_TRUE(fast.ev == full.ev);
+    ASSERT_EQ(fast.n_ld, full.n_ld);
+    ASSERT_EQ(fast.n_cmp, full.n_cmp);
+    ASSERT_EQ(fast.n_st, full.n_st);
+    ASSERT_EQ(full.n_replayed, full.n_ld + full.n_cmp + full.n_st);
+    skipped += fast.n_replayed < full.n_replayed;
+  }
+  EXPECT_GE(checked, 2000);
+  EXPECT_GE(skipped, checked / 4);  // the comparison covers many skips
+}
