@@ -95,8 +95,8 @@ int cmd_cost(const Args& args, const std::string& command_line) {
   const Tech tech = vm.count("tech") ? load_tech(vm["tech"].as<std::string>()) : default_tech();
   const NetworkCost c = network_cost(net, acc, tech);
 
-  fmt::print("network '{}' on accelerator '{}' (ws {}x{}, {} MHz)\n\n", net.name, acc.name,
-             acc.pe_rows, acc.pe_cols, acc.clock_mhz);
+  fmt::print("network '{}' on accelerator '{}' ({} {}x{}, {} MHz)\n\n", net.name, acc.name,
+             dataflow_name(acc.dataflow), acc.pe_rows, acc.pe_cols, acc.clock_mhz);
   fmt::print("{:<12} {:<14} {:<20} {:>10} {:>6} {:>9} {:>9} {:>9} {:>10}\n", "layer", "op",
              "shape", "cycles", "util", "MACs", "DRAM rd", "DRAM wr", "energy uJ");
   nlohmann::json layers = nlohmann::json::array();
@@ -117,6 +117,7 @@ int cmd_cost(const Args& args, const std::string& command_line) {
                        {{"mac", lc.energy.mac}, {"dram", lc.energy.dram},
                         {"ifmap", lc.energy.ifmap}, {"weight", lc.energy.weight},
                         {"acc", lc.energy.acc}, {"param", lc.energy.param},
+                        {"spad", lc.energy.spad},
                         {"total", lc.energy.total()}}},
                       {"commands", {{"ld", lc.n_ld}, {"cmp", lc.n_cmp}, {"st", lc.n_st}}}});
   }
@@ -128,7 +129,8 @@ int cmd_cost(const Args& args, const std::string& command_line) {
   fmt::print("latency {:.3f} ms at {} MHz, energy {:.3f} uJ, area {:.3f} mm2 "
              "(PE array {:.3f}, buffers {:.3f}, output stage {:.3f}, control {:.3f})\n",
              c.latency_us / 1000, acc.clock_mhz, c.energy_uj, c.area_mm2,
-             c.area.pe_array * 1e-6, (c.area.ifmap + c.area.weight + c.area.acc + c.area.param) * 1e-6,
+             (c.area.pe_array + c.area.spad) * 1e-6,
+             (c.area.ifmap + c.area.weight + c.area.acc + c.area.param) * 1e-6,
              c.area.output_stage * 1e-6, c.area.control * 1e-6);
   if (vm.count("json")) {
     nlohmann::json j = {{"network", net.name},
@@ -144,7 +146,8 @@ int cmd_cost(const Args& args, const std::string& command_line) {
                           {"energy_uj", c.energy_uj},
                           {"area_mm2", c.area_mm2}}},
                         {"area_um2",
-                         {{"pe_array", c.area.pe_array}, {"ifmap", c.area.ifmap},
+                         {{"pe_array", c.area.pe_array}, {"spad", c.area.spad},
+                          {"ifmap", c.area.ifmap},
                           {"weight", c.area.weight}, {"acc", c.area.acc},
                           {"param", c.area.param}, {"output_stage", c.area.output_stage},
                           {"control", c.area.control}}}};
@@ -169,6 +172,7 @@ int cmd_rtl(const Args& args, const std::string& command_line) {
              "  hdx rtl --accel examples/accel_ws_4x4.json --out out/rtl4 --force --synth\n"))
     return 0;
   const Accelerator acc = load_accelerator(vm["accel"].as<std::string>());
+  require_rtl(acc);
   RtlOptions o;
   o.out_dir = vm["out"].as<std::string>();
   o.force = vm.count("force") > 0;
@@ -212,6 +216,7 @@ int cmd_sim(const Args& args, const std::string& command_line) {
     return 0;
   const Network net = load_network(vm["network"].as<std::string>());
   const Accelerator acc = load_accelerator(vm["accel"].as<std::string>());
+  require_rtl(acc);
   const std::string out = vm["out"].as<std::string>();
   const uint64_t seed = vm["seed"].as<uint64_t>();
   const std::string waves = vm.count("waves") ? vm["waves"].as<std::string>() : "";

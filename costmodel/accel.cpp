@@ -1,6 +1,8 @@
 #include "accel.h"
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "json_util.h"
 
@@ -8,14 +10,17 @@ namespace hdx {
 
 using nlohmann::json;
 
+const char* dataflow_name(Dataflow d) { return d == Dataflow::RS ? "rs" : "ws"; }
+
 Accelerator accelerator_from_json(const json& j) {
   ObjectReader r(j, "");
-  r.allow_only({"name", "dataflow", "pe_rows", "pe_cols", "data_bits", "acc_bits", "buffers_kib",
-                "dram", "clock_mhz"});
   Accelerator a;
+  a.dataflow = r.get_enum("dataflow", {"ws", "rs"}) == "rs" ? Dataflow::RS : Dataflow::WS;
+  std::vector<std::string> keys = {"name",     "dataflow",    "pe_rows", "pe_cols",  "data_bits",
+                                   "acc_bits", "buffers_kib", "dram",    "clock_mhz"};
+  if (a.dataflow == Dataflow::RS) keys.push_back("spad");  // scratchpads exist only in rs PEs
+  r.allow_only(keys);
   a.name = r.get_string("name");
-  r.get_enum("dataflow", {"ws"});
-  a.dataflow = Dataflow::WS;
   a.pe_rows = r.get_int("pe_rows", 2, 64);
   a.pe_cols = r.get_int("pe_cols", 2, 64);
   a.data_bits = r.get_int("data_bits", 8, 8, 8);
@@ -34,6 +39,13 @@ Accelerator accelerator_from_json(const json& j) {
     a.dram_latency_cycles = d.get_int("latency_cycles", 0, 1000);
   }
   a.clock_mhz = r.get_number("clock_mhz", 0, 5000, /*lo_open=*/true, 500.0);
+  if (a.dataflow == Dataflow::RS) {
+    ObjectReader s = r.get_object("spad");
+    s.allow_only({"ifmap", "filter", "psum"});
+    a.spad_ifmap = s.get_int("ifmap", 1, 1024);
+    a.spad_filter = s.get_int("filter", 1, 4096);
+    a.spad_psum = s.get_int("psum", 1, 1024);
+  }
   return a;
 }
 
@@ -42,17 +54,19 @@ Accelerator load_accelerator(const std::string& path) {
 }
 
 json accelerator_to_json(const Accelerator& a) {
-  return json{{"name", a.name},
-              {"dataflow", "ws"},
-              {"pe_rows", a.pe_rows},
-              {"pe_cols", a.pe_cols},
-              {"data_bits", a.data_bits},
-              {"acc_bits", a.acc_bits},
-              {"buffers_kib", {{"ifmap", a.ifmap_kib}, {"weight", a.weight_kib}, {"ofmap", a.ofmap_kib}}},
-              {"dram",
-               {{"bytes_per_cycle", a.dram_bytes_per_cycle},
-                {"latency_cycles", a.dram_latency_cycles}}},
-              {"clock_mhz", a.clock_mhz}};
+  json j{{"name", a.name},
+         {"dataflow", dataflow_name(a.dataflow)},
+         {"pe_rows", a.pe_rows},
+         {"pe_cols", a.pe_cols},
+         {"data_bits", a.data_bits},
+         {"acc_bits", a.acc_bits},
+         {"buffers_kib", {{"ifmap", a.ifmap_kib}, {"weight", a.weight_kib}, {"ofmap", a.ofmap_kib}}},
+         {"dram",
+          {{"bytes_per_cycle", a.dram_bytes_per_cycle}, {"latency_cycles", a.dram_latency_cycles}}},
+         {"clock_mhz", a.clock_mhz}};
+  if (a.dataflow == Dataflow::RS)
+    j["spad"] = {{"ifmap", a.spad_ifmap}, {"filter", a.spad_filter}, {"psum", a.spad_psum}};
+  return j;
 }
 
 }  // namespace hdx

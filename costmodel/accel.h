@@ -5,7 +5,8 @@
 
 namespace hdx {
 
-enum class Dataflow { WS };
+enum class Dataflow { WS, RS };
+const char* dataflow_name(Dataflow d);  // "ws" or "rs"
 
 struct Accelerator {
   std::string name;
@@ -18,6 +19,9 @@ struct Accelerator {
   int dram_bytes_per_cycle = 8;  // width of each DRAM channel (read and write) in bytes
   int dram_latency_cycles = 10;  // cycles between a read request and its data, beyond 1
   double clock_mhz = 500.0;
+  // Per-PE scratchpads of the rs dataflow, in entries: ifmap and filter entries are int8,
+  // psum entries int32. Unused by ws.
+  int spad_ifmap = 12, spad_filter = 224, spad_psum = 24;
 
   long long ifmap_bytes() const { return 1024LL * ifmap_kib; }
   long long weight_bytes() const { return 1024LL * weight_kib; }

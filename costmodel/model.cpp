@@ -8,7 +8,9 @@ namespace {
 constexpr long long Events::*kEventFields[] = {
     &Events::macs,     &Events::dram_rd_bytes, &Events::dram_wr_bytes, &Events::ifmap_wr,
     &Events::ifmap_rd, &Events::weight_wr,     &Events::weight_rd,     &Events::param_wr,
-    &Events::acc_rd,   &Events::acc_wr};
+    &Events::acc_rd,   &Events::acc_wr,        &Events::spad_ifmap_rd, &Events::spad_ifmap_wr,
+    &Events::spad_filter_rd, &Events::spad_filter_wr, &Events::spad_psum_rd,
+    &Events::spad_psum_wr};
 }  // namespace
 
 bool Events::operator==(const Events& o) const {
@@ -36,12 +38,24 @@ std::vector<std::pair<std::string, long long>> event_list(const Events& e) {
           {"dram_wr_bytes", e.dram_wr_bytes}, {"ifmap_wr", e.ifmap_wr},
           {"ifmap_rd", e.ifmap_rd}, {"weight_wr", e.weight_wr},
           {"weight_rd", e.weight_rd}, {"param_wr", e.param_wr},
-          {"acc_rd", e.acc_rd},     {"acc_wr", e.acc_wr}};
+          {"acc_rd", e.acc_rd},     {"acc_wr", e.acc_wr},
+          {"spad_ifmap_rd", e.spad_ifmap_rd},   {"spad_ifmap_wr", e.spad_ifmap_wr},
+          {"spad_filter_rd", e.spad_filter_rd}, {"spad_filter_wr", e.spad_filter_wr},
+          {"spad_psum_rd", e.spad_psum_rd},     {"spad_psum_wr", e.spad_psum_wr}};
 }
 
 namespace {
 
 using u64 = unsigned long long;
+
+// Input positions [0, n) hit by tap t of a sliding window: #{o in [0, out): 0 <= o*s - p + t < n}.
+long long taps_in_range(int out, int s, int p, int t, int n) {
+  // 0 <= o*s - p + t < n  <=>  ceil((p - t) / s) <= o <= floor((n - 1 + p - t) / s)
+  auto floor_div = [](int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); };
+  const int lo = std::max(0, -floor_div(t - p, s));
+  const int hi = std::min(out - 1, floor_div(n - 1 + p - t, s));
+  return hi >= lo ? hi - lo + 1 : 0;
+}
 
 // Done times of one engine's commands, by command number (entry 0, "none", is time 0). A run
 // of commands that the schedule skipped as periodic is kept as a gap: entry j in it is the
@@ -146,6 +160,48 @@ class Timing {
     done_[2].push(start + len + 2);
     ev.acc_rd += 4LL * C_ * c.m_count;
     ev.dram_wr_bytes += 1LL * c.m_count * c.n_valid;
+  }
+
+  // An rs pass (schedule_rs.h, docs/architecture.md "rs"). The engine takes it when it is
+  // free and the waits are met and loads the filter scratchpads (p * q * kw cycles). Each
+  // output column then delivers its new input values, pe_rows diagonals per cycle, and runs
+  // p * q * kw MAC cycles; its sums are copied into the drain register once the previous
+  // column's e rows have drained (one accumulator entry per cycle). The engine is free when
+  // the last copy is made; the pass completes 2 cycles after the last drain.
+  void pass(const RsCmd& c) {
+    const u64 t_mac = u64(c.p) * c.q * c.kw, batches = (c.diagonals() + R_ - 1) / R_;
+    const u64 step = batches * c.q * std::min(c.stride, c.kw) + t_mac;  // columns after 0
+    u64 t = std::max(cmp_fetch_, dep(c.w, 1, cmp_fetch_)) + t_mac;       // filter load
+    t = std::max(t + batches * c.q * c.kw + t_mac, drain_free_);         // column 0 copied
+    t += (c.wout - 1) * std::max<u64>(step, c.e);
+    cmp_fetch_ = t;
+    drain_free_ = t + c.e;
+    done_[1].push(drain_free_ + 2);
+    const int s = static_cast<int>(c.stride), kw = static_cast<int>(c.kw);
+    const long long vc = std::min<long long>(1LL * c.chunks * c.q, 1LL * c.cin_g - c.c0);
+    const int span = (static_cast<int>(c.e) - 1) * s + static_cast<int>(c.rows);
+    const long long vrows = taps_in_range(span, 1, -c.ih0, 0, static_cast<int>(c.in_h));
+    long long vcols = 0;  // input columns delivered that are not padding
+    if (s <= kw)
+      vcols = taps_in_range(kw + (static_cast<int>(c.wout) - 1) * s, 1, -c.iw0, 0,
+                            static_cast<int>(c.in_w));
+    else
+      for (int x = 0; x < kw; ++x)
+        vcols += taps_in_range(static_cast<int>(c.wout), s, -c.iw0, x, static_cast<int>(c.in_w));
+    const long long w_reads = 1LL * c.rows * kw * vc * c.nv;
+    const long long macs = 1LL * c.wout * c.e * w_reads;
+    ev.macs += macs;
+    ev.ifmap_rd += vc * vrows * vcols;
+    ev.weight_rd += w_reads;
+    ev.spad_filter_wr += w_reads * c.e;
+    ev.spad_ifmap_wr += static_cast<long long>(c.deliver_values()) * c.rows * c.e * c.chunks;
+    ev.spad_ifmap_rd += macs;
+    ev.spad_filter_rd += macs;
+    ev.spad_psum_rd += macs;
+    ev.spad_psum_wr += macs;
+    const long long bytes_acc = 4LL * C_ * c.wout * c.e;
+    ev.acc_wr += bytes_acc;
+    if (!c.first) ev.acc_rd += bytes_acc;
   }
 
   // ---- fast-forward (see WsScheduler) ----
@@ -257,26 +313,45 @@ class Timing {
   u64 ld_free_ = 2, st_free_ = 2, cmp_fetch_ = 2;
   u64 e1_ = 0, e2_ = 0;  // stream ends of the previous two CMP commands
   uint32_t read_[9] = {}, bound_[9] = {};
+  u64 drain_free_ = 0;  // rs: when the drain register can take the next column's sums
   static thread_local DoneList done_[3];
 };
 template <bool Skips>
 thread_local DoneList Timing<Skips>::done_[3];
 
-// Input positions [0, n) hit by tap t of a sliding window: #{o in [0, out): 0 <= o*s - p + t < n}.
-long long taps_in_range(int out, int s, int p, int t, int n) {
-  // 0 <= o*s - p + t < n  <=>  ceil((p - t) / s) <= o <= floor((n - 1 + p - t) / s)
-  auto floor_div = [](int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); };
-  const int lo = std::max(0, -floor_div(t - p, s));
-  const int hi = std::min(out - 1, floor_div(n - 1 + p - t, s));
-  return hi >= lo ? hi - lo + 1 : 0;
-}
-
 double sram_pj(const Tech& t, long long buf_bytes, long long bytes) {
   return t.sram_pj_per_byte(buf_bytes) * static_cast<double>(bytes);
 }
 
+// Utilization, latency and energy from the cycles and events.
+void finish(LayerCost& r, const Accelerator& a, const Tech& tech) {
+  r.utilization = r.cycles > 0 ? static_cast<double>(r.ev.macs) /
+                                     (static_cast<double>(r.cycles) * a.pe_rows * a.pe_cols)
+                               : 0.0;
+  r.latency_us = static_cast<double>(r.cycles) / a.clock_mhz;
+  r.energy.mac = tech.mac_pj * static_cast<double>(r.ev.macs);
+  r.energy.dram =
+      tech.dram_pj_per_byte * static_cast<double>(r.ev.dram_rd_bytes + r.ev.dram_wr_bytes);
+  r.energy.ifmap = sram_pj(tech, a.ifmap_bytes(), r.ev.ifmap_rd + r.ev.ifmap_wr);
+  r.energy.weight = sram_pj(tech, a.weight_bytes(), r.ev.weight_rd + r.ev.weight_wr);
+  r.energy.acc = sram_pj(tech, a.ofmap_bytes(), r.ev.acc_rd + r.ev.acc_wr);
+  r.energy.param = tech.reg_pj_per_byte * static_cast<double>(r.ev.param_wr);
+  const Events& e = r.ev;
+  r.energy.spad = tech.reg_pj_per_byte *
+                  static_cast<double>(e.spad_ifmap_rd + e.spad_ifmap_wr + e.spad_filter_rd +
+                                      e.spad_filter_wr + 4 * (e.spad_psum_rd + e.spad_psum_wr));
+}
+
+template <class T>
+void count_commands(LayerCost& r, const T& t) {
+  r.n_ld = t.count(0);
+  r.n_cmp = t.count(1);
+  r.n_st = t.count(2);
+  r.n_replayed = t.replayed();
+}
+
 template <bool Skips>
-LayerCost cost(const Layer& l, const Accelerator& a, const Tech& tech) {
+LayerCost cost_ws(const Layer& l, const Accelerator& a, const Tech& tech) {
   LayerCost r;
   r.name = l.name;
   r.tiling = ws_tiling(l, a);
@@ -290,32 +365,40 @@ LayerCost cost(const Layer& l, const Accelerator& a, const Tech& tech) {
   for (int i = 0; i < l.kh; ++i) vh += taps_in_range(l.out_h, l.stride, l.pad, i, l.in_h);
   for (int i = 0; i < l.kw; ++i) vw += taps_in_range(l.out_w, l.stride, l.pad, i, l.in_w);
   r.ev.ifmap_rd = 1LL * l.groups * r.tiling.n_tiles * l.cin_g() * vh * vw;
-  r.n_ld = t.count(0);
-  r.n_cmp = t.count(1);
-  r.n_st = t.count(2);
-  r.n_replayed = t.replayed();
-  r.utilization = r.cycles > 0 ? static_cast<double>(r.ev.macs) /
-                                     (static_cast<double>(r.cycles) * a.pe_rows * a.pe_cols)
-                               : 0.0;
-  r.latency_us = static_cast<double>(r.cycles) / a.clock_mhz;
-  r.energy.mac = tech.mac_pj * static_cast<double>(r.ev.macs);
-  r.energy.dram =
-      tech.dram_pj_per_byte * static_cast<double>(r.ev.dram_rd_bytes + r.ev.dram_wr_bytes);
-  r.energy.ifmap = sram_pj(tech, a.ifmap_bytes(), r.ev.ifmap_rd + r.ev.ifmap_wr);
-  r.energy.weight = sram_pj(tech, a.weight_bytes(), r.ev.weight_rd + r.ev.weight_wr);
-  r.energy.acc = sram_pj(tech, a.ofmap_bytes(), r.ev.acc_rd + r.ev.acc_wr);
-  r.energy.param = tech.reg_pj_per_byte * static_cast<double>(r.ev.param_wr);
+  count_commands(r, t);
+  finish(r, a, tech);
+  return r;
+}
+
+// The rs schedule is replayed command by command.
+LayerCost cost_rs(const Layer& l, const Accelerator& a, const Tech& tech) {
+  struct Sink : RsSink {
+    Timing<false> t;
+    explicit Sink(const Accelerator& a) : t(a) {}
+    void ld(const LdCmd& c) override { t.ld(c); }
+    void pass(const RsCmd& c) override { t.pass(c); }
+    void st(const StCmd& c) override { t.st(c); }
+  };
+  LayerCost r;
+  r.name = l.name;
+  r.rs = rs_tiling(l, a);
+  Sink s(a);
+  rs_schedule(l, a, r.rs, DramMap{}, s);
+  r.cycles = static_cast<long long>(s.t.end());
+  r.ev = s.t.ev;
+  count_commands(r, s.t);
+  finish(r, a, tech);
   return r;
 }
 
 }  // namespace
 
 LayerCost layer_cost(const Layer& l, const Accelerator& a, const Tech& tech) {
-  return cost<true>(l, a, tech);
+  return a.dataflow == Dataflow::RS ? cost_rs(l, a, tech) : cost_ws<true>(l, a, tech);
 }
 
 LayerCost layer_cost_full_replay(const Layer& l, const Accelerator& a, const Tech& tech) {
-  return cost<false>(l, a, tech);
+  return a.dataflow == Dataflow::RS ? cost_rs(l, a, tech) : cost_ws<false>(l, a, tech);
 }
 
 NetworkCost network_cost(const Network& n, const Accelerator& a, const Tech& tech) {

@@ -7,6 +7,7 @@
 
 #include "accel.h"
 #include "network.h"
+#include "schedule_rs.h"
 #include "schedule_ws.h"
 #include "tech.h"
 
@@ -20,6 +21,9 @@ struct Events {
   long long weight_wr = 0, weight_rd = 0;
   long long param_wr = 0;
   long long acc_rd = 0, acc_wr = 0;
+  // rs only: PE scratchpad accesses, in entries (ifmap and filter int8, psum int32).
+  long long spad_ifmap_rd = 0, spad_ifmap_wr = 0, spad_filter_rd = 0, spad_filter_wr = 0;
+  long long spad_psum_rd = 0, spad_psum_wr = 0;
   bool operator==(const Events& o) const;
   Events operator-(const Events& o) const;
   Events& operator+=(const Events& o);
@@ -29,8 +33,8 @@ struct Events {
 std::vector<std::pair<std::string, long long>> event_list(const Events& e);
 
 struct Energy {  // picojoules by component
-  double mac = 0, dram = 0, ifmap = 0, weight = 0, acc = 0, param = 0;
-  double total() const { return mac + dram + ifmap + weight + acc + param; }
+  double mac = 0, dram = 0, ifmap = 0, weight = 0, acc = 0, param = 0, spad = 0;
+  double total() const { return mac + dram + ifmap + weight + acc + param + spad; }
 };
 
 struct LayerCost {
@@ -42,7 +46,8 @@ struct LayerCost {
   Energy energy;
   long long n_ld = 0, n_cmp = 0, n_st = 0;  // commands per engine
   long long n_replayed = 0;  // commands replayed one by one; the others repeated a period
-  WsTiling tiling;
+  WsTiling tiling;           // ws layers
+  RsTiling rs;               // rs layers
 };
 
 // Throws MappingError when the layer does not fit the accelerator. Runs of loop iterations

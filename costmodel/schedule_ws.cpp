@@ -7,12 +7,9 @@
 #include "errors.h"
 
 namespace hdx {
-namespace {
 
-long long ceil_div(long long a, long long b) { return (a + b - 1) / b; }
-std::string kib(long long bytes) { return fmt::format("{}", ceil_div(bytes, 1024)); }
-
-}  // namespace
+using detail::ceil_div;
+using detail::kib;
 
 WsTiling ws_tiling(const Layer& l, const Accelerator& a) {
   WsTiling t;
@@ -41,7 +38,13 @@ WsTiling ws_tiling(const Layer& l, const Accelerator& a) {
   t.weights_resident = folds <= t.weight_slots;
   t.params_resident = 1LL * l.groups * t.n_tiles <= 2;
 
-  // Ifmap: the whole input if it fits, else two slots of row bands.
+  static_cast<IfmapTiling&>(t) = ifmap_tiling(l, a);
+  return t;
+}
+
+IfmapTiling ifmap_tiling(const Layer& l, const Accelerator& a) {
+  IfmapTiling t;
+  // The whole input if it fits, else two slots of row bands.
   const long long in_bytes = l.in_size();
   const long long row_bytes = 1LL * l.in_w * l.in_c;
   if (in_bytes <= a.ifmap_bytes()) {
@@ -74,6 +77,73 @@ WsTiling ws_tiling(const Layer& l, const Accelerator& a) {
       l.name, a.ifmap_kib, in_bytes, l.kh, l.in_w, l.groups > 1 ? l.cin_g() : l.in_c,
       kib(need)));
 }
+
+namespace detail {
+
+std::string kib(long long bytes) { return fmt::format("{}", ceil_div(bytes, 1024)); }
+
+Region region_of(const Layer& l, const IfmapTiling& t, int oh_a, int oh_b, int ga, int gb,
+                 int islot) {
+  Region r;
+  r.oh_a = oh_a;
+  r.oh_b = oh_b;
+  r.ga = ga;
+  r.ir0 = t.ifmap_resident ? 0 : std::max(0, oh_a * l.stride - l.pad);
+  r.ir1 = t.ifmap_resident ? l.in_h : std::min(l.in_h, (oh_b - 1) * l.stride - l.pad + l.kh);
+  r.cl = (gb - ga) * l.cin_g();
+  r.islot = islot;
+  r.ibase = static_cast<uint32_t>(islot * t.ifmap_slot_bytes);
+  return r;
+}
+
+LdCmd ifmap_ld(const Layer& l, const DramMap& map, int bpc, const Region& r) {
+  const int W = l.in_w, Cin = l.in_c;
+  LdCmd c;
+  c.target = kLdIfmap;
+  c.dram_addr = map.in + static_cast<uint32_t>((1LL * r.ir0 * W) * Cin + r.ga * l.cin_g());
+  if (r.cl == Cin) {
+    c.rows = 1;
+    c.row_len = static_cast<uint32_t>(1LL * (r.ir1 - r.ir0) * W * Cin);
+  } else {
+    c.rows = static_cast<uint32_t>((r.ir1 - r.ir0) * W);
+    c.row_len = static_cast<uint32_t>(r.cl);
+  }
+  c.beats_per_row = static_cast<uint32_t>(ceil_div(c.row_len, bpc));
+  c.src_stride = static_cast<uint32_t>(Cin);
+  c.dst_addr = r.ibase;
+  c.dst_stride = static_cast<uint32_t>(r.cl);
+  return c;
+}
+
+LdCmd param_ld(const Layer& l, const DramMap& map, int bpc, int pe_cols, int g, int n0, int nv,
+               int pslot) {
+  LdCmd c;
+  c.target = kLdParam;
+  c.dram_addr = map.param + static_cast<uint32_t>((g * l.cout_g() + n0) * kParamBytes);
+  c.rows = 1;
+  c.row_len = static_cast<uint32_t>(nv * kParamBytes);
+  c.beats_per_row = static_cast<uint32_t>(ceil_div(c.row_len, bpc));
+  c.src_stride = c.row_len;
+  c.dst_addr = static_cast<uint32_t>(pslot * pe_cols * kParamBytes);
+  c.dst_stride = c.row_len;
+  return c;
+}
+
+StCmd store(const Layer& l, const DramMap& map, int bpc, uint32_t acc_addr, long long m_a,
+            uint32_t mt, int g, int n0, int nv, int pslot) {
+  StCmd c;
+  c.acc_addr = acc_addr;
+  c.m_count = mt;
+  c.n_valid = static_cast<uint32_t>(nv);
+  c.beats_per_pix = static_cast<uint32_t>(ceil_div(nv, bpc));
+  c.param_slot = static_cast<uint32_t>(pslot);
+  c.relu = l.relu;
+  c.dram_addr = map.out + static_cast<uint32_t>(m_a * l.out_c + g * l.cout_g() + n0);
+  c.dram_stride = static_cast<uint32_t>(l.out_c);
+  return c;
+}
+
+}  // namespace detail
 
 namespace {
 struct Collect {

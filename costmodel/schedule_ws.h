@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
+#include <string>
 #include <vector>
 
 #include "accel.h"
@@ -54,13 +55,20 @@ struct StCmd {
            relu = 0, dram_addr = 0, dram_stride = 0;
 };
 
-// How a layer is cut into tiles on a ws accelerator.
-struct WsTiling {
-  int n_tiles = 0, k_folds = 0;         // over output channels (pe_cols), reduction (pe_rows)
+// How the input is cut into ifmap regions (both dataflows): the whole input, bands of output
+// rows over all channels, or one output row over chunks of groups.
+struct IfmapTiling {
   bool ifmap_resident = false;          // the whole input fits and is loaded once
   long long ifmap_slot_bytes = 0;       // bytes per ifmap slot (two slots unless resident)
   int region_out_rows = 0;              // output rows per ifmap region
   int groups_per_region = 0;            // groups whose channels one region holds
+};
+// Throws MappingError (E012) naming the ifmap KiB needed.
+IfmapTiling ifmap_tiling(const Layer& l, const Accelerator& a);
+
+// How a layer is cut into tiles on a ws accelerator.
+struct WsTiling : IfmapTiling {
+  int n_tiles = 0, k_folds = 0;         // over output channels (pe_cols), reduction (pe_rows)
   int acc_tile_pixels = 0;              // output pixels per accumulator tile (half the buffer)
   int weight_slots = 0;                 // weight folds the weight buffer holds
   bool weights_resident = false;        // every fold has its own slot, loaded once
@@ -113,6 +121,10 @@ namespace detail {
 
 enum Engine { kLd = 0, kCmp = 1, kSt = 2 };
 
+inline long long ceil_div(long long a, long long b) { return (a + b - 1) / b; }
+// The KiB that hold `bytes`, as the number an error message asks for.
+std::string kib(long long bytes);
+
 // What the waits of later commands read, besides the command just emitted. Commands are
 // numbered per engine from 1 in program order; 0 means "none".
 struct WsState {
@@ -132,6 +144,22 @@ struct WsState {
            region_no == o.region_no && param_no == o.param_no;
   }
 };
+
+// An ifmap region: output rows [oh_a, oh_b) of groups from ga; it holds input rows
+// [ir0, ir1) (none when ir1 <= ir0: the rows are all padding) of cl channels per position,
+// from byte ibase of the ifmap buffer (slot islot).
+struct Region {
+  int oh_a = 0, oh_b = 0, ga = 0, ir0 = 0, ir1 = 0, cl = 0, islot = 0;
+  uint32_t ibase = 0;
+};
+Region region_of(const Layer& l, const IfmapTiling& t, int oh_a, int oh_b, int ga, int gb,
+                 int islot);
+// The commands both dataflows build alike; the caller sets their waits.
+LdCmd ifmap_ld(const Layer& l, const DramMap& map, int bpc, const Region& r);
+LdCmd param_ld(const Layer& l, const DramMap& map, int bpc, int pe_cols, int g, int n0, int nv,
+               int pslot);
+StCmd store(const Layer& l, const DramMap& map, int bpc, uint32_t acc_addr, long long m_a,
+            uint32_t mt, int g, int n0, int nv, int pslot);
 
 // Emits the commands of one layer. Each loop names the range of its iterations that are
 // uniform: they emit the same commands up to addresses, and their waits name commands at
@@ -290,45 +318,20 @@ class WsScheduler {
   }
 
   void region(int oh_a, int oh_b, int ga, int gb) {
-    const int H = l_.in_h, W = l_.in_w, Cin = l_.in_c, s = l_.stride, p = l_.pad;
-    // Ifmap region: input rows [ir0, ir1) of channels [ch0, ch0 + cl).
-    const int ir0 = t_.ifmap_resident ? 0 : std::max(0, oh_a * s - p);
-    const int ir1 = t_.ifmap_resident ? H : std::min(H, (oh_b - 1) * s - p + l_.kh);
-    const int ch0 = ga * cin_g_, cl = (gb - ga) * cin_g_;
     const int islot = t_.ifmap_resident ? 0 : static_cast<int>(st_.region_no++ % 2);
-    const uint32_t ibase = static_cast<uint32_t>(islot * t_.ifmap_slot_bytes);
-    // A band of output rows that reads only padding needs no load.
+    const Region r = region_of(l_, t_, oh_a, oh_b, ga, gb, islot);
     st_.region_ld = 0;
-    if (ir1 > ir0) {
-      LdCmd c;
+    if (r.ir1 > r.ir0) {
+      LdCmd c = ifmap_ld(l_, map_, bpc_, r);
       c.w.cmp = st_.islot_cmp[islot];
-      c.target = kLdIfmap;
-      c.dram_addr = map_.in + static_cast<uint32_t>((1LL * ir0 * W) * Cin + ch0);
-      if (cl == Cin) {
-        c.rows = 1;
-        c.row_len = static_cast<uint32_t>(1LL * (ir1 - ir0) * W * Cin);
-      } else {
-        c.rows = static_cast<uint32_t>((ir1 - ir0) * W);
-        c.row_len = static_cast<uint32_t>(cl);
-      }
-      c.beats_per_row = beats(c.row_len);
-      c.src_stride = static_cast<uint32_t>(Cin);
-      c.dst_addr = ibase;
-      c.dst_stride = static_cast<uint32_t>(cl);
       sink_.ld(c);
       st_.region_ld = ++st_.n[kLd];
     }
-    Region r{oh_a, oh_b, ga, ir0, cl, islot, ibase};
     loop(ga, gb, ga, gb, [&](int g) {
       loop(0, t_.n_tiles, 0, t_.params_resident ? 0 : t_.n_tiles - 1,
            [&](int nt) { tile(r, g, nt); });
     });
   }
-
-  struct Region {
-    int oh_a, oh_b, ga, ir0, cl, islot;
-    uint32_t ibase;
-  };
 
   // Output channels [nt * C, nt * C + nv) of group g over the region's output rows.
   void tile(const Region& r, int g, int nt) {
@@ -336,16 +339,8 @@ class WsScheduler {
     const int pid = g * t_.n_tiles + nt;
     const int pslot = t_.params_resident ? pid : static_cast<int>(st_.param_no++ % 2);
     if (!t_.params_resident || st_.pslot_pid[pslot] != pid) {
-      LdCmd c;
+      LdCmd c = param_ld(l_, map_, bpc_, C_, g, n0, nv, pslot);
       c.w.st = st_.pslot_st[pslot];
-      c.target = kLdParam;
-      c.dram_addr = map_.param + static_cast<uint32_t>((g * N_ + n0) * kParamBytes);
-      c.rows = 1;
-      c.row_len = static_cast<uint32_t>(nv * kParamBytes);
-      c.beats_per_row = beats(c.row_len);
-      c.src_stride = c.row_len;
-      c.dst_addr = static_cast<uint32_t>(pslot * C_ * kParamBytes);
-      c.dst_stride = c.row_len;
       sink_.ld(c);
       st_.pslot_ld[pslot] = ++st_.n[kLd];
       if (t_.params_resident) st_.pslot_pid[pslot] = pid;
@@ -434,17 +429,9 @@ class WsScheduler {
       sink_.cmp(c);
       st_.islot_cmp[r.islot] = ++st_.n[kCmp];
     });
-    StCmd c;
+    StCmd c = store(l_, map_, bpc_, acc_addr, m_a, mt, g, n0, nv, pslot);
     c.w.cmp = st_.n[kCmp];
     c.w.ld = st_.pslot_ld[pslot];
-    c.acc_addr = acc_addr;
-    c.m_count = mt;
-    c.n_valid = static_cast<uint32_t>(nv);
-    c.beats_per_pix = beats(static_cast<uint32_t>(nv));
-    c.param_slot = static_cast<uint32_t>(pslot);
-    c.relu = l_.relu;
-    c.dram_addr = map_.out + static_cast<uint32_t>(m_a * l_.out_c + g * N_ + n0);
-    c.dram_stride = static_cast<uint32_t>(l_.out_c);
     sink_.st(c);
     st_.pslot_st[pslot] = ++st_.n[kSt];
   }

@@ -24,6 +24,9 @@ const Tech& default_tech() {
 Area accelerator_area(const Accelerator& a, const Tech& t) {
   Area ar;
   ar.pe_array = t.pe_area_um2 * a.pe_rows * a.pe_cols;
+  if (a.dataflow == Dataflow::RS)  // scratchpads: int8 ifmap and filter, int32 psum entries
+    ar.spad = t.reg_area_um2_per_byte * (a.spad_ifmap + a.spad_filter + 4.0 * a.spad_psum) *
+              a.pe_rows * a.pe_cols;
   ar.ifmap = t.sram_area_um2_per_kib * a.ifmap_kib;
   ar.weight = t.sram_area_um2_per_kib * a.weight_kib;
   ar.acc = t.sram_area_um2_per_kib * a.ofmap_kib;

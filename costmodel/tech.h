@@ -32,8 +32,11 @@ Tech load_tech(const std::string& path);
 nlohmann::json tech_to_json(const Tech& t);
 
 struct Area {  // um^2 by component
-  double pe_array = 0, ifmap = 0, weight = 0, acc = 0, param = 0, output_stage = 0, control = 0;
-  double total() const { return pe_array + ifmap + weight + acc + param + output_stage + control; }
+  double pe_array = 0, spad = 0, ifmap = 0, weight = 0, acc = 0, param = 0, output_stage = 0,
+         control = 0;
+  double total() const {
+    return pe_array + spad + ifmap + weight + acc + param + output_stage + control;
+  }
 };
 Area accelerator_area(const Accelerator& a, const Tech& t);
 

@@ -183,7 +183,15 @@ void write_manifest(const std::string& dir, const std::string& command,
   write_file_atomic(dir + "/manifest.json", m.dump(2) + "\n");
 }
 
+void require_rtl(const Accelerator& a) {
+  if (a.dataflow == Dataflow::RS)
+    throw RtlError(6, fmt::format("accelerator '{}': the rs (row-stationary) templates are not "
+                                  "in this version yet; hdx cost models rs, hdx rtl and hdx sim "
+                                  "need dataflow ws", a.name), 2);
+}
+
 RtlResult generate_rtl(const Accelerator& a, const RtlOptions& opt) {
+  require_rtl(a);
   RtlResult r;
   const fs::path dir(opt.out_dir);
   std::error_code ec;

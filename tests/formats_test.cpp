@@ -115,6 +115,16 @@ void expect_same(const Accelerator& a, const Accelerator& b) {
   EXPECT_EQ(a.dram_bytes_per_cycle, b.dram_bytes_per_cycle);
   EXPECT_EQ(a.dram_latency_cycles, b.dram_latency_cycles);
   EXPECT_DOUBLE_EQ(a.clock_mhz, b.clock_mhz);
+  EXPECT_EQ(a.spad_ifmap, b.spad_ifmap);
+  EXPECT_EQ(a.spad_filter, b.spad_filter);
+  EXPECT_EQ(a.spad_psum, b.spad_psum);
+}
+
+json good_rs_accel() {
+  json j = good_accel();
+  j["dataflow"] = "rs";
+  j["spad"] = {{"ifmap", 12}, {"filter", 224}, {"psum", 24}};
+  return j;
 }
 
 // ---------------------------------------------------------------- json_util
@@ -568,7 +578,7 @@ TEST(Accelerator, DefaultsAndFractionalClock) {
 TEST(AcceleratorErrors, BadDataflow) {
   json j = good_accel();
   j["dataflow"] = "xx";
-  expect_config_error([&] { accelerator_from_json(j); }, cc::kNotInSet, {"/dataflow: must be one of: ws, got \"xx\""});
+  expect_config_error([&] { accelerator_from_json(j); }, cc::kNotInSet, {"/dataflow: must be one of: ws, rs, got \"xx\""});
 }
 
 TEST(AcceleratorErrors, BytesPerCycleNotPowerOfTwo) {
@@ -628,7 +638,7 @@ TEST(AcceleratorErrors, WrongTypes) {
       {"/dram", 8, "/dram: must be an object, got 8"},
       {"/dram/bytes_per_cycle", 8.0, "/dram/bytes_per_cycle: must be a power of two between 1 and 64, got 8.0"},
       {"/name", 3, "/name: must be a non-empty string, got 3"},
-      {"/dataflow", json::array({"ws"}), "/dataflow: must be one of: ws, got [\"ws\"]"},
+      {"/dataflow", json::array({"ws"}), "/dataflow: must be one of: ws, rs, got [\"ws\"]"},
   };
   for (const Case& c : cases) {
     SCOPED_TRACE(c.want);
@@ -661,7 +671,7 @@ TEST(AcceleratorErrors, MissingKeys) {
   };
   const std::vector<Case> cases = {
       {"/name", "/name: missing required key; must be a non-empty string"},
-      {"/dataflow", "/dataflow: missing required key; must be one of: ws"},
+      {"/dataflow", "/dataflow: missing required key; must be one of: ws, rs"},
       {"/pe_cols", "/pe_cols: missing required key; must be an integer between 2 and 64"},
       {"/buffers_kib", "/buffers_kib: missing required key; must be an object"},
       {"/buffers_kib/weight", "/buffers_kib/weight: missing required key; must be an integer between 1 and 16384"},
@@ -675,6 +685,56 @@ TEST(AcceleratorErrors, MissingKeys) {
     j[p.parent_pointer()].erase(p.back());
     expect_config_error([&] { accelerator_from_json(j); }, cc::kMissingKey, {c.want});
   }
+}
+
+TEST(Accelerator, ParsesRsExamples) {
+  struct Want {
+    const char* file;
+    int rows, cols, si, sf, sp;
+  };
+  for (const Want& w : {Want{"accel_rs_12x14.json", 12, 14, 12, 224, 24},
+                        Want{"accel_rs_4x4.json", 4, 4, 12, 48, 8}}) {
+    SCOPED_TRACE(w.file);
+    const Accelerator a = load_accelerator(example(w.file));
+    EXPECT_EQ(a.dataflow, Dataflow::RS);
+    EXPECT_EQ(a.pe_rows, w.rows);
+    EXPECT_EQ(a.pe_cols, w.cols);
+    EXPECT_EQ(a.spad_ifmap, w.si);
+    EXPECT_EQ(a.spad_filter, w.sf);
+    EXPECT_EQ(a.spad_psum, w.sp);
+    const json canon = accelerator_to_json(a);
+    EXPECT_EQ(canon["dataflow"], "rs");
+    expect_same(accelerator_from_json(canon), a);
+  }
+}
+
+// The scratchpads are required for rs, validated like the rest, and unknown to ws.
+TEST(AcceleratorErrors, RsScratchpads) {
+  json j = good_rs_accel();
+  j["spad"].erase("psum");
+  expect_config_error([&] { accelerator_from_json(j); }, cc::kMissingKey,
+                      {"/spad/psum: missing required key; must be an integer between 1 and 1024"});
+  j = good_rs_accel();
+  j.erase("spad");
+  expect_config_error([&] { accelerator_from_json(j); }, cc::kMissingKey,
+                      {"/spad: missing required key; must be an object"});
+  j = good_rs_accel();
+  j["spad"]["filter"] = 0;
+  expect_config_error([&] { accelerator_from_json(j); }, cc::kOutOfRange,
+                      {"/spad/filter: must be an integer between 1 and 4096, got 0"});
+  j = good_rs_accel();
+  j["spad"]["ifmap"] = 1025;
+  expect_config_error([&] { accelerator_from_json(j); }, cc::kOutOfRange,
+                      {"/spad/ifmap: must be an integer between 1 and 1024, got 1025"});
+  j = good_rs_accel();
+  j["spad"]["weights"] = 3;
+  expect_config_error([&] { accelerator_from_json(j); }, cc::kUnknownKey,
+                      {"/spad/weights: unknown key (allowed: ifmap, filter, psum)"});
+  j = good_accel();
+  j["spad"] = {{"ifmap", 12}, {"filter", 224}, {"psum", 24}};
+  expect_config_error([&] { accelerator_from_json(j); }, cc::kUnknownKey,
+                      {"/spad: unknown key (allowed: name, dataflow, pe_rows, pe_cols, data_bits, "
+                       "acc_bits, buffers_kib, dram, clock_mhz)"});
 }
 
 // ---------------------------------------------------------------- files

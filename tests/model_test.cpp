@@ -165,3 +165,93 @@ TEST(Model, SkippingPeriodicRunsEqualsFullReplay) {
   EXPECT_GE(checked, 2000);
   EXPECT_GE(skipped, checked / 4);  // the comparison covers many skips
 }
+
+// ---------------------------------------------------------------- rs
+
+namespace {
+
+Accelerator rs_accel(int r, int c, int bpc, int lat, int kib, int si, int sf, int sp) {
+  Accelerator a = accel(r, c, bpc, lat, kib);
+  a.dataflow = Dataflow::RS;
+  a.spad_ifmap = si;
+  a.spad_filter = sf;
+  a.spad_psum = sp;
+  return a;
+}
+
+}  // namespace
+
+// Whatever the mapping: every MAC once, every output byte written once, every weight and
+// param loaded at least once; each MAC reads the ifmap and filter scratchpads once and
+// updates one psum; the array never beats its peak.
+TEST(ModelRs, EventInvariantsOverRandomLayers) {
+  std::mt19937_64 rng(17);
+  auto pick = [&rng](int lo, int hi) { return lo + static_cast<int>(rng() % (hi - lo + 1)); };
+  int checked = 0, folded = 0;
+  for (int i = 0; i < 800; ++i) {
+    const int k = 2 * pick(0, 3) + 1, g = pick(0, 3) == 0 ? pick(2, 4) : 1;
+    const Layer l = conv(g * pick(1, 12), pick(k, 30), pick(k, 30), g * pick(1, 24), k,
+                         pick(1, 2), pick(0, k / 2), g);
+    const Accelerator a = rs_accel(pick(2, 16), pick(2, 16), 1 << pick(0, 5), pick(0, 100),
+                                   pick(1, 16), pick(1, 16), pick(1, 128), pick(1, 16));
+    LayerCost c;
+    try {
+      c = layer_cost(l, a);
+    } catch (const MappingError&) {
+      continue;
+    }
+    ++checked;
+    folded += c.rs.row_folds > 1 || c.rs.chan_blocks > 1;
+    SCOPED_TRACE(testing::Message() << "case " << i);
+    EXPECT_EQ(c.ev.macs, l.macs());
+    EXPECT_EQ(c.ev.dram_wr_bytes, l.out_size());
+    EXPECT_GE(c.ev.weight_wr, l.weight_count());
+    EXPECT_GE(c.ev.param_wr, 1LL * l.out_c * kParamBytes);
+    EXPECT_EQ(c.ev.dram_rd_bytes, c.ev.ifmap_wr + c.ev.weight_wr + c.ev.param_wr);
+    EXPECT_EQ(c.ev.spad_ifmap_rd, c.ev.macs);
+    EXPECT_EQ(c.ev.spad_filter_rd, c.ev.macs);
+    EXPECT_EQ(c.ev.spad_psum_rd, c.ev.macs);
+    EXPECT_EQ(c.ev.spad_psum_wr, c.ev.macs);
+    EXPECT_GE(c.ev.spad_filter_wr, c.ev.weight_rd);
+    EXPECT_GE(c.ev.weight_rd, l.weight_count());
+    EXPECT_GE(c.cycles * a.pe_rows * a.pe_cols, c.ev.macs);
+    EXPECT_LE(c.utilization, 1.0);
+    EXPECT_GT(c.energy.spad, 0.0);
+    // The mapping respects the scratchpads and the accumulator lanes.
+    EXPECT_LE(c.rs.q * l.kw, a.spad_ifmap);
+    EXPECT_LE(c.rs.p * c.rs.q * l.kw, a.spad_filter);
+    EXPECT_LE(c.rs.p, a.spad_psum);
+    EXPECT_LE(c.rs.tile_n, a.pe_cols);
+    EXPECT_LE(c.rs.kh_f * c.rs.r_v, a.pe_rows);
+    EXPECT_LE(c.rs.e * c.rs.r_h, a.pe_cols);
+  }
+  EXPECT_GE(checked, 300);
+  EXPECT_GE(folded, 50);
+}
+
+// A layer that cannot be mapped names the scratchpad or buffer and the smallest legal value.
+TEST(ModelRs, UnmappableLayersNameTheLimit) {
+  const Layer l = conv(8, 20, 20, 8, 7, 1, 3, 1);
+  auto expect = [](const Layer& l, const Accelerator& a, int code, const std::string& part) {
+    try {
+      layer_cost(l, a);
+      ADD_FAILURE() << "no error, expected " << part;
+    } catch (const MappingError& e) {
+      EXPECT_EQ(e.code(), code);
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  expect(l, rs_accel(4, 4, 4, 10, 16, 6, 224, 24), 13, "set spad.ifmap to at least 7");
+  expect(l, rs_accel(4, 4, 4, 10, 16, 12, 5, 24), 14, "set spad.filter to at least 7");
+  Accelerator a = rs_accel(4, 4, 4, 10, 16, 12, 224, 24);
+  a.weight_kib = 1;  // two slots of 7 * 7 * 8 = 392 weights fit; 1 KiB is enough
+  EXPECT_NO_THROW(layer_cost(l, a));
+  const Layer big = conv(64, 20, 20, 8, 7, 1, 3, 1);  // 3136 weights per filter
+  a.ifmap_kib = 64;
+  expect(big, a, 11, "set buffers_kib.weight to at least 7");
+  a.weight_kib = 16;
+  a.ofmap_kib = 1;  // 1024 / 16 / 2 = 32 entries per slot; a row needs 20
+  EXPECT_NO_THROW(layer_cost(l, a));
+  const Layer wide = conv(8, 40, 40, 8, 7, 1, 3, 1);
+  expect(wide, a, 10, "set buffers_kib.ofmap to at least 2");
+}
