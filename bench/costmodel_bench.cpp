@@ -1,6 +1,7 @@
 // Throughput of the cost model: layer_cost() evaluations per second on one core, for every
 // candidate layer of a small MBConv supernet (the table a search fills) on the three example
-// accelerators, and for a few single layers on the 16x16 one. items_per_second is layer
+// accelerators (ws) and on the two rs examples, and for a few single layers on the 16x16
+// one. items_per_second is layer
 // evaluations per second. The counters say how many LD/CMP/ST commands the tile schedule of
 // a layer has and how many of them layer_cost replayed one by one; it skips the rest as
 // periodic repeats (docs/costmodel.md). The *_full_replay runs replay every command.
@@ -118,6 +119,8 @@ void supernet(benchmark::State& state, const char* accel_file, bool full_replay 
       static_cast<double>(replayed) / static_cast<double>(layers.size());
 }
 void BM_supernet_4x4(benchmark::State& s) { supernet(s, "accel_ws_4x4.json"); }
+void BM_supernet_rs_12x14(benchmark::State& s) { supernet(s, "accel_rs_12x14.json"); }
+void BM_supernet_rs_4x4(benchmark::State& s) { supernet(s, "accel_rs_4x4.json"); }
 void BM_supernet_16x16(benchmark::State& s) { supernet(s, "accel_ws_16x16.json"); }
 void BM_supernet_8x32(benchmark::State& s) { supernet(s, "accel_ws_8x32.json"); }
 // The same tables replayed command by command, for the speed-up of skipping periodic runs.
@@ -132,6 +135,8 @@ void BM_supernet_8x32_full_replay(benchmark::State& s) { supernet(s, "accel_ws_8
 BENCHMARK(BM_supernet_4x4);
 BENCHMARK(BM_supernet_16x16);
 BENCHMARK(BM_supernet_8x32);
+BENCHMARK(BM_supernet_rs_12x14);
+BENCHMARK(BM_supernet_rs_4x4);
 BENCHMARK(BM_supernet_4x4_full_replay);
 BENCHMARK(BM_supernet_16x16_full_replay);
 BENCHMARK(BM_supernet_8x32_full_replay);

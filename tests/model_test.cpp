@@ -255,3 +255,27 @@ TEST(ModelRs, UnmappableLayersNameTheLimit) {
   const Layer wide = conv(8, 40, 40, 8, 7, 1, 3, 1);
   expect(wide, a, 10, "set buffers_kib.ofmap to at least 2");
 }
+
+// The worked example of docs/architecture.md section 9, computed by hand from the rules.
+TEST(ModelRs, WorkedExample) {
+  const Layer l = conv(2, 4, 4, 3, 3, 1, 1, 1);
+  const Accelerator a = load_accelerator(std::string(HDX_SOURCE_DIR) + "/examples/accel_rs_4x4.json");
+  const LayerCost c = layer_cost(l, a);
+  EXPECT_EQ(c.rs.q, 2);
+  EXPECT_EQ(c.rs.p, 3);
+  EXPECT_EQ(c.rs.kh_f, 3);
+  EXPECT_EQ(c.rs.r_v, 1);
+  EXPECT_EQ(c.rs.e, 4);
+  EXPECT_EQ(c.rs.r_h, 1);
+  EXPECT_EQ(c.cycles, 180);
+  EXPECT_EQ(c.n_ld, 3);
+  EXPECT_EQ(c.n_cmp, 1);
+  EXPECT_EQ(c.n_st, 1);
+  EXPECT_EQ(c.ev.macs, 864);
+  EXPECT_EQ(c.ev.ifmap_rd, 32);  // every input value read once
+  EXPECT_EQ(c.ev.spad_ifmap_wr, 144);
+  EXPECT_EQ(c.ev.weight_rd, 54);
+  EXPECT_EQ(c.ev.spad_filter_wr, 216);
+  EXPECT_EQ(c.ev.acc_wr, 256);
+  EXPECT_EQ(c.ev.acc_rd, 256);  // the store reads the strip once (FIRST: the pass does not)
+}
