@@ -164,12 +164,13 @@ class Timing {
 
   // An rs pass (schedule_rs.h, docs/architecture.md "rs"). The engine takes it when it is
   // free and the waits are met and loads the filter scratchpads (p * q * kw cycles). Each
-  // output column then delivers its new input values, pe_rows diagonals per cycle, and runs
+  // output column then delivers its new input values, pe_rows diagonals of one chunk per
+  // cycle, and runs
   // p * q * kw MAC cycles; its sums are copied into the drain register once the previous
   // column's e rows have drained (one accumulator entry per cycle). The engine is free when
   // the last copy is made; the pass completes 2 cycles after the last drain.
   void pass(const RsCmd& c) {
-    const u64 t_mac = u64(c.p) * c.q * c.kw, batches = (c.diagonals() + R_ - 1) / R_;
+    const u64 t_mac = u64(c.p) * c.q * c.kw, batches = c.chunks * ((c.span() + R_ - 1) / R_);
     const u64 step = batches * c.q * std::min(c.stride, c.kw) + t_mac;  // columns after 0
     u64 t = std::max(cmp_fetch_, dep(c.w, 1, cmp_fetch_)) + t_mac;       // filter load
     t = std::max(t + batches * c.q * c.kw + t_mac, drain_free_);         // column 0 copied
@@ -179,8 +180,8 @@ class Timing {
     done_[1].push(drain_free_ + 2);
     const int s = static_cast<int>(c.stride), kw = static_cast<int>(c.kw);
     const long long vc = std::min<long long>(1LL * c.chunks * c.q, 1LL * c.cin_g - c.c0);
-    const int span = (static_cast<int>(c.e) - 1) * s + static_cast<int>(c.rows);
-    const long long vrows = taps_in_range(span, 1, -c.ih0, 0, static_cast<int>(c.in_h));
+    const long long vrows =
+        taps_in_range(static_cast<int>(c.span()), 1, -c.ih0, 0, static_cast<int>(c.in_h));
     long long vcols = 0;  // input columns delivered that are not padding
     if (s <= kw)
       vcols = taps_in_range(kw + (static_cast<int>(c.wout) - 1) * s, 1, -c.iw0, 0,
@@ -194,7 +195,8 @@ class Timing {
     ev.ifmap_rd += vc * vrows * vcols;
     ev.weight_rd += w_reads;
     ev.spad_filter_wr += w_reads * c.e;
-    ev.spad_ifmap_wr += static_cast<long long>(c.deliver_values()) * c.rows * c.e * c.chunks;
+    ev.spad_ifmap_wr +=
+        static_cast<long long>(c.deliver_values()) * c.rows * c.e * c.chunks * c.sets;
     ev.spad_ifmap_rd += macs;
     ev.spad_filter_rd += macs;
     ev.spad_psum_rd += macs;

@@ -61,8 +61,8 @@ struct RsCmd {
   uint32_t cl = 0, cg0 = 0;
   uint32_t acc_addr = 0, first = 0;
 
-  // Input rows a pass delivers (diagonals), and values per diagonal over all output columns.
-  uint64_t diagonals() const { return uint64_t(chunks) * ((e - 1) * stride + rows); }
+  // Input rows (diagonals) of one chunk, and values per diagonal over all output columns.
+  uint64_t span() const { return uint64_t(e - 1) * stride + rows; }
   uint64_t deliver_values() const {
     return uint64_t(q) * (kw + (wout - 1) * std::min(stride, kw));
   }
