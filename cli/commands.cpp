@@ -172,7 +172,6 @@ int cmd_rtl(const Args& args, const std::string& command_line) {
              "  hdx rtl --accel examples/accel_ws_4x4.json --out out/rtl4 --force --synth\n"))
     return 0;
   const Accelerator acc = load_accelerator(vm["accel"].as<std::string>());
-  require_rtl(acc);
   RtlOptions o;
   o.out_dir = vm["out"].as<std::string>();
   o.force = vm.count("force") > 0;
@@ -216,7 +215,6 @@ int cmd_sim(const Args& args, const std::string& command_line) {
     return 0;
   const Network net = load_network(vm["network"].as<std::string>());
   const Accelerator acc = load_accelerator(vm["accel"].as<std::string>());
-  require_rtl(acc);
   const std::string out = vm["out"].as<std::string>();
   const uint64_t seed = vm["seed"].as<uint64_t>();
   const std::string waves = vm.count("waves") ? vm["waves"].as<std::string>() : "";

@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "errors.h"
+#include "schedule_rs.h"
 #include "schedule_ws.h"
 #include "util.h"
 
@@ -16,15 +17,28 @@ namespace fs = std::filesystem;
 namespace hdx {
 namespace {
 
-const std::vector<std::string>& template_files() {
-  static const std::vector<std::string> f = {
-      "common/hdx_buf.sv",     "common/hdx_acc_mem.sv",   "common/hdx_requant.sv",
-      "common/hdx_ld.sv",      "common/hdx_st.sv",        "systolic/hdx_ws_pe.sv",
-      "systolic/hdx_ws_array.sv", "systolic/hdx_ws_cmp.sv", "systolic/hdx_ws_core.sv"};
+bool is_rs(const Accelerator& a) { return a.dataflow == Dataflow::RS; }
+
+std::vector<std::string> template_files(const Accelerator& a) {
+  std::vector<std::string> f = {"common/hdx_buf.sv", "common/hdx_acc_mem.sv",
+                                "common/hdx_requant.sv", "common/hdx_ld.sv", "common/hdx_st.sv"};
+  for (const char* t : is_rs(a) ? std::vector<const char*>{"eyeriss/hdx_rs_pe.sv",
+                                                          "eyeriss/hdx_rs_array.sv",
+                                                          "eyeriss/hdx_rs_cmp.sv",
+                                                          "eyeriss/hdx_rs_core.sv"}
+                                : std::vector<const char*>{"systolic/hdx_ws_pe.sv",
+                                                          "systolic/hdx_ws_array.sv",
+                                                          "systolic/hdx_ws_cmp.sv",
+                                                          "systolic/hdx_ws_core.sv"})
+    f.push_back(t);
   return f;
 }
 
 int words(const std::vector<CmdField>& f) { return static_cast<int>(f.size()); }
+// The compute engine's command words: CMP (ws) or PASS (rs).
+const std::vector<CmdField>& compute_fields(const Accelerator& a) {
+  return is_rs(a) ? rs_fields() : cmp_fields();
+}
 
 std::string banner(const std::string& what, const std::string& command, const std::string& hash) {
   return fmt::format(
@@ -46,7 +60,7 @@ std::string top_verilog(const Accelerator& a, const std::string& top, const std:
                         const std::string& hash) {
   std::string s = banner(fmt::format("Top of accelerator {} ({} dataflow, {}x{} PEs)",
                                      nlohmann::json(a.name).dump(),
-                                     "ws", a.pe_rows, a.pe_cols),
+                                     dataflow_name(a.dataflow), a.pe_rows, a.pe_cols),
                          command, hash);
   const auto ports = top_ports(a);
   s += fmt::format("module {} (\n", top);
@@ -57,20 +71,27 @@ std::string top_verilog(const Accelerator& a, const std::string& top, const std:
                      i + 1 < ports.size() ? "," : "");
   }
   s += ");\n";
+  const std::string spads =
+      is_rs(a) ? fmt::format("    .SPAD_IFMAP   ({}),\n    .SPAD_FILTER  ({}),\n"
+                             "    .SPAD_PSUM    ({}),\n",
+                             a.spad_ifmap, a.spad_filter, a.spad_psum)
+               : "";
   s += fmt::format(
-      "  hdx_ws_core #(\n"
+      "  hdx_{}_core #(\n"
       "    .PE_ROWS      ({}),\n"
       "    .PE_COLS      ({}),\n"
       "    .BPC          ({}),\n"
       "    .IFMAP_BYTES  ({}),\n"
       "    .WEIGHT_BYTES ({}),\n"
       "    .ACC_ENTRIES  ({}),\n"
+      "{}"
       "    .LD_WORDS     ({}),\n"
       "    .CMP_WORDS    ({}),\n"
       "    .ST_WORDS     ({})\n"
       "  ) u_core (\n",
-      a.pe_rows, a.pe_cols, a.dram_bytes_per_cycle, a.ifmap_bytes(), a.weight_bytes(),
-      a.acc_entries(), words(ld_fields()), words(cmp_fields()), words(st_fields()));
+      dataflow_name(a.dataflow), a.pe_rows, a.pe_cols, a.dram_bytes_per_cycle, a.ifmap_bytes(),
+      a.weight_bytes(), a.acc_entries(), spads, words(ld_fields()), words(compute_fields(a)),
+      words(st_fields()));
   for (size_t i = 0; i < ports.size(); ++i) {
     s += fmt::format("    .{:<20}({}){}\n", ports[i].name, ports[i].name,
                      i + 1 < ports.size() ? "," : "");
@@ -84,15 +105,20 @@ nlohmann::json signature(const Accelerator& a, const std::string& top) {
   for (const Port& p : top_ports(a))
     ports.push_back({{"name", p.name}, {"direction", p.input ? "input" : "output"},
                      {"width", p.width}});
+  nlohmann::json params = {{"PE_ROWS", a.pe_rows},
+                           {"PE_COLS", a.pe_cols},
+                           {"BPC", a.dram_bytes_per_cycle},
+                           {"IFMAP_BYTES", a.ifmap_bytes()},
+                           {"WEIGHT_BYTES", a.weight_bytes()},
+                           {"ACC_ENTRIES", a.acc_entries()}};
+  if (is_rs(a)) {
+    params["SPAD_IFMAP"] = a.spad_ifmap;
+    params["SPAD_FILTER"] = a.spad_filter;
+    params["SPAD_PSUM"] = a.spad_psum;
+  }
   return {{"top", top},
-          {"dataflow", "ws"},
-          {"parameters",
-           {{"PE_ROWS", a.pe_rows},
-            {"PE_COLS", a.pe_cols},
-            {"BPC", a.dram_bytes_per_cycle},
-            {"IFMAP_BYTES", a.ifmap_bytes()},
-            {"WEIGHT_BYTES", a.weight_bytes()},
-            {"ACC_ENTRIES", a.acc_entries()}}},
+          {"dataflow", dataflow_name(a.dataflow)},
+          {"parameters", params},
           {"clock", {{"name", "clk_i"}, {"edge", "posedge"}, {"mhz", a.clock_mhz}}},
           {"reset", {{"name", "rst_ni"}, {"active", "low"}, {"kind", "async"}}},
           {"ports", ports}};
@@ -120,7 +146,7 @@ std::vector<Port> top_ports(const Accelerator& a) {
       {"ld_cmd_valid_i", true, 1},  {"ld_cmd_ready_o", false, 1},
       {"ld_cmd_i", true, 32 * words(ld_fields())},
       {"cmp_cmd_valid_i", true, 1}, {"cmp_cmd_ready_o", false, 1},
-      {"cmp_cmd_i", true, 32 * words(cmp_fields())},
+      {"cmp_cmd_i", true, 32 * words(compute_fields(a))},
       {"st_cmd_valid_i", true, 1},  {"st_cmd_ready_o", false, 1},
       {"st_cmd_i", true, 32 * words(st_fields())},
       {"rd_req_valid_o", false, 1}, {"rd_req_ready_i", true, 1},
@@ -130,8 +156,10 @@ std::vector<Port> top_ports(const Accelerator& a) {
       {"wr_valid_o", false, 1},     {"wr_ready_i", true, 1},
       {"wr_addr_o", false, 32},     {"wr_len_o", false, 8},
       {"wr_data_o", false, d}};
-  for (const char* c : {"cycles", "macs", "dram_rd_bytes", "dram_wr_bytes", "ifmap_wr",
-                        "ifmap_rd", "weight_wr", "weight_rd", "param_wr", "acc_rd", "acc_wr"})
+  for (const char* c :
+       {"cycles", "macs", "dram_rd_bytes", "dram_wr_bytes", "ifmap_wr", "ifmap_rd", "weight_wr",
+        "weight_rd", "param_wr", "acc_rd", "acc_wr", "spad_ifmap_rd", "spad_ifmap_wr",
+        "spad_filter_rd", "spad_filter_wr", "spad_psum_rd", "spad_psum_wr"})
     p.push_back({fmt::format("cnt_{}_o", c), false, 64});
   return p;
 }
@@ -144,12 +172,17 @@ std::string top_name(const Accelerator& a) {
 
 std::string config_hash(const Accelerator& a) {
   // Only what changes the Verilog: the DRAM latency and the clock live outside the RTL.
-  const nlohmann::json rtl = {{"top", top_name(a)},          {"dataflow", "ws"},
-                              {"pe_rows", a.pe_rows},        {"pe_cols", a.pe_cols},
-                              {"bpc", a.dram_bytes_per_cycle}, {"ifmap", a.ifmap_bytes()},
-                              {"weight", a.weight_bytes()},  {"acc", a.acc_entries()}};
+  nlohmann::json rtl = {{"top", top_name(a)},
+                        {"dataflow", dataflow_name(a.dataflow)},
+                        {"pe_rows", a.pe_rows},
+                        {"pe_cols", a.pe_cols},
+                        {"bpc", a.dram_bytes_per_cycle},
+                        {"ifmap", a.ifmap_bytes()},
+                        {"weight", a.weight_bytes()},
+                        {"acc", a.acc_entries()}};
+  if (is_rs(a)) rtl["spad"] = {a.spad_ifmap, a.spad_filter, a.spad_psum};
   std::string text = rtl.dump() + HDX_VERSION_STR;
-  for (const auto& f : template_files()) text += read_file(data_dir() + "/templates/" + f);
+  for (const auto& f : template_files(a)) text += read_file(data_dir() + "/templates/" + f);
   return sha256_hex(text).substr(0, 16);
 }
 
@@ -183,15 +216,7 @@ void write_manifest(const std::string& dir, const std::string& command,
   write_file_atomic(dir + "/manifest.json", m.dump(2) + "\n");
 }
 
-void require_rtl(const Accelerator& a) {
-  if (a.dataflow == Dataflow::RS)
-    throw RtlError(6, fmt::format("accelerator '{}': the rs (row-stationary) templates are not "
-                                  "in this version yet; hdx cost models rs, hdx rtl and hdx sim "
-                                  "need dataflow ws", a.name), 2);
-}
-
 RtlResult generate_rtl(const Accelerator& a, const RtlOptions& opt) {
-  require_rtl(a);
   RtlResult r;
   const fs::path dir(opt.out_dir);
   std::error_code ec;
@@ -209,7 +234,7 @@ RtlResult generate_rtl(const Accelerator& a, const RtlOptions& opt) {
   r.config_hash = config_hash(a);
   r.rtl_dir = rtl.string();
   std::vector<std::string> names;
-  for (const auto& f : template_files()) {
+  for (const auto& f : template_files(a)) {
     const std::string name = fs::path(f).filename().string();
     const std::string src = read_file(data_dir() + "/templates/" + f);
     write_file_atomic((rtl / name).string(),
@@ -218,7 +243,9 @@ RtlResult generate_rtl(const Accelerator& a, const RtlOptions& opt) {
     names.push_back(name);
   }
   const std::pair<const char*, const std::vector<CmdField>*> cmds[] = {
-      {"LD", &ld_fields()}, {"CMP", &cmp_fields()}, {"ST", &st_fields()}};
+      {"LD", &ld_fields()},
+      {is_rs(a) ? "RS" : "CMP", &compute_fields(a)},
+      {"ST", &st_fields()}};
   std::vector<std::string> includes;
   for (const auto& [prefix, fields] : cmds) {
     std::string lower = prefix;

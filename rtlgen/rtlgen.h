@@ -41,9 +41,6 @@ std::string data_dir();
 
 // Writes DIR/rtl (templates, generated top, command field include, filelist, signature),
 // lints it, optionally synthesizes it, and writes DIR/manifest.json. Throws RtlError.
-// Throws RtlError (E006, exit 2) for a dataflow whose templates do not exist yet (rs).
-void require_rtl(const Accelerator& a);
-
 RtlResult generate_rtl(const Accelerator& a, const RtlOptions& opt);
 
 // Writes DIR/manifest.json: tool version, command, config, dependency versions and the

@@ -8,7 +8,7 @@
 
 namespace hdx {
 
-constexpr int kNumCounters = 11;  // order of rtlgen's cnt_*_o ports
+constexpr int kNumCounters = 17;  // order of rtlgen's cnt_*_o ports
 
 struct SimJob {
   uint32_t latency = 0;       // DRAM read latency beyond one cycle

@@ -73,6 +73,15 @@ void set_commands(SimJob& job, const WsProgram& prog) {
   job.st = flatten(prog.st);
 }
 
+void set_commands(SimJob& job, const RsProgram& prog) {
+  job.ld_words = static_cast<uint32_t>(ld_fields().size());
+  job.cmp_words = static_cast<uint32_t>(rs_fields().size());
+  job.st_words = static_cast<uint32_t>(st_fields().size());
+  job.ld = flatten(prog.ld);
+  job.cmp = flatten(prog.pass);
+  job.st = flatten(prog.st);
+}
+
 namespace {
 
 uint32_t align64(uint64_t v) { return static_cast<uint32_t>((v + 63) / 64 * 64); }
@@ -118,10 +127,12 @@ LayerSim simulate_layer(const SimModel& m, const Layer& l, const Accelerator& a,
     job.dram[p + 8] = d.q.shift[o];
   }
 
-  const WsProgram prog = ws_program(l, a, map);
+  if (a.dataflow == Dataflow::RS)
+    set_commands(job, rs_program(l, a, map));
+  else
+    set_commands(job, ws_program(l, a, map));
   job.latency = static_cast<uint32_t>(a.dram_latency_cycles);
   job.max_cycles = static_cast<uint64_t>(r.model.cycles) * 4 + 100000;
-  set_commands(job, prog);
   job.fst_path = fst;
 
   const std::string base = temp_base();
@@ -162,6 +173,12 @@ LayerSim simulate_layer(const SimModel& m, const Layer& l, const Accelerator& a,
   r.rtl.param_wr = static_cast<long long>(c[8]);
   r.rtl.acc_rd = static_cast<long long>(c[9]);
   r.rtl.acc_wr = static_cast<long long>(c[10]);
+  r.rtl.spad_ifmap_rd = static_cast<long long>(c[11]);
+  r.rtl.spad_ifmap_wr = static_cast<long long>(c[12]);
+  r.rtl.spad_filter_rd = static_cast<long long>(c[13]);
+  r.rtl.spad_filter_wr = static_cast<long long>(c[14]);
+  r.rtl.spad_psum_rd = static_cast<long long>(c[15]);
+  r.rtl.spad_psum_wr = static_cast<long long>(c[16]);
   r.rtl_out.resize(static_cast<size_t>(l.out_size()));
   for (size_t i = 0; i < r.rtl_out.size(); ++i)
     r.rtl_out[i] = static_cast<int8_t>(res.dram[map.out + i]);

@@ -28,6 +28,7 @@ LayerData load_layer_data(const Layer& l, const std::string& dir);
 
 // Packs the program's three command streams into the job (words per command and words).
 void set_commands(SimJob& job, const WsProgram& prog);
+void set_commands(SimJob& job, const RsProgram& prog);
 
 struct LayerSim {
   std::string name;

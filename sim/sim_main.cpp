@@ -176,7 +176,9 @@ int main(int argc, char** argv) {
       top->cnt_cycles_o,   top->cnt_macs_o,      top->cnt_dram_rd_bytes_o,
       top->cnt_dram_wr_bytes_o, top->cnt_ifmap_wr_o, top->cnt_ifmap_rd_o,
       top->cnt_weight_wr_o, top->cnt_weight_rd_o, top->cnt_param_wr_o,
-      top->cnt_acc_rd_o,   top->cnt_acc_wr_o};
+      top->cnt_acc_rd_o,   top->cnt_acc_wr_o,    top->cnt_spad_ifmap_rd_o,
+      top->cnt_spad_ifmap_wr_o, top->cnt_spad_filter_rd_o, top->cnt_spad_filter_wr_o,
+      top->cnt_spad_psum_rd_o, top->cnt_spad_psum_wr_o};
   for (int k = 0; k < hdx::kNumCounters; ++k) res.counters[k] = c[k];
   res.dram = std::move(job.dram);
 #if HDX_TRACE

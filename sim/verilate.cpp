@@ -24,7 +24,6 @@ std::string cache_root() {
 
 SimModel build_sim_model(const Accelerator& a, bool trace,
                          const std::function<void(const std::string&)>& log) {
-  require_rtl(a);
   SimModel m;
   m.top = top_name(a);
   m.trace = trace;

@@ -56,7 +56,13 @@ module hdx_ws_core #(
   output logic [63:0]            cnt_weight_rd_o,
   output logic [63:0]            cnt_param_wr_o,
   output logic [63:0]            cnt_acc_rd_o,
-  output logic [63:0]            cnt_acc_wr_o
+  output logic [63:0]            cnt_acc_wr_o,
+  output logic [63:0]            cnt_spad_ifmap_rd_o,   // ws has no scratchpads: always 0
+  output logic [63:0]            cnt_spad_ifmap_wr_o,
+  output logic [63:0]            cnt_spad_filter_rd_o,
+  output logic [63:0]            cnt_spad_filter_wr_o,
+  output logic [63:0]            cnt_spad_psum_rd_o,
+  output logic [63:0]            cnt_spad_psum_wr_o
 );
   localparam IAW = $clog2(IFMAP_BYTES);
   localparam WAW = $clog2(WEIGHT_BYTES);
@@ -228,4 +234,6 @@ module hdx_ws_core #(
   );
 
   assign cnt_acc_rd_o = cmp_acc_rd + st_acc_rd;
+  assign {cnt_spad_ifmap_rd_o, cnt_spad_ifmap_wr_o, cnt_spad_filter_rd_o, cnt_spad_filter_wr_o,
+          cnt_spad_psum_rd_o, cnt_spad_psum_wr_o} = '0;
 endmodule

@@ -1,0 +1,112 @@
+// Row-stationary PE array and its multicast networks (docs/architecture.md, section 9).
+//
+// PE (r, c) belongs to vertical set row_v[r] (a channel chunk) as filter row row_i[r], and
+// to horizontal set col_h[c] (p filters) as output row col_j[c] of the strip.
+// - Filter network (horizontal): each PE row receives one weight row (COLS bytes, all the
+//   tile's filters) per cycle; a PE keeps byte col_h * p + f, or 0 when that filter or the
+//   row's channel is not valid.
+// - Ifmap network (diagonal): input row d of chunk v goes to the PEs with row_v = v and
+//   col_j * stride + row_i = d. Diagonals are delivered ROWS at a time: diagonal d arrives
+//   on port d % ROWS in batch d / ROWS.
+// - Psum network (vertical): the shadow psums of a column are added by the engine's drain.
+module hdx_rs_array #(
+  parameter ROWS = 4,
+  parameter COLS = 4,
+  parameter SI   = 12,
+  parameter SF   = 224,
+  parameter SP   = 24,
+  parameter SIW  = 4,
+  parameter SFW  = 8,
+  parameter SPW  = 5
+) (
+  input  logic                    clk_i,
+  input  logic [ROWS-1:0]         row_act_i,
+  input  logic [ROWS*8-1:0]       row_v_i,
+  input  logic [ROWS*8-1:0]       row_i_i,
+  input  logic [COLS-1:0]         col_act_i,
+  input  logic [COLS*8-1:0]       col_h_i,
+  input  logic [COLS*8-1:0]       col_j_i,
+  input  logic [7:0]              stride_i,
+  input  logic [7:0]              p_i,
+  input  logic [15:0]             nv_i,
+  // filter load
+  input  logic                    fl_en_i,
+  input  logic [ROWS-1:0]         fl_cv_i,     // the row's channel is valid
+  input  logic [SPW-1:0]          fl_f_i,
+  input  logic [SFW-1:0]          fl_addr_i,
+  input  logic [ROWS*COLS*8-1:0]  fl_rows_i,   // one weight row per PE row
+  // ifmap delivery
+  input  logic                    dl_en_i,
+  input  logic [7:0]              dl_v_i,
+  input  logic [7:0]              dl_b_i,
+  input  logic [SIW-1:0]          dl_addr_i,
+  input  logic [ROWS*8-1:0]       dl_data_i,   // one value per port
+  // MACs
+  input  logic                    mac_en_i,
+  input  logic                    mac_first_i,
+  input  logic [SPW-1:0]          mac_f_i,
+  input  logic [SFW-1:0]          mac_fa_i,
+  input  logic [SIW-1:0]          mac_ia_i,
+  input  logic                    copy_i,
+  output logic [ROWS*COLS*SP*32-1:0] shadow_o,
+  // events this cycle: filter and ifmap scratchpad writes
+  output logic [15:0]             ev_fw_o,
+  output logic [15:0]             ev_iw_o
+);
+  localparam integer RowsI = ROWS;
+  localparam integer ColsI = COLS;
+  localparam [15:0] RowsW = RowsI[15:0];
+  localparam [15:0] ColsW = ColsI[15:0];
+  logic [ROWS*COLS-1:0] fw_cnt, iw_cnt;
+
+  for (genvar r = 0; r < ROWS; r++) begin : g_row
+    for (genvar c = 0; c < COLS; c++) begin : g_col
+      localparam integer Idx = r * COLS + c;
+      logic act, listen, f_ok;
+      logic [15:0] diag, fsel;
+      logic [7:0] wbyte, ibyte;
+      assign act  = row_act_i[r] && col_act_i[c];
+      // filter network: byte h * p + f of the row's weight row
+      assign fsel  = {8'd0, col_h_i[c*8 +: 8]} * {8'd0, p_i} + {{(16-SPW){1'b0}}, fl_f_i};
+      assign f_ok  = fl_cv_i[r] && fsel < nv_i && fsel < ColsW;
+      assign wbyte = f_ok ? fl_rows_i[(r*COLS + {16'd0, fsel})*8 +: 8] : 8'd0;
+      // ifmap network: the PE's diagonal, its batch and port
+      assign diag   = {8'd0, col_j_i[c*8 +: 8]} * {8'd0, stride_i} + {8'd0, row_i_i[r*8 +: 8]};
+      assign listen = dl_en_i && act && row_v_i[r*8 +: 8] == dl_v_i &&
+                      diag / RowsW == {8'd0, dl_b_i};
+      assign ibyte  = dl_data_i[(diag % RowsW)*8 +: 8];
+      assign fw_cnt[Idx] = fl_en_i && act && f_ok;
+      assign iw_cnt[Idx] = listen;
+
+      hdx_rs_pe #(
+        .SI(SI), .SF(SF), .SP(SP), .SIW(SIW), .SFW(SFW), .SPW(SPW)
+      ) u_pe (
+        .clk_i       (clk_i),
+        .fw_en_i     (fl_en_i && act),
+        .fw_addr_i   (fl_addr_i),
+        .fw_data_i   (wbyte),
+        .iw_en_i     (listen),
+        .iw_addr_i   (dl_addr_i),
+        .iw_data_i   (ibyte),
+        .mac_en_i    (mac_en_i),
+        .mac_first_i (mac_first_i),
+        .mac_f_i     (mac_f_i),
+        .mac_fa_i    (mac_fa_i),
+        .mac_ia_i    (mac_ia_i),
+        .copy_i      (copy_i),
+        .shadow_o    (shadow_o[Idx*SP*32 +: SP*32])
+      );
+    end
+  end
+
+  // Events: filter entries written with a valid weight, and ifmap entries written.
+  integer k;
+  always_comb begin
+    ev_fw_o = '0;
+    ev_iw_o = '0;
+    for (k = 0; k < ROWS * COLS; k = k + 1) begin
+      ev_iw_o = ev_iw_o + {15'd0, iw_cnt[k]};
+      ev_fw_o = ev_fw_o + {15'd0, fw_cnt[k]};
+    end
+  end
+endmodule

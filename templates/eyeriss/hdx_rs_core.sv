@@ -1,0 +1,251 @@
+// Row-stationary accelerator: the shell of ws (command streams, DRAM channels, buffers,
+// event counters, load and store engines) around the rs compute engine, which runs PASS
+// commands on the command stream of the compute engine (docs/architecture.md, section 9).
+//
+// The host writes the number of commands of each engine, pulses start_i, and keeps the
+// three command streams valid; done_o rises when every engine has completed its commands.
+// cnt_cycles_o counts the cycles from the edge that sampled start_i to the edge that raised
+// done_o.
+module hdx_rs_core #(
+  parameter PE_ROWS      = 4,
+  parameter PE_COLS      = 4,
+  parameter BPC          = 8,
+  parameter IFMAP_BYTES  = 8192,
+  parameter WEIGHT_BYTES = 4096,
+  parameter ACC_ENTRIES  = 256,
+  parameter SPAD_IFMAP   = 12,
+  parameter SPAD_FILTER  = 224,
+  parameter SPAD_PSUM    = 24,
+  parameter LD_WORDS     = 10,
+  parameter CMP_WORDS    = 28,
+  parameter ST_WORDS     = 11
+) (
+  input  logic                   clk_i,
+  input  logic                   rst_ni,
+  input  logic                   start_i,
+  input  logic [31:0]            n_ld_i,
+  input  logic [31:0]            n_cmp_i,
+  input  logic [31:0]            n_st_i,
+  output logic                   busy_o,
+  output logic                   done_o,
+  input  logic                   ld_cmd_valid_i,
+  output logic                   ld_cmd_ready_o,
+  input  logic [LD_WORDS*32-1:0]  ld_cmd_i,
+  input  logic                   cmp_cmd_valid_i,
+  output logic                   cmp_cmd_ready_o,
+  input  logic [CMP_WORDS*32-1:0] cmp_cmd_i,
+  input  logic                   st_cmd_valid_i,
+  output logic                   st_cmd_ready_o,
+  input  logic [ST_WORDS*32-1:0]  st_cmd_i,
+  output logic                   rd_req_valid_o,
+  input  logic                   rd_req_ready_i,
+  output logic [31:0]            rd_req_addr_o,
+  output logic [7:0]             rd_req_len_o,
+  output logic [34:0]            rd_req_tag_o,
+  input  logic                   rd_rsp_valid_i,
+  input  logic [BPC*8-1:0]       rd_rsp_data_i,
+  input  logic [34:0]            rd_rsp_tag_i,
+  output logic                   wr_valid_o,
+  input  logic                   wr_ready_i,
+  output logic [31:0]            wr_addr_o,
+  output logic [7:0]             wr_len_o,
+  output logic [BPC*8-1:0]       wr_data_o,
+  output logic [63:0]            cnt_cycles_o,
+  output logic [63:0]            cnt_macs_o,
+  output logic [63:0]            cnt_dram_rd_bytes_o,
+  output logic [63:0]            cnt_dram_wr_bytes_o,
+  output logic [63:0]            cnt_ifmap_wr_o,
+  output logic [63:0]            cnt_ifmap_rd_o,
+  output logic [63:0]            cnt_weight_wr_o,
+  output logic [63:0]            cnt_weight_rd_o,
+  output logic [63:0]            cnt_param_wr_o,
+  output logic [63:0]            cnt_acc_rd_o,
+  output logic [63:0]            cnt_acc_wr_o,
+  output logic [63:0]            cnt_spad_ifmap_rd_o,
+  output logic [63:0]            cnt_spad_ifmap_wr_o,
+  output logic [63:0]            cnt_spad_filter_rd_o,
+  output logic [63:0]            cnt_spad_filter_wr_o,
+  output logic [63:0]            cnt_spad_psum_rd_o,
+  output logic [63:0]            cnt_spad_psum_wr_o
+);
+  localparam IAW = $clog2(IFMAP_BYTES);
+  localparam WAW = $clog2(WEIGHT_BYTES);
+  localparam CAW = $clog2(ACC_ENTRIES);
+
+  // ---------------------------------------------------------------- control
+  logic        busy_q, done_q, finished;
+  logic [63:0] cycles_q;
+  logic [31:0] cnt_ld, cnt_cmp, cnt_st;
+  assign finished = cnt_ld == n_ld_i && cnt_cmp == n_cmp_i && cnt_st == n_st_i;
+
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      busy_q   <= 1'b0;
+      done_q   <= 1'b0;
+      cycles_q <= '0;
+    end else if (start_i) begin
+      busy_q   <= 1'b1;
+      done_q   <= 1'b0;
+      cycles_q <= '0;
+    end else if (busy_q) begin
+      cycles_q <= cycles_q + 64'd1;
+      if (finished) begin
+        busy_q <= 1'b0;
+        done_q <= 1'b1;
+      end
+    end
+  end
+  assign busy_o       = busy_q;
+  assign done_o       = done_q;
+  assign cnt_cycles_o = cycles_q;
+
+  // ---------------------------------------------------------------- load engine
+  logic             bw_valid;
+  logic [1:0]       bw_target;
+  logic [23:0]      bw_addr;
+  logic [7:0]       bw_len;
+  logic [BPC*8-1:0] bw_data;
+
+  hdx_ld #(.BPC(BPC), .WORDS(LD_WORDS)) u_ld (
+    .clk_i          (clk_i),
+    .rst_ni         (rst_ni),
+    .busy_i         (busy_q),
+    .clear_i        (start_i),
+    .cmd_valid_i    (ld_cmd_valid_i),
+    .cmd_ready_o    (ld_cmd_ready_o),
+    .cmd_i          (ld_cmd_i),
+    .cnt_ld_i       (cnt_ld),
+    .cnt_cmp_i      (cnt_cmp),
+    .cnt_st_i       (cnt_st),
+    .done_cnt_o     (cnt_ld),
+    .rd_req_valid_o (rd_req_valid_o),
+    .rd_req_ready_i (rd_req_ready_i),
+    .rd_req_addr_o  (rd_req_addr_o),
+    .rd_req_len_o   (rd_req_len_o),
+    .rd_req_tag_o   (rd_req_tag_o),
+    .rd_rsp_valid_i (rd_rsp_valid_i),
+    .rd_rsp_data_i  (rd_rsp_data_i),
+    .rd_rsp_tag_i   (rd_rsp_tag_i),
+    .bw_valid_o     (bw_valid),
+    .bw_target_o    (bw_target),
+    .bw_addr_o      (bw_addr),
+    .bw_len_o       (bw_len),
+    .bw_data_o      (bw_data),
+    .ev_rd_bytes_o  (cnt_dram_rd_bytes_o),
+    .ev_ifmap_wr_o  (cnt_ifmap_wr_o),
+    .ev_weight_wr_o (cnt_weight_wr_o),
+    .ev_param_wr_o  (cnt_param_wr_o)
+  );
+
+  // ---------------------------------------------------------------- buffers
+  logic [PE_ROWS*IAW-1:0] ib_raddr;
+  logic [PE_ROWS*8-1:0]   ib_rdata;
+  logic [PE_ROWS*WAW-1:0]         wb_raddr;
+  logic [PE_ROWS*PE_COLS*8-1:0]   wb_rdata;
+
+  hdx_buf #(.BYTES(IFMAP_BYTES), .AW(IAW), .WB(BPC), .NRD(PE_ROWS), .RB(1)) u_ifmap_buf (
+    .clk_i   (clk_i),
+    .we_i    (bw_valid && bw_target == 2'd0),
+    .waddr_i (bw_addr[IAW-1:0]),
+    .wlen_i  (bw_len),
+    .wdata_i (bw_data),
+    .raddr_i (ib_raddr),
+    .rdata_o (ib_rdata)
+  );
+
+  hdx_buf #(.BYTES(WEIGHT_BYTES), .AW(WAW), .WB(BPC), .NRD(PE_ROWS), .RB(PE_COLS)) u_weight_buf (
+    .clk_i   (clk_i),
+    .we_i    (bw_valid && bw_target == 2'd1),
+    .waddr_i (bw_addr[WAW-1:0]),
+    .wlen_i  (bw_len),
+    .wdata_i (bw_data),
+    .raddr_i (wb_raddr),
+    .rdata_o (wb_rdata)
+  );
+
+  logic                  acc_we;
+  logic [CAW-1:0]        acc_waddr, acc_raddr_a, acc_raddr_b;
+  logic [PE_COLS*32-1:0] acc_wdata, acc_rdata_a, acc_rdata_b;
+
+  hdx_acc_mem #(.ENTRIES(ACC_ENTRIES), .AW(CAW), .LANES(PE_COLS)) u_acc (
+    .clk_i     (clk_i),
+    .we_i      (acc_we),
+    .waddr_i   (acc_waddr),
+    .wdata_i   (acc_wdata),
+    .raddr_a_i (acc_raddr_a),
+    .rdata_a_o (acc_rdata_a),
+    .raddr_b_i (acc_raddr_b),
+    .rdata_b_o (acc_rdata_b)
+  );
+
+  // ---------------------------------------------------------------- compute engine
+  logic [63:0] cmp_acc_rd, st_acc_rd;
+
+  logic [63:0] spad_rd;
+  hdx_rs_cmp #(
+    .ROWS(PE_ROWS), .COLS(PE_COLS), .SI(SPAD_IFMAP), .SF(SPAD_FILTER), .SP(SPAD_PSUM),
+    .WORDS(CMP_WORDS), .IAW(IAW), .WAW(WAW), .CAW(CAW)
+  ) u_cmp (
+    .clk_i               (clk_i),
+    .rst_ni              (rst_ni),
+    .busy_i              (busy_q),
+    .clear_i             (start_i),
+    .cmd_valid_i         (cmp_cmd_valid_i),
+    .cmd_ready_o         (cmp_cmd_ready_o),
+    .cmd_i               (cmp_cmd_i),
+    .cnt_ld_i            (cnt_ld),
+    .cnt_st_i            (cnt_st),
+    .done_cnt_o          (cnt_cmp),
+    .wb_raddr_o          (wb_raddr),
+    .wb_rdata_i          (wb_rdata),
+    .ib_raddr_o          (ib_raddr),
+    .ib_rdata_i          (ib_rdata),
+    .acc_raddr_o         (acc_raddr_a),
+    .acc_rdata_i         (acc_rdata_a),
+    .acc_we_o            (acc_we),
+    .acc_waddr_o         (acc_waddr),
+    .acc_wdata_o         (acc_wdata),
+    .ev_macs_o           (cnt_macs_o),
+    .ev_ifmap_rd_o       (cnt_ifmap_rd_o),
+    .ev_weight_rd_o      (cnt_weight_rd_o),
+    .ev_acc_rd_o         (cmp_acc_rd),
+    .ev_acc_wr_o         (cnt_acc_wr_o),
+    .ev_spad_ifmap_wr_o  (cnt_spad_ifmap_wr_o),
+    .ev_spad_filter_wr_o (cnt_spad_filter_wr_o),
+    .ev_spad_rd_o        (spad_rd)
+  );
+  // Every MAC reads its ifmap and filter entries and reads and writes its psum.
+  assign cnt_spad_ifmap_rd_o  = spad_rd;
+  assign cnt_spad_filter_rd_o = spad_rd;
+  assign cnt_spad_psum_rd_o   = spad_rd;
+  assign cnt_spad_psum_wr_o   = spad_rd;
+
+  // ---------------------------------------------------------------- store engine
+  hdx_st #(.COLS(PE_COLS), .BPC(BPC), .WORDS(ST_WORDS), .CAW(CAW)) u_st (
+    .clk_i         (clk_i),
+    .rst_ni        (rst_ni),
+    .busy_i        (busy_q),
+    .clear_i       (start_i),
+    .cmd_valid_i   (st_cmd_valid_i),
+    .cmd_ready_o   (st_cmd_ready_o),
+    .cmd_i         (st_cmd_i),
+    .cnt_ld_i      (cnt_ld),
+    .cnt_cmp_i     (cnt_cmp),
+    .done_cnt_o    (cnt_st),
+    .pw_valid_i    (bw_valid && bw_target == 2'd2),
+    .pw_addr_i     (bw_addr),
+    .pw_len_i      (bw_len),
+    .pw_data_i     (bw_data),
+    .acc_raddr_o   (acc_raddr_b),
+    .acc_rdata_i   (acc_rdata_b),
+    .wr_valid_o    (wr_valid_o),
+    .wr_ready_i    (wr_ready_i),
+    .wr_addr_o     (wr_addr_o),
+    .wr_len_o      (wr_len_o),
+    .wr_data_o     (wr_data_o),
+    .ev_acc_rd_o   (st_acc_rd),
+    .ev_wr_bytes_o (cnt_dram_wr_bytes_o)
+  );
+
+  assign cnt_acc_rd_o = cmp_acc_rd + st_acc_rd;
+endmodule
