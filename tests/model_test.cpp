@@ -1,4 +1,4 @@
-// Cost model invariants that hold without the RTL (the RTL comparison is sim_ws_test).
+// Cost model invariants that hold without the RTL (the RTL comparison is sim_test).
 #include <gtest/gtest.h>
 
 #include <random>

@@ -1,4 +1,4 @@
-// Model/RTL exactness of the ws accelerator: every (layer, accelerator) pair must give
+// Model/RTL exactness of the ws and rs accelerators: every (layer, accelerator) pair must give
 // rtl_cycles == model_cycles, bit-exact outputs and model events equal to RTL counters.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -130,6 +130,52 @@ TEST(SimWs, RandomLayersExact) {
   }
   EXPECT_GE(pairs, 100);
   EXPECT_GE(tiled, 30);
+}
+
+namespace {
+
+struct RsCfg {
+  int r, c, bpc, ik, wk, ok, si, sf, sp;
+};
+
+}  // namespace
+
+// The same random layers on rs accelerators: array shapes from 2x2 to Eyeriss's 12x14,
+// scratchpads down to the smallest that hold a 7-tap row (so that q = p = 1 and every
+// channel and filter takes its own pass), and rows fewer than the filter's (row folds).
+TEST(SimRs, RandomLayersExact) {
+  const RsCfg cfgs[] = {{2, 2, 1, 1, 1, 1, 7, 7, 1},     {4, 4, 4, 2, 1, 1, 12, 48, 8},
+                        {3, 5, 2, 4, 2, 1, 8, 16, 4},    {5, 3, 32, 2, 2, 1, 9, 30, 3},
+                        {6, 8, 8, 4, 4, 2, 16, 64, 6},   {12, 14, 16, 8, 8, 4, 12, 224, 24}};
+  std::mt19937_64 rng(20261124);
+  int pairs = 0, folded = 0, blocks = 0;
+  for (const RsCfg& cf : cfgs) {
+    Accelerator a = accel(cf.r, cf.c, cf.bpc, 0, cf.ik, cf.wk, cf.ok);
+    a.name = fmt::format("rs{}x{}s{}_{}_{}", cf.r, cf.c, cf.si, cf.sf, cf.sp);
+    a.dataflow = Dataflow::RS;
+    a.spad_ifmap = cf.si;
+    a.spad_filter = cf.sf;
+    a.spad_psum = cf.sp;
+    const SimModel m = build_sim_model(a, false);
+    for (int n = 0; n < 18;) {
+      const Layer l = random_layer(rng, pairs);
+      a.dram_latency_cycles = static_cast<int>(rng() % 101);
+      LayerCost c;
+      try {
+        c = layer_cost(l, a);
+      } catch (const MappingError&) {
+        continue;  // does not fit these buffers or scratchpads; draw another
+      }
+      folded += c.rs.row_folds > 1;
+      blocks += c.rs.chan_blocks > 1;
+      expect_exact(m, l, a, static_cast<uint64_t>(pairs));
+      ++pairs;
+      ++n;
+    }
+  }
+  EXPECT_GE(pairs, 100);
+  EXPECT_GE(folded, 10);
+  EXPECT_GE(blocks, 20);
 }
 
 // A command that waits for something that never happens stops at the watchdog with a
