@@ -1,5 +1,6 @@
-// Simulation throughput of the Verilated ws accelerator, for 8x8, 16x16 and 32x32 arrays on
-// one real layer (3x3 conv 32 -> 64 on a 16x16 input, padding 1):
+// Simulation throughput of the Verilated accelerators, for ws 8x8, 16x16 and 32x32 arrays and
+// rs 4x4 and 12x14 arrays (Eyeriss v1's 12 / 224 / 24 entry scratchpads) on one real layer
+// (3x3 conv 32 -> 64 on a 16x16 input, padding 1):
 //   - build: the whole build_sim_model (rtlgen with lint, then the Verilator build) from an
 //     empty cache; the rtlgen + lint part is also timed alone;
 //   - the model executable alone on the layer's job file: wall time and CPU time, and the
@@ -8,7 +9,7 @@
 //     harness adds over the simulation loop inside the model executable. The difference of
 //     medians (simulate_layer - bare executable) is printed but is noisy, since the harness's
 //     part is small; the "harness share" is therefore built from parts each timed alone:
-//     harness = layer_cost + golden kernel + ws_program + job write + result read, plus the
+//     harness = layer_cost + golden kernel + program + job write + result read, plus the
 //     model process's start (its run with no arguments), job read and result write; the
 //     simulation loop is the bare executable's wall time less those three; the share is
 //     harness / (harness + loop).
@@ -17,7 +18,8 @@
 // copy of the SimModel whose exe is a small wrapper script that copies the job file aside and
 // then runs the real model, so no part of the harness is reproduced here.
 //
-//   make sim_bench && ./bench/sim_bench [--reps N] [--keep] [SIZE...]
+//   make sim_bench && ./bench/sim_bench [--reps N] [--keep] [ARRAY...]
+//   ARRAY: ws8, ws16, ws32, rs4, rs12 (default: all)
 //
 // The cache goes into a fresh temporary folder made under $HDX_CACHE_DIR (else $TMPDIR, else
 // /tmp), so every model is built from scratch; it is removed at the end unless --keep.
@@ -43,6 +45,7 @@
 #include "network.h"
 #include "rtlgen.h"
 #include "runner.h"
+#include "schedule_rs.h"
 #include "schedule_ws.h"
 #include "util.h"
 #include "verilate.h"
@@ -92,18 +95,29 @@ Layer conv(const std::string& name, int c, int h, int w, int oc, int k, int s, i
   return l;
 }
 
-Accelerator ws_array(int n) {
+// ws8/16/32: square ws arrays; rs4: 4x4 rs, rs12: 12x14 rs (spads 12 / 224 / 24). All have
+// 64 KiB buffers, 16 bytes/cycle and DRAM latency 20.
+Accelerator array(const std::string& key) {
   Accelerator a;
-  a.name = fmt::format("ws_{}x{}", n, n);
-  a.pe_rows = a.pe_cols = n;
   a.ifmap_kib = a.weight_kib = a.ofmap_kib = 64;
   a.dram_bytes_per_cycle = 16;
   a.dram_latency_cycles = 20;
+  if (key == "rs4" || key == "rs12") {
+    a.dataflow = Dataflow::RS;
+    a.pe_rows = key == "rs4" ? 4 : 12;
+    a.pe_cols = key == "rs4" ? 4 : 14;
+    a.spad_ifmap = 12;
+    a.spad_filter = 224;
+    a.spad_psum = 24;
+  } else {
+    a.pe_rows = a.pe_cols = std::atoi(key.c_str() + 2);
+  }
+  a.name = fmt::format("{}_{}x{}", dataflow_name(a.dataflow), a.pe_rows, a.pe_cols);
   return a;
 }
 
 struct Row {
-  int n = 0;
+  std::string label;
   double build_s = 0, rtlgen_s = 0;
   long long rtl_cycles = 0, model_cycles = 0;
   bool ok = false;
@@ -115,10 +129,11 @@ struct Row {
   double cost_s = 0, golden_s = 0, program_s = 0, job_write_s = 0, res_read_s = 0;
 };
 
-Row bench_size(int n, const std::string& tmp, int reps) {
+Row bench_array(const std::string& key, const std::string& tmp, int reps) {
   Row r;
-  r.n = n;
-  const Accelerator a = ws_array(n);
+  const Accelerator a = array(key);
+  r.label = fmt::format("{} {}x{}", dataflow_name(a.dataflow), a.pe_rows, a.pe_cols);
+  const std::string n = key;
   const Layer l = conv("conv3x3_32_64_16x16", 32, 16, 16, 64, 3, 1, 1);
   const LayerData d = random_layer_data(l, 1);
 
@@ -183,7 +198,12 @@ Row bench_size(int n, const std::string& tmp, int reps) {
   // The harness's own parts.
   r.cost_s = time_median(reps, [&] { (void)layer_cost(l, a); });
   r.golden_s = time_median(reps, [&] { (void)conv_golden(l, d.input, d.weight, d.q); });
-  r.program_s = time_median(reps, [&] { (void)ws_program(l, a, DramMap{}); });
+  r.program_s = time_median(reps, [&] {
+    if (a.dataflow == Dataflow::RS)
+      (void)rs_program(l, a, DramMap{});
+    else
+      (void)ws_program(l, a, DramMap{});
+  });
   r.job_write_s = time_median(reps, [&] { write_job(job + ".copy", j); });
   r.res_read_s = time_median(reps, [&] { (void)read_result(res); });
   return r;
@@ -202,22 +222,22 @@ std::string rate(double per_s) {
 int main(int argc, char** argv) {
   int reps = 7;
   bool keep = false;
-  std::vector<int> sizes;
+  std::vector<std::string> keys;
   for (int i = 1; i < argc; ++i) {
     const std::string s = argv[i];
     if (s == "--reps" && i + 1 < argc) {
       reps = std::max(1, std::atoi(argv[++i]));
     } else if (s == "--keep") {
       keep = true;
-    } else if (!s.empty() && std::isdigit(static_cast<unsigned char>(s[0]))) {
-      sizes.push_back(std::atoi(s.c_str()));
+    } else if (s == "ws8" || s == "ws16" || s == "ws32" || s == "rs4" || s == "rs12") {
+      keys.push_back(s);
     } else {
-      fmt::print(stderr, "usage: {} [--reps N] [--keep] [SIZE...]   (default sizes 8 16 32)\n",
-                 argv[0]);
+      fmt::print(stderr, "usage: {} [--reps N] [--keep] [ARRAY...]   (ARRAY: ws8 ws16 ws32 rs4 "
+                 "rs12; default all)\n", argv[0]);
       return 2;
     }
   }
-  if (sizes.empty()) sizes = {8, 16, 32};
+  if (keys.empty()) keys = {"ws8", "ws16", "ws32", "rs4", "rs12"};
 
   const char* base_env = std::getenv("HDX_CACHE_DIR");
   const char* tmp_env = std::getenv("TMPDIR");
@@ -235,9 +255,9 @@ int main(int argc, char** argv) {
   std::vector<Row> rows;
   int rc = 0;
   try {
-    for (int n : sizes) {
-      fmt::print(stderr, "{}x{}: building and running ...\n", n, n);
-      rows.push_back(bench_size(n, tmp, reps));
+    for (const std::string& k : keys) {
+      fmt::print(stderr, "{}: building and running ...\n", k);
+      rows.push_back(bench_array(k, tmp, reps));
     }
   } catch (const std::exception& e) {
     fmt::print(stderr, "sim_bench: {}\n", e.what());
@@ -257,24 +277,24 @@ int main(int argc, char** argv) {
     const double loop = r.exe_wall_s - r.start_s - r.job_read_s - r.res_write_s;
     const double over = r.cost_s + r.golden_s + r.program_s + r.job_write_s + r.res_read_s +
                         r.start_s + r.job_read_s + r.res_write_s;
-    fmt::print("| {0}x{0} | {1:.1f} | {2:.1f} | {3} | {4} | {5} | {6} | {7} | {8} | {9} | {10} | "
+    fmt::print("| {0} | {1:.1f} | {2:.1f} | {3} | {4} | {5} | {6} | {7} | {8} | {9} | {10} | "
                "{11} | {12} | {13:.1f}% |\n",
-               r.n, r.build_s, r.rtlgen_s, r.rtl_cycles,
+               r.label, r.build_s, r.rtlgen_s, r.rtl_cycles,
                r.ok ? "yes" : fmt::format("NO (model {})", r.model_cycles), ms(r.exe_wall_s),
                ms(r.exe_cpu_s), ms(loop), rate(r.rtl_cycles / loop),
                rate(r.rtl_cycles / r.exe_cpu_s), ms(r.layer_s), ms(r.layer_s - r.exe_wall_s),
                ms(over), 100.0 * over / (over + loop));
   }
-  fmt::print("\nParts, each timed alone (ms). Harness: layer_cost, golden kernel, ws_program "
+  fmt::print("\nParts, each timed alone (ms). Harness: layer_cost, golden kernel, program "
              "(command list), job write, result read. Model executable: process start (its run "
              "with no arguments), job read, result write, and the simulation loop (the rest of "
              "its wall time).\n\n");
-  fmt::print("| array | layer_cost | golden kernel | ws_program | job write | result read | "
+  fmt::print("| array | layer_cost | golden kernel | program | job write | result read | "
              "process start | job read | result write | sim loop (rest) |\n");
   fmt::print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
   for (const Row& r : rows) {
     const double loop = r.exe_wall_s - r.start_s - r.job_read_s - r.res_write_s;
-    fmt::print("| {0}x{0} | {1} | {2} | {3} | {4} | {5} | {6} | {7} | {8} | {9} |\n", r.n,
+    fmt::print("| {0} | {1} | {2} | {3} | {4} | {5} | {6} | {7} | {8} | {9} |\n", r.label,
                ms(r.cost_s), ms(r.golden_s), ms(r.program_s), ms(r.job_write_s),
                ms(r.res_read_s), ms(r.start_s), ms(r.job_read_s), ms(r.res_write_s), ms(loop));
   }
