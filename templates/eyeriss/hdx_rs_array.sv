@@ -8,7 +8,8 @@
 // - Ifmap network (diagonal): input row d of chunk v goes to the PEs with row_v = v and
 //   col_j * stride + row_i = d. Diagonals are delivered ROWS at a time: diagonal d arrives
 //   on port d % ROWS in batch d / ROWS.
-// - Psum network (vertical): the shadow psums of a column are added by the engine's drain.
+// - Psum network (vertical): colsum_o holds, for each PE column and filter, the sum of the
+//   shadow psums of the rows in sum_rows_i (the rows of the pass being drained).
 module hdx_rs_array #(
   parameter ROWS = 4,
   parameter COLS = 4,
@@ -48,7 +49,8 @@ module hdx_rs_array #(
   input  logic [SFW-1:0]          mac_fa_i,
   input  logic [SIW-1:0]          mac_ia_i,
   input  logic                    copy_i,
-  output logic [ROWS*COLS*SP*32-1:0] shadow_o,
+  input  logic [ROWS-1:0]         sum_rows_i,
+  output logic [COLS*SP*32-1:0]   colsum_o,
   // events this cycle: filter and ifmap scratchpad writes
   output logic [15:0]             ev_fw_o,
   output logic [15:0]             ev_iw_o
@@ -65,6 +67,7 @@ module hdx_rs_array #(
       logic act, listen, f_ok;
       logic [15:0] diag, fsel;
       logic [7:0] wbyte, ibyte;
+      logic [SP*32-1:0] sh, acc;  // this PE's shadow psums; the sums of rows 0..r
       assign act  = row_act_i[r] && col_act_i[c];
       // filter network: byte h * p + f of the row's weight row
       assign fsel  = {8'd0, col_h_i[c*8 +: 8]} * {8'd0, p_i} + {{(16-SPW){1'b0}}, fl_f_i};
@@ -94,8 +97,22 @@ module hdx_rs_array #(
         .mac_fa_i    (mac_fa_i),
         .mac_ia_i    (mac_ia_i),
         .copy_i      (copy_i),
-        .shadow_o    (shadow_o[Idx*SP*32 +: SP*32])
+        .shadow_o    (sh)
       );
+
+      // Vertical sums: each PE adds its shadow psums (if its row is summed) to the sums
+      // coming from the PE above.
+      for (genvar f = 0; f < SP; f++) begin : g_add
+        if (r == 0) begin : g_top
+          assign acc[f*32 +: 32] = sum_rows_i[r] ? sh[f*32 +: 32] : 32'd0;
+        end else begin : g_below
+          assign acc[f*32 +: 32] = g_row[r-1].g_col[c].acc[f*32 +: 32] +
+                                   (sum_rows_i[r] ? sh[f*32 +: 32] : 32'd0);
+        end
+      end
+      if (r == ROWS - 1) begin : g_out
+        assign colsum_o[c*SP*32 +: SP*32] = acc;
+      end
     end
   end
 

@@ -241,7 +241,8 @@ module hdx_rs_cmp #(
                         (mac_slot_raw >= kw ? mac_slot_raw - kw : mac_slot_raw);
 
   // ---------------------------------------------------------------- array
-  logic [ROWS*COLS*SP*32-1:0] shadow;
+  logic [COLS*SP*32-1:0] colsum;
+  logic [ROWS-1:0] dr_rows_q;
   logic [15:0] ev_fw, ev_iw;
   hdx_rs_array #(
     .ROWS(ROWS), .COLS(COLS), .SI(SI), .SF(SF), .SP(SP), .SIW(SIW), .SFW(SFW), .SPW(SPW)
@@ -272,7 +273,8 @@ module hdx_rs_cmp #(
     .mac_fa_i    (mac_fa[SFW-1:0]),
     .mac_ia_i    (mac_ia[SIW-1:0]),
     .copy_i      (copy),
-    .shadow_o    (shadow),
+    .sum_rows_i  (dr_rows_q),
+    .colsum_o    (colsum),
     .ev_fw_o     (ev_fw),
     .ev_iw_o     (ev_iw)
   );
@@ -349,9 +351,8 @@ module hdx_rs_cmp #(
   end
 
   // ---------------------------------------------------------------- drain
-  // Lane L of an accumulator entry is filter f = L mod p of set h = L / p; the drain adds
-  // the shadow psums of the active PE rows in column h * e + j.
-  logic [ROWS-1:0] dr_rows_q;
+  // Lane L of an accumulator entry is filter f = L mod p of set h = L / p: the column sum of
+  // filter f in PE column h * e + j (the array adds the active rows).
   logic [31:0] dr_acc_q, dr_ow_q, dr_wout_q, dr_p_q, dr_sets_q;
   logic dr_first_q, dr_last_q, done_pend_q;
   logic [ROWS-1:0] cur_rows;
@@ -377,11 +378,7 @@ module hdx_rs_cmp #(
     lh = '0;
     for (int l = 0; l < COLS; l++) begin
       col = lh * {16'd0, dr_e_q} + {16'd0, dr_j_q};
-      s = '0;
-      if (lh < dr_sets_q)
-        for (int r = 0; r < ROWS; r++)
-          if (dr_rows_q[r])
-            s = s + shadow[((r * COLS + col) * SP + lf) * 32 +: 32];
+      s = lh < dr_sets_q ? colsum[(col * SP + lf) * 32 +: 32] : 32'd0;
       lane_sum[l*32 +: 32] = s;
       if (lf + 32'd1 == dr_p_q) begin
         lf = '0;
