@@ -21,16 +21,10 @@ bool is_rs(const Accelerator& a) { return a.dataflow == Dataflow::RS; }
 
 std::vector<std::string> template_files(const Accelerator& a) {
   std::vector<std::string> f = {"common/hdx_buf.sv", "common/hdx_acc_mem.sv",
-                                "common/hdx_requant.sv", "common/hdx_ld.sv", "common/hdx_st.sv"};
-  for (const char* t : is_rs(a) ? std::vector<const char*>{"eyeriss/hdx_rs_pe.sv",
-                                                          "eyeriss/hdx_rs_array.sv",
-                                                          "eyeriss/hdx_rs_cmp.sv",
-                                                          "eyeriss/hdx_rs_core.sv"}
-                                : std::vector<const char*>{"systolic/hdx_ws_pe.sv",
-                                                          "systolic/hdx_ws_array.sv",
-                                                          "systolic/hdx_ws_cmp.sv",
-                                                          "systolic/hdx_ws_core.sv"})
-    f.push_back(t);
+                                "common/hdx_requant.sv", "common/hdx_ld.sv", "common/hdx_st.sv",
+                                "common/hdx_core.sv"};
+  const std::string dir = is_rs(a) ? "eyeriss/hdx_rs_" : "systolic/hdx_ws_";
+  for (const char* m : {"pe.sv", "array.sv", "cmp.sv"}) f.push_back(dir + m);
   return f;
 }
 
@@ -77,7 +71,8 @@ std::string top_verilog(const Accelerator& a, const std::string& top, const std:
                              a.spad_ifmap, a.spad_filter, a.spad_psum)
                : "";
   s += fmt::format(
-      "  hdx_{}_core #(\n"
+      "  hdx_core #(\n"
+      "    .RS           ({}),\n"
       "    .PE_ROWS      ({}),\n"
       "    .PE_COLS      ({}),\n"
       "    .BPC          ({}),\n"
@@ -89,7 +84,7 @@ std::string top_verilog(const Accelerator& a, const std::string& top, const std:
       "    .CMP_WORDS    ({}),\n"
       "    .ST_WORDS     ({})\n"
       "  ) u_core (\n",
-      dataflow_name(a.dataflow), a.pe_rows, a.pe_cols, a.dram_bytes_per_cycle, a.ifmap_bytes(),
+      is_rs(a) ? 1 : 0, a.pe_rows, a.pe_cols, a.dram_bytes_per_cycle, a.ifmap_bytes(),
       a.weight_bytes(), a.acc_entries(), spads, words(ld_fields()), words(compute_fields(a)),
       words(st_fields()));
   for (size_t i = 0; i < ports.size(); ++i) {
@@ -286,7 +281,9 @@ RtlResult generate_rtl(const Accelerator& a, const RtlOptions& opt) {
     fs::create_directories(rep, ec);
     // The buffers stay $mem cells (they stand for SRAM macros); the logic is mapped to gates.
     // Yosys runs in DIR with relative paths, so DIR may contain spaces.
-    std::string script = "read_verilog -sv -I rtl";
+    // -defer: hdx_core is elaborated only with the top's parameters, so the engine of the
+    // other dataflow (not in this tree) is never looked for.
+    std::string script = "read_verilog -sv -defer -I rtl";
     for (const auto& n : names) script += " rtl/" + n;
     script += fmt::format(
         "; synth -flatten -top {} -run begin:fine; opt -fast -full; techmap; opt -fast; "

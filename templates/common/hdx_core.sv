@@ -1,17 +1,25 @@
-// Weight-stationary accelerator: the shell (command streams, DRAM channels, buffers, event
-// counters) around the load, compute and store engines. docs/architecture.md describes it.
+// The accelerator shell (command streams, DRAM channels, buffers, event counters) around the
+// load, compute and store engines; the compute engine is the weight-stationary systolic
+// array (RS = 0) or the row-stationary array (RS = 1). docs/architecture.md describes both.
 //
 // The host writes the number of commands of each engine, pulses start_i, and keeps the
 // three command streams valid; done_o rises when every engine has completed its commands.
 // cnt_cycles_o counts the cycles from the edge that sampled start_i to the edge that raised
 // done_o.
-module hdx_ws_core #(
+module hdx_core #(
+  parameter RS           = 0,
   parameter PE_ROWS      = 4,
   parameter PE_COLS      = 4,
   parameter BPC          = 8,
   parameter IFMAP_BYTES  = 8192,
   parameter WEIGHT_BYTES = 4096,
   parameter ACC_ENTRIES  = 256,
+  // verilator lint_off UNUSEDPARAM
+  // The scratchpad sizes (entries per PE) are used by the rs compute engine only.
+  parameter SPAD_IFMAP   = 12,
+  parameter SPAD_FILTER  = 224,
+  parameter SPAD_PSUM    = 24,
+  // verilator lint_on UNUSEDPARAM
   parameter LD_WORDS     = 10,
   parameter CMP_WORDS    = 28,
   parameter ST_WORDS     = 11
@@ -57,7 +65,7 @@ module hdx_ws_core #(
   output logic [63:0]            cnt_param_wr_o,
   output logic [63:0]            cnt_acc_rd_o,
   output logic [63:0]            cnt_acc_wr_o,
-  output logic [63:0]            cnt_spad_ifmap_rd_o,   // ws has no scratchpads: always 0
+  output logic [63:0]            cnt_spad_ifmap_rd_o,   // rs scratchpads; 0 on ws
   output logic [63:0]            cnt_spad_ifmap_wr_o,
   output logic [63:0]            cnt_spad_filter_rd_o,
   output logic [63:0]            cnt_spad_filter_wr_o,
@@ -67,6 +75,7 @@ module hdx_ws_core #(
   localparam IAW = $clog2(IFMAP_BYTES);
   localparam WAW = $clog2(WEIGHT_BYTES);
   localparam CAW = $clog2(ACC_ENTRIES);
+  localparam WRD = RS ? PE_ROWS : 1;  // weight buffer read ports: one per PE row in rs
 
   // ---------------------------------------------------------------- control
   logic        busy_q, done_q, finished;
@@ -136,8 +145,8 @@ module hdx_ws_core #(
   // ---------------------------------------------------------------- buffers
   logic [PE_ROWS*IAW-1:0] ib_raddr;
   logic [PE_ROWS*8-1:0]   ib_rdata;
-  logic [WAW-1:0]         wb_raddr;
-  logic [PE_COLS*8-1:0]   wb_rdata;
+  logic [WRD*WAW-1:0]         wb_raddr;
+  logic [WRD*PE_COLS*8-1:0]   wb_rdata;
 
   hdx_buf #(.BYTES(IFMAP_BYTES), .AW(IAW), .WB(BPC), .NRD(PE_ROWS), .RB(1)) u_ifmap_buf (
     .clk_i   (clk_i),
@@ -149,7 +158,7 @@ module hdx_ws_core #(
     .rdata_o (ib_rdata)
   );
 
-  hdx_buf #(.BYTES(WEIGHT_BYTES), .AW(WAW), .WB(BPC), .NRD(1), .RB(PE_COLS)) u_weight_buf (
+  hdx_buf #(.BYTES(WEIGHT_BYTES), .AW(WAW), .WB(BPC), .NRD(WRD), .RB(PE_COLS)) u_weight_buf (
     .clk_i   (clk_i),
     .we_i    (bw_valid && bw_target == 2'd1),
     .waddr_i (bw_addr[WAW-1:0]),
@@ -177,34 +186,77 @@ module hdx_ws_core #(
   // ---------------------------------------------------------------- compute engine
   logic [63:0] cmp_acc_rd, st_acc_rd;
 
-  hdx_ws_cmp #(
-    .ROWS(PE_ROWS), .COLS(PE_COLS), .WORDS(CMP_WORDS), .IAW(IAW), .WAW(WAW), .CAW(CAW)
-  ) u_cmp (
-    .clk_i          (clk_i),
-    .rst_ni         (rst_ni),
-    .busy_i         (busy_q),
-    .clear_i        (start_i),
-    .cmd_valid_i    (cmp_cmd_valid_i),
-    .cmd_ready_o    (cmp_cmd_ready_o),
-    .cmd_i          (cmp_cmd_i),
-    .cnt_ld_i       (cnt_ld),
-    .cnt_st_i       (cnt_st),
-    .done_cnt_o     (cnt_cmp),
-    .wb_raddr_o     (wb_raddr),
-    .wb_rdata_i     (wb_rdata),
-    .ib_raddr_o     (ib_raddr),
-    .ib_rdata_i     (ib_rdata),
-    .acc_raddr_o    (acc_raddr_a),
-    .acc_rdata_i    (acc_rdata_a),
-    .acc_we_o       (acc_we),
-    .acc_waddr_o    (acc_waddr),
-    .acc_wdata_o    (acc_wdata),
-    .ev_macs_o      (cnt_macs_o),
-    .ev_ifmap_rd_o  (cnt_ifmap_rd_o),
-    .ev_weight_rd_o (cnt_weight_rd_o),
-    .ev_acc_rd_o    (cmp_acc_rd),
-    .ev_acc_wr_o    (cnt_acc_wr_o)
-  );
+  if (RS) begin : g_rs
+    logic [63:0] spad_rd;
+    hdx_rs_cmp #(
+      .ROWS(PE_ROWS), .COLS(PE_COLS), .SI(SPAD_IFMAP), .SF(SPAD_FILTER), .SP(SPAD_PSUM),
+      .WORDS(CMP_WORDS), .IAW(IAW), .WAW(WAW), .CAW(CAW)
+    ) u_cmp (
+      .clk_i               (clk_i),
+      .rst_ni              (rst_ni),
+      .busy_i              (busy_q),
+      .clear_i             (start_i),
+      .cmd_valid_i         (cmp_cmd_valid_i),
+      .cmd_ready_o         (cmp_cmd_ready_o),
+      .cmd_i               (cmp_cmd_i),
+      .cnt_ld_i            (cnt_ld),
+      .cnt_st_i            (cnt_st),
+      .done_cnt_o          (cnt_cmp),
+      .wb_raddr_o          (wb_raddr),
+      .wb_rdata_i          (wb_rdata),
+      .ib_raddr_o          (ib_raddr),
+      .ib_rdata_i          (ib_rdata),
+      .acc_raddr_o         (acc_raddr_a),
+      .acc_rdata_i         (acc_rdata_a),
+      .acc_we_o            (acc_we),
+      .acc_waddr_o         (acc_waddr),
+      .acc_wdata_o         (acc_wdata),
+      .ev_macs_o           (cnt_macs_o),
+      .ev_ifmap_rd_o       (cnt_ifmap_rd_o),
+      .ev_weight_rd_o      (cnt_weight_rd_o),
+      .ev_acc_rd_o         (cmp_acc_rd),
+      .ev_acc_wr_o         (cnt_acc_wr_o),
+      .ev_spad_ifmap_wr_o  (cnt_spad_ifmap_wr_o),
+      .ev_spad_filter_wr_o (cnt_spad_filter_wr_o),
+      .ev_spad_rd_o        (spad_rd)
+    );
+    // Every MAC reads its ifmap and filter entries and reads and writes its psum.
+    assign cnt_spad_ifmap_rd_o  = spad_rd;
+    assign cnt_spad_filter_rd_o = spad_rd;
+    assign cnt_spad_psum_rd_o   = spad_rd;
+    assign cnt_spad_psum_wr_o   = spad_rd;
+  end else begin : g_ws
+    hdx_ws_cmp #(
+      .ROWS(PE_ROWS), .COLS(PE_COLS), .WORDS(CMP_WORDS), .IAW(IAW), .WAW(WAW), .CAW(CAW)
+    ) u_cmp (
+      .clk_i          (clk_i),
+      .rst_ni         (rst_ni),
+      .busy_i         (busy_q),
+      .clear_i        (start_i),
+      .cmd_valid_i    (cmp_cmd_valid_i),
+      .cmd_ready_o    (cmp_cmd_ready_o),
+      .cmd_i          (cmp_cmd_i),
+      .cnt_ld_i       (cnt_ld),
+      .cnt_st_i       (cnt_st),
+      .done_cnt_o     (cnt_cmp),
+      .wb_raddr_o     (wb_raddr),
+      .wb_rdata_i     (wb_rdata),
+      .ib_raddr_o     (ib_raddr),
+      .ib_rdata_i     (ib_rdata),
+      .acc_raddr_o    (acc_raddr_a),
+      .acc_rdata_i    (acc_rdata_a),
+      .acc_we_o       (acc_we),
+      .acc_waddr_o    (acc_waddr),
+      .acc_wdata_o    (acc_wdata),
+      .ev_macs_o      (cnt_macs_o),
+      .ev_ifmap_rd_o  (cnt_ifmap_rd_o),
+      .ev_weight_rd_o (cnt_weight_rd_o),
+      .ev_acc_rd_o    (cmp_acc_rd),
+      .ev_acc_wr_o    (cnt_acc_wr_o)
+    );
+    assign {cnt_spad_ifmap_rd_o, cnt_spad_ifmap_wr_o, cnt_spad_filter_rd_o,
+            cnt_spad_filter_wr_o, cnt_spad_psum_rd_o, cnt_spad_psum_wr_o} = '0;
+  end
 
   // ---------------------------------------------------------------- store engine
   hdx_st #(.COLS(PE_COLS), .BPC(BPC), .WORDS(ST_WORDS), .CAW(CAW)) u_st (
@@ -234,6 +286,4 @@ module hdx_ws_core #(
   );
 
   assign cnt_acc_rd_o = cmp_acc_rd + st_acc_rd;
-  assign {cnt_spad_ifmap_rd_o, cnt_spad_ifmap_wr_o, cnt_spad_filter_rd_o, cnt_spad_filter_wr_o,
-          cnt_spad_psum_rd_o, cnt_spad_psum_wr_o} = '0;
 endmodule
