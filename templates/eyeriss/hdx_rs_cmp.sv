@@ -105,10 +105,27 @@ module hdx_rs_cmp #(
   assign c0     = fld(acmd, RS_C0);
   assign nv     = fld(acmd, RS_N_VALID);
 
+  // PE row r is filter row r mod rows of chunk r / rows; rows of chunks < CHUNKS work.
+  function automatic [ROWS-1:0] active_rows(input [WORDS*32-1:0] cmd);
+    logic [7:0] rv, ri;
+    rv = 8'd0;
+    ri = 8'd0;
+    for (int r = 0; r < ROWS; r++) begin
+      active_rows[r] = {24'd0, rv} < fld(cmd, RS_CHUNKS);
+      if ({24'd0, ri} + 32'd1 == fld(cmd, RS_ROWS)) begin
+        ri = 8'd0;
+        rv = rv + 8'd1;
+      end else begin
+        ri = ri + 8'd1;
+      end
+    end
+  endfunction
+
   logic [ROWS-1:0] row_act;
   logic [ROWS*8-1:0] row_v, row_i;
   logic [COLS-1:0] col_act;
   logic [COLS*8-1:0] col_h, col_j;
+  assign row_act = active_rows(acmd);
   always_comb begin : roles
     logic [7:0] rv, ri, ch, cj;
     rv = 8'd0;
@@ -116,7 +133,6 @@ module hdx_rs_cmp #(
     for (int r = 0; r < ROWS; r++) begin
       row_v[r*8 +: 8] = rv;
       row_i[r*8 +: 8] = ri;
-      row_act[r] = {24'd0, rv} < fld(acmd, RS_CHUNKS);
       if ({24'd0, ri} + 32'd1 == fld(acmd, RS_ROWS)) begin
         ri = 8'd0;
         rv = rv + 8'd1;
@@ -355,22 +371,6 @@ module hdx_rs_cmp #(
   // filter f in PE column h * e + j (the array adds the active rows).
   logic [31:0] dr_acc_q, dr_ow_q, dr_wout_q, dr_p_q, dr_sets_q;
   logic dr_first_q, dr_last_q, done_pend_q;
-  logic [ROWS-1:0] cur_rows;
-  always_comb begin : cur_roles
-    logic [7:0] rv, ri;
-    rv = 8'd0;
-    ri = 8'd0;
-    for (int r = 0; r < ROWS; r++) begin
-      cur_rows[r] = {24'd0, rv} < fld(cur_q, RS_CHUNKS);
-      if ({24'd0, ri} + 32'd1 == fld(cur_q, RS_ROWS)) begin
-        ri = 8'd0;
-        rv = rv + 8'd1;
-      end else begin
-        ri = ri + 8'd1;
-      end
-    end
-  end
-
   logic [COLS*32-1:0] lane_sum;
   always_comb begin : sums
     logic [31:0] lf, lh, col, s;
@@ -430,7 +430,7 @@ module hdx_rs_cmp #(
         dr_act_q   <= 1'b1;
         dr_j_q     <= '0;
         dr_e_q     <= cur_e[15:0];
-        dr_rows_q  <= cur_rows;
+        dr_rows_q  <= active_rows(cur_q);
         dr_acc_q   <= fld(cur_q, RS_ACC_ADDR);
         dr_ow_q    <= ow_q;
         dr_wout_q  <= fld(cur_q, RS_WOUT);
