@@ -105,27 +105,11 @@ module hdx_rs_cmp #(
   assign c0     = fld(acmd, RS_C0);
   assign nv     = fld(acmd, RS_N_VALID);
 
-  // PE row r is filter row r mod rows of chunk r / rows; rows of chunks < CHUNKS work.
-  function automatic [ROWS-1:0] active_rows(input [WORDS*32-1:0] cmd);
-    logic [7:0] rv, ri;
-    rv = 8'd0;
-    ri = 8'd0;
-    for (int r = 0; r < ROWS; r++) begin
-      active_rows[r] = {24'd0, rv} < fld(cmd, RS_CHUNKS);
-      if ({24'd0, ri} + 32'd1 == fld(cmd, RS_ROWS)) begin
-        ri = 8'd0;
-        rv = rv + 8'd1;
-      end else begin
-        ri = ri + 8'd1;
-      end
-    end
-  endfunction
-
   logic [ROWS-1:0] row_act;
   logic [ROWS*8-1:0] row_v, row_i;
   logic [COLS-1:0] col_act;
   logic [COLS*8-1:0] col_h, col_j;
-  assign row_act = active_rows(acmd);
+  // PE row r is filter row r mod rows of chunk r / rows; rows of chunks < CHUNKS work.
   always_comb begin : roles
     logic [7:0] rv, ri, ch, cj;
     rv = 8'd0;
@@ -133,6 +117,7 @@ module hdx_rs_cmp #(
     for (int r = 0; r < ROWS; r++) begin
       row_v[r*8 +: 8] = rv;
       row_i[r*8 +: 8] = ri;
+      row_act[r] = {24'd0, rv} < fld(acmd, RS_CHUNKS);
       if ({24'd0, ri} + 32'd1 == fld(acmd, RS_ROWS)) begin
         ri = 8'd0;
         rv = rv + 8'd1;
@@ -258,7 +243,7 @@ module hdx_rs_cmp #(
 
   // ---------------------------------------------------------------- array
   logic [COLS*SP*32-1:0] colsum;
-  logic [ROWS-1:0] dr_rows_q;
+  logic [ROWS-1:0] dr_rows_q, cur_rows_q;  // working rows: of the pass drained, of cur_q
   logic [15:0] ev_fw, ev_iw;
   hdx_rs_array #(
     .ROWS(ROWS), .COLS(COLS), .SI(SI), .SF(SF), .SP(SP), .SIW(SIW), .SFW(SFW), .SPW(SPW)
@@ -302,6 +287,7 @@ module hdx_rs_cmp #(
       nxt_q       <= '0;
       cur_q       <= '0;
       ph_q        <= IDLE;
+      cur_rows_q  <= '0;
       {f_q, x_q, c_q, b_q, v_q, y_q} <= '0;
       ow_q   <= '0;
       base_q <= '0;
@@ -314,6 +300,7 @@ module hdx_rs_cmp #(
       end
       if (start) begin
         cur_q  <= nxt_q;
+        cur_rows_q <= row_act;  // acmd is nxt_q in this cycle
         ow_q   <= '0;
         base_q <= '0;
         colb_q <= fld(nxt_q, RS_IW0);
@@ -430,7 +417,7 @@ module hdx_rs_cmp #(
         dr_act_q   <= 1'b1;
         dr_j_q     <= '0;
         dr_e_q     <= cur_e[15:0];
-        dr_rows_q  <= active_rows(cur_q);
+        dr_rows_q  <= cur_rows_q;
         dr_acc_q   <= fld(cur_q, RS_ACC_ADDR);
         dr_ow_q    <= ow_q;
         dr_wout_q  <= fld(cur_q, RS_WOUT);
