@@ -33,7 +33,6 @@ struct RsTiling : IfmapTiling {
   long long weight_slot_bytes = 0;  // K * tile_n: the weights of one (group, tile)
   bool weights_resident = false;    // every (group, tile) has its own slot, loaded once
   bool params_resident = false;
-  int mac_cycles() const { return p * q; }  // per tap column; times kw per output column
 };
 
 // Throws MappingError naming the scratchpad or buffer that is too small and the smallest
