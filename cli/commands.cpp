@@ -42,6 +42,7 @@ std::string shape(const Layer& l) {
 }
 
 std::string op_desc(const Layer& l) {
+  if (l.host()) return fmt::format("{} (host)", op_name(l.op));
   if (l.op == Op::Fc) return "fc";
   std::string s = fmt::format("conv{}x{}", l.kh, l.kw);
   if (l.stride != 1) s += fmt::format("/s{}", l.stride);
@@ -109,6 +110,7 @@ int cmd_cost(const Args& args, const std::string& command_line) {
                lc.energy.total() * 1e-6);
     layers.push_back({{"name", l.name},
                       {"op", op_name(l.op)},
+                      {"host", l.host()},
                       {"cycles", lc.cycles},
                       {"latency_us", lc.latency_us},
                       {"utilization", lc.utilization},
@@ -219,11 +221,16 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   const uint64_t seed = vm["seed"].as<uint64_t>();
   const std::string waves = vm.count("waves") ? vm["waves"].as<std::string>() : "";
   if (!waves.empty()) {
-    bool found = false;
-    for (const Layer& l : net.layers) found |= l.name == waves;
+    const Layer* found = nullptr;
+    for (const Layer& l : net.layers)
+      if (l.name == waves) found = &l;
     if (!found)
       throw ConfigError(20, fmt::format("--waves {}: no layer of that name in network '{}'",
                                         waves, net.name));
+    if (found->host())
+      throw ConfigError(21, fmt::format("--waves {}: that layer is a host operation ({}) and "
+                                        "does not run on the RTL; name an accelerator layer",
+                                        waves, op_name(found->op)));
   }
   // Check that every layer maps before building anything.
   for (const Layer& l : net.layers) (void)layer_cost(l, acc);
@@ -242,6 +249,13 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   const bool tty = isatty(1) != 0;
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const Layer& l = net.layers[i];
+    if (l.host()) {  // not an accelerator layer: nothing to simulate
+      sims.push_back(LayerSim{});
+      sims.back().name = l.name;
+      if (!tty) log(fmt::format("[{}/{}] {}: host operation, 0 accelerator cycles", i + 1,
+                                net.layers.size(), l.name));
+      continue;
+    }
     const LayerData d = vm.count("tensors")
                             ? load_layer_data(l, vm["tensors"].as<std::string>() + "/" + l.name)
                             : random_layer_data(l, seed * 1000 + i);
@@ -265,7 +279,6 @@ int cmd_sim(const Args& args, const std::string& command_line) {
       const size_t w = 24, done = w * (i + 1) / net.layers.size();
       fmt::print("\r[sim] [{}{}] {:<70.70}", std::string(done, '#'), std::string(w - done, '.'),
                  line);
-      if (i + 1 == net.layers.size()) fmt::print("\n");
       std::fflush(stdout);
     } else {
       log(line);
@@ -290,14 +303,23 @@ int cmd_sim(const Args& args, const std::string& command_line) {
     }
   }
 
+  if (tty) fmt::print("\n");
   fmt::print("\n{:<12} {:<14} {:>10} {:>10} {:>7} {:>8} {:>7}\n", "layer", "op",
              "model cyc", "rtl cyc", "cycles", "outputs", "events");
   nlohmann::json layers = nlohmann::json::array();
   bool all_ok = true;
   long long tm = 0, tr = 0;
+  size_t n_acc = 0;
   for (size_t i = 0; i < sims.size(); ++i) {
     const LayerSim& s = sims[i];
     const Layer& l = net.layers[i];
+    if (l.host()) {
+      fmt::print("{:<12} {:<14} {:>10} {:>10}   runs on the host\n", l.name, op_desc(l), 0, 0);
+      layers.push_back({{"name", l.name}, {"op", op_name(l.op)}, {"host", true},
+                        {"model_cycles", 0}, {"rtl_cycles", 0}});
+      continue;
+    }
+    ++n_acc;
     all_ok &= s.ok();
     tm += s.model.cycles;
     tr += s.rtl_cycles;
@@ -307,6 +329,7 @@ int cmd_sim(const Args& args, const std::string& command_line) {
                s.events_match() ? "equal" : "DIFFER");
     layers.push_back({{"name", l.name},
                       {"op", op_name(l.op)},
+                      {"host", false},
                       {"model_cycles", s.model.cycles},
                       {"rtl_cycles", s.rtl_cycles},
                       {"cycles_match", s.cycles_match()},
@@ -338,8 +361,12 @@ int cmd_sim(const Args& args, const std::string& command_line) {
                        "sim_report.json)\n", out);
     return 1;
   }
-  fmt::print("all {} layers: outputs bit-exact, RTL cycles == model cycles, events equal "
-             "(report: {}/sim_report.json)\n", sims.size(), out);
+  fmt::print("all {} accelerator layers: outputs bit-exact, RTL cycles == model cycles, events "
+             "equal{} (report: {}/sim_report.json)\n", n_acc,
+             n_acc == sims.size() ? ""
+                                  : fmt::format("; {} host operations not simulated",
+                                                sims.size() - n_acc),
+             out);
   return 0;
 }
 

@@ -32,6 +32,7 @@ enum : int {
   kBadInputRef = 13,    // layer "input" names no earlier layer
   kBadGroups = 14,      // groups does not divide in and out channels
   kBadOutputSize = 15,  // convolution output smaller than 1x1
+  kShapeMismatch = 16,  // the two operands of add differ in shape
 };
 }  // namespace config_code
 

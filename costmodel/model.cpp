@@ -393,13 +393,22 @@ LayerCost cost_rs(const Layer& l, const Accelerator& a, const Tech& tech) {
   return r;
 }
 
+// A host operation costs no accelerator cycles, events or energy.
+LayerCost host_cost(const Layer& l) {
+  LayerCost c;
+  c.name = l.name;
+  return c;
+}
+
 }  // namespace
 
 LayerCost layer_cost(const Layer& l, const Accelerator& a, const Tech& tech) {
+  if (l.host()) return host_cost(l);
   return a.dataflow == Dataflow::RS ? cost_rs(l, a, tech) : cost_ws<true>(l, a, tech);
 }
 
 LayerCost layer_cost_full_replay(const Layer& l, const Accelerator& a, const Tech& tech) {
+  if (l.host()) return host_cost(l);
   return a.dataflow == Dataflow::RS ? cost_rs(l, a, tech) : cost_ws<false>(l, a, tech);
 }
 

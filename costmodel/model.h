@@ -50,7 +50,8 @@ struct LayerCost {
   RsTiling rs;               // rs layers
 };
 
-// Throws MappingError when the layer does not fit the accelerator. Runs of loop iterations
+// Throws MappingError when the layer does not fit the accelerator. A host operation
+// (Layer::host) costs nothing: zero cycles, events and energy. Runs of loop iterations
 // that repeat periodically are skipped in one step (docs/costmodel.md); the figures are those
 // of the full replay, which layer_cost_full_replay computes command by command (for tests).
 LayerCost layer_cost(const Layer& l, const Accelerator& a, const Tech& tech = default_tech());

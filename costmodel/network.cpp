@@ -18,6 +18,10 @@ const char* op_name(Op op) {
       return "conv";
     case Op::Fc:
       return "fc";
+    case Op::Add:
+      return "add";
+    case Op::AvgPool:
+      return "avgpool";
   }
   return "?";
 }
@@ -29,6 +33,8 @@ const std::vector<std::string> kInputKeys = {"channels", "height", "width"};
 const std::vector<std::string> kConvKeys = {"name",   "op",      "out_channels", "kernel", "stride",
                                             "padding", "groups", "relu",         "input"};
 const std::vector<std::string> kFcKeys = {"name", "op", "out_features", "relu", "input"};
+const std::vector<std::string> kAddKeys = {"name", "op", "inputs", "relu"};
+const std::vector<std::string> kPoolKeys = {"name", "op", "input"};
 constexpr int kMaxNameLength = 64;
 
 bool legal_layer_name(const std::string& s) {
@@ -73,12 +79,12 @@ Network network_from_json(const json& j) {
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const std::string lp = json_path(layers_path, i);
     ObjectReader lr(layers[i], lp);
-    const std::string op = lr.get_enum("op", {"conv", "fc"});
+    const std::string op = lr.get_enum("op", {"conv", "fc", "add", "avgpool"});
     const bool is_conv = op == "conv";
-    lr.allow_only(is_conv ? kConvKeys : kFcKeys);
+    lr.allow_only(is_conv ? kConvKeys : op == "fc" ? kFcKeys : op == "add" ? kAddKeys : kPoolKeys);
 
     Layer l;
-    l.op = is_conv ? Op::Conv : Op::Fc;
+    l.op = is_conv ? Op::Conv : op == "fc" ? Op::Fc : op == "add" ? Op::Add : Op::AvgPool;
     l.name = lr.get_string("name");
     if (!legal_layer_name(l.name)) {
       config_fail(config_code::kBadName, lr.path_of("name"),
@@ -92,9 +98,8 @@ Network network_from_json(const json& j) {
     }
 
     // The shape it reads: the named earlier layer, else the previous one, else the input.
-    Shape src{n.in_c, n.in_h, n.in_w};
-    if (lr.has("input")) {
-      const std::string from = lr.get_string("input");
+    // Returns the named layer's output shape, or fails naming the path and the choices.
+    auto resolve = [&](const std::string& path, const std::string& from) -> Shape {
       auto it = index.find(from);
       if (it == index.end()) {
         std::string why = "no layer has that name";
@@ -110,13 +115,46 @@ Network network_from_json(const json& j) {
         }
         std::string earlier;
         for (std::size_t k = 0; k < i; ++k) earlier += (k ? ", " : "") + n.layers[k].name;
-        config_fail(config_code::kBadInputRef, lr.path_of("input"),
+        config_fail(config_code::kBadInputRef, path,
                     fmt::format("must name an earlier layer ({}), got \"{}\": {}",
                                 i == 0 ? "there is none" : "one of: " + earlier, from, why));
       }
-      l.input = from;
       const Layer& s = n.layers[it->second];
-      src = {s.out_c, s.out_h, s.out_w};
+      return {s.out_c, s.out_h, s.out_w};
+    };
+    Shape src{n.in_c, n.in_h, n.in_w};
+    if (op == "add") {
+      const json& ins = lr.get_array("inputs", true);
+      const std::string ip = lr.path_of("inputs");
+      if (ins.size() != 2) {
+        config_fail(config_code::kOutOfRange, ip,
+                    fmt::format("must name exactly 2 earlier layers, got {}", ins.size()));
+      }
+      Shape sh[2];
+      std::string names[2];
+      for (std::size_t k = 0; k < 2; ++k) {
+        const std::string kp = json_path(ip, k);
+        if (!ins[k].is_string()) {
+          config_fail(config_code::kWrongType, kp,
+                      fmt::format("must be a layer name (string), got {}", json_brief(ins[k])));
+        }
+        names[k] = ins[k].get<std::string>();
+        sh[k] = resolve(kp, names[k]);
+      }
+      if (sh[0].c != sh[1].c || sh[0].h != sh[1].h || sh[0].w != sh[1].w) {
+        config_fail(config_code::kShapeMismatch, ip,
+                    fmt::format("both operands of add must have one shape, got \"{}\" {}x{}x{} "
+                                "and \"{}\" {}x{}x{} (channels x height x width)",
+                                names[0], sh[0].c, sh[0].h, sh[0].w, names[1], sh[1].c, sh[1].h,
+                                sh[1].w));
+      }
+      l.input = names[0];
+      l.input2 = names[1];
+      src = sh[0];
+    } else if (lr.has("input")) {
+      const std::string from = lr.get_string("input");
+      src = resolve(lr.path_of("input"), from);
+      l.input = from;
     } else if (i > 0) {
       const Layer& s = n.layers.back();
       l.input = s.name;
@@ -125,9 +163,14 @@ Network network_from_json(const json& j) {
     l.in_c = src.c;
     l.in_h = src.h;
     l.in_w = src.w;
-    l.relu = lr.get_bool("relu", false);
+    l.relu = l.op != Op::AvgPool && lr.get_bool("relu", false);
 
-    if (is_conv) {
+    if (l.host()) {
+      // add keeps the shape; avgpool averages each channel over the whole map.
+      l.out_c = l.in_c;
+      l.out_h = l.op == Op::Add ? l.in_h : 1;
+      l.out_w = l.op == Op::Add ? l.in_w : 1;
+    } else if (is_conv) {
       l.out_c = lr.get_int("out_channels", 1, 4096);
       const int kernel = lr.get_int("kernel", 1, 11);
       l.kh = l.kw = kernel;
@@ -182,13 +225,17 @@ json network_to_json(const Network& n) {
       o["stride"] = l.stride;
       o["padding"] = l.pad;
       o["groups"] = l.groups;
-    } else {
+    } else if (l.op == Op::Fc) {
       o["out_features"] = l.out_c;
     }
-    o["relu"] = l.relu;
+    if (l.op != Op::AvgPool) o["relu"] = l.relu;
     // "input" only where the layer does not read the previous one (or the network input).
     const std::string previous = i == 0 ? "" : n.layers[i - 1].name;
-    if (!l.input.empty() && l.input != previous) o["input"] = l.input;
+    if (l.op == Op::Add) {
+      o["inputs"] = {l.input, l.input2};
+    } else if (!l.input.empty() && l.input != previous) {
+      o["input"] = l.input;
+    }
     layers.push_back(std::move(o));
   }
   return json{{"name", n.name},
@@ -204,6 +251,7 @@ Network single_layer_network(const Layer& l) {
   n.in_w = l.in_w;
   Layer only = l;
   only.input.clear();
+  only.input2.clear();
   n.layers.push_back(std::move(only));
   return n;
 }

@@ -226,6 +226,37 @@ TEST_F(Cli, SimReportAndTensors) {
             std::string::npos) << bad.out;
 }
 
+// A network with host operations: hdx cost lists them at zero cycles; hdx sim runs every
+// accelerator layer and skips the host operations.
+TEST_F(Cli, HostOperations) {
+  const std::string net = kEx + "net_residual.json";
+  const std::string cj = (dir_ / "cost.json").string();
+  CliRun r = run_hdx({"cost", "--network", net, "--accel", kEx + "accel_ws_4x4.json", "--json", cj});
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("b0.add       add (host)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("pool         avgpool (host)"), std::string::npos) << r.out;
+  const auto cost = nlohmann::json::parse(read_file(cj));
+  EXPECT_TRUE(cost["layers"][4]["host"].get<bool>());
+  EXPECT_EQ(cost["layers"][4]["cycles"], 0);
+  EXPECT_FALSE(cost["layers"][3]["host"].get<bool>());
+
+  const std::string out = (dir_ / "sim").string();
+  r = run_hdx({"sim", "--network", net, "--accel", kEx + "accel_ws_4x4.json", "--out", out});
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("all 5 accelerator layers: outputs bit-exact"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("2 host operations not simulated"), std::string::npos) << r.out;
+  const auto rep = nlohmann::json::parse(read_file(out + "/sim_report.json"));
+  EXPECT_TRUE(rep["all_match"].get<bool>());
+  EXPECT_TRUE(rep["layers"][5]["host"].get<bool>());
+  EXPECT_EQ(rep["layers"][6]["model_cycles"], rep["layers"][6]["rtl_cycles"]);
+  EXPECT_EQ(rep["total"]["model_cycles"], cost["total"]["cycles"]);
+
+  r = run_hdx({"sim", "--network", net, "--accel", kEx + "accel_ws_4x4.json", "--out", out,
+               "--force", "--waves", "pool"});
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("is a host operation (avgpool)"), std::string::npos) << r.out;
+}
+
 // --waves builds the traced model and writes one layer's FST waveform.
 TEST_F(Cli, WavesOfOneLayer) {
   const std::string out = (dir_ / "sim").string();

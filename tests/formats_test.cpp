@@ -79,6 +79,7 @@ void expect_same(const Layer& a, const Layer& b) {
   EXPECT_EQ(a.name, b.name);
   EXPECT_EQ(a.op, b.op);
   EXPECT_EQ(a.input, b.input);
+  EXPECT_EQ(a.input2, b.input2);
   EXPECT_EQ(a.in_c, b.in_c);
   EXPECT_EQ(a.in_h, b.in_h);
   EXPECT_EQ(a.in_w, b.in_w);
@@ -266,6 +267,72 @@ TEST(Network, InputNamesEarlierLayer) {
   // The canonical form keeps the explicit reference and round-trips.
   EXPECT_EQ(network_to_json(n)["layers"][2]["input"], "a");
   expect_same(network_from_json(network_to_json(n)), n);
+}
+
+// Host operations: add of two equal shapes, global average pooling; both round-trip.
+TEST(Network, HostOperations) {
+  const Network n = load_network(example("net_residual.json"));
+  ASSERT_EQ(n.layers.size(), 7u);
+  const Layer& add = n.layers[4];
+  EXPECT_EQ(add.op, Op::Add);
+  EXPECT_TRUE(add.host());
+  EXPECT_EQ(add.input, "b0.project");
+  EXPECT_EQ(add.input2, "stem");
+  EXPECT_EQ(add.out_c, 8);
+  EXPECT_EQ(add.out_h, 6);
+  EXPECT_EQ(add.macs(), 0);
+  EXPECT_EQ(add.weight_count(), 0);
+  const Layer& pool = n.layers[5];
+  EXPECT_EQ(pool.op, Op::AvgPool);
+  EXPECT_EQ(pool.input, "b0.add");
+  EXPECT_EQ(pool.in_h, 6);
+  EXPECT_EQ(pool.out_c, 8);
+  EXPECT_EQ(pool.out_h, 1);
+  EXPECT_EQ(pool.out_w, 1);
+  const Layer& fc = n.layers[6];
+  EXPECT_FALSE(fc.host());
+  EXPECT_EQ(fc.in_c, 8);
+  EXPECT_EQ(fc.kh, 1);
+  EXPECT_EQ(network_to_json(n)["layers"][4]["inputs"], json({"b0.project", "stem"}));
+  EXPECT_FALSE(network_to_json(n)["layers"][5].contains("relu"));
+  expect_same(network_from_json(network_to_json(n)), n);
+  EXPECT_STREQ(op_name(Op::Add), "add");
+  EXPECT_STREQ(op_name(Op::AvgPool), "avgpool");
+}
+
+TEST(Network, HostOperationErrors) {
+  json base = tiny_net();
+  auto with = [&](json layer) {
+    json j = base;
+    j["layers"].push_back(std::move(layer));
+    return j;
+  };
+  // Operands of different shapes name both.
+  expect_config_error([&] { network_from_json(with({{"name", "s"}, {"op", "add"},
+                                                    {"inputs", {"a", "b"}}})); },
+                      cc::kShapeMismatch,
+                      {"/layers/3/inputs: both operands of add must have one shape",
+                       "\"a\" 16x8x8", "\"b\" 16x4x4"});
+  expect_config_error([&] { network_from_json(with({{"name", "s"}, {"op", "add"},
+                                                    {"inputs", {"a"}}})); },
+                      cc::kOutOfRange, {"/layers/3/inputs: must name exactly 2 earlier layers, got 1"});
+  expect_config_error([&] { network_from_json(with({{"name", "s"}, {"op", "add"},
+                                                    {"inputs", {"a", "zz"}}})); },
+                      cc::kBadInputRef, {"/layers/3/inputs/1: must name an earlier layer", "\"zz\""});
+  expect_config_error([&] { network_from_json(with({{"name", "s"}, {"op", "add"},
+                                                    {"inputs", {"a", 3}}})); },
+                      cc::kWrongType, {"/layers/3/inputs/1: must be a layer name"});
+  expect_config_error([&] { network_from_json(with({{"name", "s"}, {"op", "add"}})); },
+                      cc::kMissingKey, {"/layers/3/inputs"});
+  expect_config_error([&] { network_from_json(with({{"name", "s"}, {"op", "add"},
+                                                    {"input", "a"}, {"inputs", {"a", "a"}}})); },
+                      cc::kUnknownKey, {"/layers/3/input: unknown key"});
+  expect_config_error([&] { network_from_json(with({{"name", "p"}, {"op", "avgpool"},
+                                                    {"relu", true}})); },
+                      cc::kUnknownKey, {"/layers/3/relu: unknown key"});
+  // add of a layer with itself is legal (x + x).
+  const Network n = network_from_json(with({{"name", "s"}, {"op", "add"}, {"inputs", {"c", "c"}}}));
+  EXPECT_EQ(n.layers[3].out_c, 10);
 }
 
 TEST(Network, ConvAfterFcSeesOneByOne) {

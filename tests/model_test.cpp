@@ -115,6 +115,30 @@ TEST(Model, NetworkTotalsAreSumsOfLayers) {
   EXPECT_GT(c.area_mm2, 0);
 }
 
+// Host operations cost nothing on either dataflow; the accelerator layers keep their cost.
+TEST(Model, HostOperationsCostNothing) {
+  const Network n = load_network(std::string(HDX_SOURCE_DIR) + "/examples/net_residual.json");
+  for (Dataflow df : {Dataflow::WS, Dataflow::RS}) {
+    Accelerator a = accel(4, 4, 4, 10, 8);
+    a.dataflow = df;
+    const NetworkCost c = network_cost(n, a);
+    long long sum = 0;
+    for (std::size_t i = 0; i < n.layers.size(); ++i) {
+      const LayerCost& lc = c.layers[i];
+      EXPECT_EQ(lc.name, n.layers[i].name);
+      if (n.layers[i].host()) {
+        EXPECT_EQ(lc.cycles, 0);
+        EXPECT_EQ(lc.ev, Events{});
+        EXPECT_EQ(lc.energy.total(), 0);
+      } else {
+        EXPECT_GT(lc.cycles, 0);
+      }
+      sum += lc.cycles;
+    }
+    EXPECT_EQ(c.cycles, sum);
+  }
+}
+
 // layer_cost skips runs of loop iterations that repeat periodically; its figures must be those
 // of the command-by-command replay. Layers cover depthwise, grouped, 1x1, strided, padded and
 // fc shapes; buffers are small enough that many layers tile over rows, groups and weights.
