@@ -438,7 +438,7 @@ TEST(NetworkErrors, WrongTypes) {
       {json::json_pointer("/layers/0/kernel"), 3.0, "/layers/0/kernel: must be an integer between 1 and 11, got 3.0"},
       {json::json_pointer("/layers/0/relu"), 1, "/layers/0/relu: must be true or false, got 1"},
       {json::json_pointer("/layers/0/name"), 5, "/layers/0/name: must be a non-empty string, got 5"},
-      {json::json_pointer("/layers/0/op"), 1, "/layers/0/op: must be one of: conv, fc, got 1"},
+      {json::json_pointer("/layers/0/op"), 1, "/layers/0/op: must be one of: conv, fc, add, avgpool, got 1"},
       {json::json_pointer("/layers/0/groups"), nullptr, "/layers/0/groups: must be an integer between 1 and 4096, got null"},
       {json::json_pointer("/layers/1"), "b", "/layers/1: must be an object, got \"b\""},
       {json::json_pointer("/layers"), json::object(), "/layers: must be a non-empty array, got {}"},
@@ -512,7 +512,7 @@ TEST(NetworkErrors, BadOp) {
   json j = tiny_net();
   j["layers"][1]["op"] = "pool";
   expect_config_error([&] { network_from_json(j); }, cc::kNotInSet,
-                      {"/layers/1/op: must be one of: conv, fc, got \"pool\""});
+                      {"/layers/1/op: must be one of: conv, fc, add, avgpool, got \"pool\""});
 }
 
 TEST(NetworkErrors, EmptyLayers) {
