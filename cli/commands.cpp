@@ -6,7 +6,9 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 
@@ -16,6 +18,7 @@
 #include "npy.h"
 #include "rtlgen.h"
 #include "runner.h"
+#include "search.h"
 #include "util.h"
 #include "verilate.h"
 
@@ -370,4 +373,102 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   return 0;
 }
 
+namespace {
+std::atomic<bool> g_stop{false};
+extern "C" void on_sigint(int) {
+  g_stop = true;
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C ends the process at once
+}
+}  // namespace
+
+int cmd_search(const Args& args, const std::string& command_line) {
+  po::options_description od("options");
+  od.add_options()("help,h", "this text")(
+      "spec", po::value<std::string>()->required(), "spec.json (docs/formats.md)")(
+      "out", po::value<std::string>()->required(),
+      "output folder: network.json, accelerator.json, weights.npz, search_report.json, "
+      "history.csv, trajectory.svg, manifest.json")(
+      "force", "write into a non-empty output folder");
+  po::variables_map vm;
+  if (!parse(args, od, vm, "usage: hdx search --spec S --out DIR [--force]",
+             "  hdx search --spec examples/fmnist-latency.json --out out/search\n"))
+    return 0;
+  const Spec spec = load_spec(vm["spec"].as<std::string>());
+  const std::string out = vm["out"].as<std::string>();
+  prepare_out(out, vm.count("force") > 0);
+
+  const bool tty = isatty(1) != 0;
+  bool bar_open = false;
+  std::string last_phase;
+  long long last_decile = -1;
+  SearchOptions o;
+  o.out_dir = out;
+  o.stop = &g_stop;
+  o.log = [&](const std::string& line) {
+    if (bar_open) fmt::print("\r\033[K");
+    bar_open = false;
+    fmt::print("[search] {}\n", line);
+    std::fflush(stdout);
+  };
+  o.progress = [&](const SearchProgress& p) {
+    const double frac = p.total > 0 ? std::min(1.0, static_cast<double>(p.done) / p.total) : 0;
+    const std::string eta = p.done > 0 ? fmt::format("ETA {:.0f} s", p.eta_s) : "ETA -";
+    if (tty) {
+      const int w = 24, done = static_cast<int>(w * frac);
+      fmt::print("\r\033[K[search] [{}{}] {:3.0f}% {} {:.60}", std::string(done, '#'),
+                 std::string(w - done, '.'), 100 * frac, eta, p.text);
+      bar_open = true;
+    } else {
+      // Plain lines for logs: one per tenth of each phase.
+      const long long decile = static_cast<long long>(10 * frac);
+      if (p.phase == last_phase && decile == last_decile) return;
+      last_phase = p.phase;
+      last_decile = decile;
+      fmt::print("[search] {:3.0f}% {}, {}\n", 100 * frac, p.text, eta);
+    }
+    std::fflush(stdout);
+  };
+  g_stop = false;
+  std::signal(SIGINT, on_sigint);
+  const SearchResult r = run_search(spec, o);
+  std::signal(SIGINT, SIG_DFL);
+  if (bar_open) fmt::print("\n");
+
+  std::vector<std::string> files = r.files;
+  write_manifest(out, command_line, {{"spec", spec_to_json(spec)}, {"seed", spec.seed}}, files);
+  const nlohmann::json& rep = r.report;
+  fmt::print("\ndesign: {}\n", rep["design"]["choice"].get<std::string>());
+  const nlohmann::json& a = rep["design"]["accelerator"];
+  fmt::print("accelerator: {} {}x{}, buffers {}/{}/{} KiB, DRAM {} B/cycle\n",
+             a["dataflow"].get<std::string>(), a["pe_rows"].get<int>(), a["pe_cols"].get<int>(),
+             a["buffers_kib"]["ifmap"].get<int>(), a["buffers_kib"]["weight"].get<int>(),
+             a["buffers_kib"]["ofmap"].get<int>(), a["dram"]["bytes_per_cycle"].get<int>());
+  for (const auto& c : rep["constraints"])
+    fmt::print("constraint {} {} {:g}: {} -> {}\n", c["metric"].get<std::string>(),
+               c["bound"].get<std::string>(), c["limit"].get<double>(),
+               c["value"].is_null() ? "does not map" : fmt::format("{:.4g}", c["value"].get<double>()),
+               c["met"].get<bool>() ? "met" : "MISSED");
+  if (!rep["accuracy"].is_null())
+    fmt::print("test accuracy: {:.2f}%\n", 100 * rep["accuracy"]["test_accuracy"].get<double>());
+  if (r.status == "stopped") {
+    fmt::print(stderr, "[search E031] stopped by Ctrl-C; the design at that point is in {}/"
+                       "network.partial.json and accelerator.partial.json (no weights); it is not "
+                       "a result, run again to finish\n", out);
+    return 130;
+  }
+  if (r.status != "feasible") {
+    fmt::print(stderr, "[search E030] no design met every constraint within the budget; the "
+                       "closest one is in {}/network.infeasible.json and "
+                       "accelerator.infeasible.json (see search_report.json); loosen the "
+                       "constraints, widen the hardware space or raise search.max_extra_epochs / "
+                       "search.time_minutes\n", out);
+    return 1;
+  }
+  fmt::print("all constraints met by the exact cost model; outputs in {} (network.json, "
+             "accelerator.json, weights.npz, search_report.json, history.csv, trajectory.svg)\n",
+             out);
+  return 0;
+}
+
 }  // namespace hdx::cli
+

@@ -10,5 +10,6 @@ using Args = std::vector<std::string>;  // the arguments after the subcommand na
 int cmd_cost(const Args& args, const std::string& command_line);
 int cmd_rtl(const Args& args, const std::string& command_line);
 int cmd_sim(const Args& args, const std::string& command_line);
+int cmd_search(const Args& args, const std::string& command_line);
 
 }  // namespace hdx::cli

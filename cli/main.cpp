@@ -24,18 +24,21 @@ const char* kUsage =
     "  cost   per-layer cycles, events, utilization, energy and area from the cost model\n"
     "  rtl    write the accelerator's Verilog, filelist, signature and manifest\n"
     "  sim    run every layer on the Verilated RTL: bit-exact outputs, model vs RTL cycles\n"
+    "  search find a network and an accelerator that meet the spec's constraints\n"
     "\n"
     "examples:\n"
     "  hdx cost --network examples/net_all_kinds.json --accel examples/accel_ws_16x16.json\n"
     "  hdx rtl  --accel examples/accel_ws_4x4.json --out out/rtl4 --synth\n"
     "  hdx sim  --network examples/net_all_kinds.json --accel examples/accel_ws_16x16.json \\\n"
     "           --out out/sim16\n"
+    "  hdx search --spec examples/fmnist-latency.json --out out/search\n"
     "\n"
     "options:\n"
     "  -h, --help     this text\n"
     "  --version      versions of hdx and of the tools and libraries it uses\n"
     "\n"
-    "docs: README.md, docs/cli.md, docs/formats.md, docs/arithmetic.md, docs/architecture.md\n";
+    "docs: README.md, docs/cli.md, docs/formats.md, docs/arithmetic.md, docs/architecture.md,\n"
+    "      docs/search.md\n";
 
 void print_version() {
   fmt::print("hdx {}\n", HDX_VERSION);
@@ -67,7 +70,8 @@ int main(int argc, char** argv) {
     if (all[1] == "cost") return hdx::cli::cmd_cost(rest, command_line);
     if (all[1] == "rtl") return hdx::cli::cmd_rtl(rest, command_line);
     if (all[1] == "sim") return hdx::cli::cmd_sim(rest, command_line);
-    fmt::print(stderr, "[cli E001] unknown command '{}'; the commands are cost, rtl, sim "
+    if (all[1] == "search") return hdx::cli::cmd_search(rest, command_line);
+    fmt::print(stderr, "[cli E001] unknown command '{}'; the commands are cost, rtl, sim, search "
                        "(see hdx --help)\n", all[1]);
     return 2;
   } catch (const hdx::Error& e) {

@@ -1,0 +1,241 @@
+#include "hwcost.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "errors.h"
+
+namespace hdx {
+
+namespace {
+
+// Cost of a cell that does not map: this many times the largest mappable cost of its table,
+// so that the expectation is finite and its gradient leads away from the cell.
+constexpr double kUnmappablePenalty = 10.0;
+
+torch::Tensor to_tensor(const std::vector<double>& v, int64_t rows, int64_t cols,
+                        std::size_t from) {
+  auto t = torch::empty({rows, cols}, torch::kFloat64);
+  auto a = t.accessor<double, 2>();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) a[r][c] = v[from + static_cast<std::size_t>(r * cols + c)];
+  return t;
+}
+
+// Replaces unmappable cells (ok == 0) by the penalty.
+torch::Tensor penalize(torch::Tensor t, const torch::Tensor& ok) {
+  const auto okb = ok.to(torch::kBool);
+  const double worst = okb.any().item<bool>() ? t.masked_select(okb).max().item<double>() : 1.0;
+  return torch::where(okb, t, torch::full_like(t, kUnmappablePenalty * std::max(worst, 1e-9)));
+}
+
+torch::Tensor ok_tensor(const std::vector<char>& v, int64_t rows, int64_t cols, std::size_t from) {
+  auto t = torch::empty({rows, cols}, torch::kFloat64);
+  auto a = t.accessor<double, 2>();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) a[r][c] = v[from + static_cast<std::size_t>(r * cols + c)];
+  return t;
+}
+
+}  // namespace
+
+torch::Tensor HwMetrics::value(Metric m) const {
+  switch (m) {
+    case Metric::LatencyMs:
+      return latency_ms;
+    case Metric::EnergyUj:
+      return energy_uj;
+    case Metric::AreaMm2:
+      return area_mm2;
+    case Metric::Fps:
+      return 1000.0 / latency_ms;
+  }
+  return latency_ms;
+}
+
+ExactCost::ExactCost(const CostTables& t, const HwSpace& hw) {
+  const int64_t P = hw.points;
+  for (std::size_t s = 0; s < t.offset.size(); ++s) {
+    const std::size_t from = static_cast<std::size_t>(t.offset[s]) * static_cast<std::size_t>(P);
+    const auto ok = ok_tensor(t.ok, t.count[s], P, from);
+    lat_.push_back(penalize(to_tensor(t.lat_ms, t.count[s], P, from), ok));
+    en_.push_back(penalize(to_tensor(t.energy_uj, t.count[s], P, from), ok));
+  }
+  const auto fok = ok_tensor(t.fixed_ok, 1, P, 0)[0];
+  fixed_lat_ = penalize(to_tensor(t.fixed_lat_ms, 1, P, 0)[0], fok);
+  fixed_en_ = penalize(to_tensor(t.fixed_energy_uj, 1, P, 0)[0], fok);
+  area_ = to_tensor(t.area_mm2, 1, P, 0)[0];
+}
+
+torch::Tensor ExactCost::joint(const std::vector<torch::Tensor>& hw) {
+  torch::Tensor p = torch::ones({1}, torch::kFloat64);
+  for (const torch::Tensor& d : hw) p = torch::outer(p, d.to(torch::kFloat64)).flatten();
+  return p;
+}
+
+HwMetrics ExactCost::operator()(const Distributions& d) const {
+  const torch::Tensor p = joint(d.hw);
+  // Per hardware point: expected latency and energy of the network given the point, and the
+  // correction that turns E[E]E[L] into E[E L] (slots are independent given the point).
+  torch::Tensor lat = fixed_lat_, en = fixed_en_, cross = torch::zeros_like(fixed_lat_);
+  for (std::size_t s = 0; s < lat_.size(); ++s) {
+    const torch::Tensor q = d.ops[s].to(torch::kFloat64);
+    const torch::Tensor ls = torch::matmul(q, lat_[s]), es = torch::matmul(q, en_[s]);
+    lat = lat + ls;
+    en = en + es;
+    cross = cross + torch::matmul(q, lat_[s] * en_[s]) - ls * es;
+  }
+  HwMetrics m;
+  m.latency_ms = torch::dot(p, lat);
+  m.energy_uj = torch::dot(p, en);
+  m.area_mm2 = torch::dot(p, area_);
+  m.edp = torch::dot(p, lat * en + cross);
+  return m;
+}
+
+std::vector<Design> random_designs(const Supernet& n, const CostTables& t, int count,
+                                   uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<Design> out;
+  // Rejection of unmappable designs, bounded so that a space with few mappable designs ends.
+  for (long long tries = 0; static_cast<int>(out.size()) < count && tries < 50LL * count + 1000;
+       ++tries) {
+    Design d;
+    for (const Slot& s : n.slots)
+      d.choice.push_back(static_cast<int>(rng() % s.cands.size()));
+    d.point = static_cast<long long>(rng() % static_cast<uint64_t>(t.points));
+    if (design_cost(t, d.choice, d.point).mappable) out.push_back(std::move(d));
+  }
+  return out;
+}
+
+Distributions one_hot(const Supernet& n, const HwSpace& hw, const Design& d) {
+  Distributions r;
+  for (std::size_t s = 0; s < n.slots.size(); ++s) {
+    auto v = torch::zeros({static_cast<int64_t>(n.slots[s].cands.size())}, torch::kFloat64);
+    v[d.choice[s]] = 1.0;
+    r.ops.push_back(v);
+  }
+  const std::vector<int> idx = hw.decode(d.point);
+  for (std::size_t k = 0; k < hw.dims.size(); ++k) {
+    auto v = torch::zeros({static_cast<int64_t>(hw.dims[k].labels.size())}, torch::kFloat64);
+    v[idx[k]] = 1.0;
+    r.hw.push_back(v);
+  }
+  return r;
+}
+
+double spearman(const std::vector<double>& a, const std::vector<double>& b) {
+  auto ranks = [](const std::vector<double>& v) {
+    std::vector<std::size_t> o(v.size());
+    std::iota(o.begin(), o.end(), 0);
+    std::sort(o.begin(), o.end(), [&](std::size_t i, std::size_t j) { return v[i] < v[j]; });
+    std::vector<double> r(v.size());
+    for (std::size_t i = 0; i < o.size();) {
+      std::size_t j = i;
+      while (j + 1 < o.size() && v[o[j + 1]] == v[o[i]]) ++j;
+      for (std::size_t k = i; k <= j; ++k) r[o[k]] = 0.5 * static_cast<double>(i + j);
+      i = j + 1;
+    }
+    return r;
+  };
+  const std::vector<double> ra = ranks(a), rb = ranks(b);
+  const double n = static_cast<double>(a.size());
+  const double ma = std::accumulate(ra.begin(), ra.end(), 0.0) / n;
+  const double mb = std::accumulate(rb.begin(), rb.end(), 0.0) / n;
+  double sab = 0, saa = 0, sbb = 0;
+  for (std::size_t i = 0; i < ra.size(); ++i) {
+    sab += (ra[i] - ma) * (rb[i] - mb);
+    saa += (ra[i] - ma) * (ra[i] - ma);
+    sbb += (rb[i] - mb) * (rb[i] - mb);
+  }
+  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0.0;
+}
+
+Evaluator::Evaluator(const Supernet& n, const HwSpace& hw, int hidden) : net_(&n), hw_(&hw) {
+  int64_t in = 0;
+  for (const Slot& s : n.slots) in += static_cast<int64_t>(s.cands.size());
+  for (const HwDim& d : hw.dims) in += static_cast<int64_t>(d.labels.size());
+  mlp_ = torch::nn::Sequential(torch::nn::Linear(in, hidden), torch::nn::ReLU(),
+                               torch::nn::Linear(hidden, hidden), torch::nn::ReLU(),
+                               torch::nn::Linear(hidden, 3));
+  mlp_->to(torch::kFloat64);
+}
+
+torch::Tensor Evaluator::encode(const Distributions& d) const {
+  std::vector<torch::Tensor> parts;
+  for (const auto& t : d.ops) parts.push_back(t.to(torch::kFloat64));
+  for (const auto& t : d.hw) parts.push_back(t.to(torch::kFloat64));
+  return torch::cat(parts);
+}
+
+EstimatorError Evaluator::train(const CostTables& t, int samples, int steps, uint64_t seed) {
+  torch::manual_seed(seed);
+  const std::vector<Design> ds = random_designs(*net_, t, samples, seed);
+  const int64_t n = static_cast<int64_t>(ds.size());
+  const int64_t n_test = std::max<int64_t>(1, n / 5), n_train = n - n_test;
+  if (n_train < 10)
+    throw MappingError(21, fmt::format("the evaluator found only {} mappable designs in {} "
+                                       "random draws; use \"estimator\": \"exact\" or widen "
+                                       "the hardware space", n, samples));
+  std::vector<torch::Tensor> xs;
+  auto y = torch::empty({n, 3}, torch::kFloat64);
+  for (int64_t i = 0; i < n; ++i) {
+    const Design& d = ds[static_cast<std::size_t>(i)];
+    xs.push_back(encode(one_hot(*net_, *hw_, d)));
+    const DesignCost c = design_cost(t, d.choice, d.point);
+    y[i][0] = std::log(c.latency_ms);
+    y[i][1] = std::log(c.energy_uj);
+    y[i][2] = std::log(c.area_mm2);
+  }
+  const torch::Tensor x = torch::stack(xs);
+  const torch::Tensor xtr = x.slice(0, 0, n_train), ytr = y.slice(0, 0, n_train);
+  mean_ = ytr.mean(0);
+  std_ = ytr.std(0).clamp_min(1e-6);
+  const torch::Tensor ztr = (ytr - mean_) / std_;
+  torch::optim::Adam opt(mlp_->parameters(), torch::optim::AdamOptions(2e-3));
+  const int64_t batch = std::min<int64_t>(256, n_train);
+  for (int step = 0; step < steps; ++step) {
+    const torch::Tensor idx = torch::randint(n_train, {batch}, torch::kLong);
+    opt.zero_grad();
+    const torch::Tensor loss = torch::mse_loss(mlp_->forward(xtr.index_select(0, idx)),
+                                               ztr.index_select(0, idx));
+    loss.backward();
+    opt.step();
+  }
+  mlp_->eval();
+  for (auto& p : mlp_->parameters()) p.set_requires_grad(false);
+  // Error on the held-out fifth, in the metrics' own units.
+  torch::NoGradGuard ng;
+  const torch::Tensor pred = torch::exp(mlp_->forward(x.slice(0, n_train)) * std_ + mean_);
+  const torch::Tensor truth = torch::exp(y.slice(0, n_train));
+  EstimatorError e;
+  e.samples = static_cast<int>(n_test);
+  for (int k = 0; k < 3; ++k) {
+    const torch::Tensor pk = pred.select(1, k), tk = truth.select(1, k);
+    e.mape[k] = ((pk - tk).abs() / tk).mean().item<double>() * 100.0;
+    std::vector<double> a(static_cast<std::size_t>(n_test)), b(a.size());
+    for (int64_t i = 0; i < n_test; ++i) {
+      a[static_cast<std::size_t>(i)] = pk[i].item<double>();
+      b[static_cast<std::size_t>(i)] = tk[i].item<double>();
+    }
+    e.spearman[k] = spearman(a, b);
+  }
+  return e;
+}
+
+HwMetrics Evaluator::operator()(const Distributions& d) {
+  const torch::Tensor out = torch::exp(mlp_->forward(encode(d).unsqueeze(0))[0] * std_ + mean_);
+  HwMetrics m;
+  m.latency_ms = out[0];
+  m.energy_uj = out[1];
+  m.area_mm2 = out[2];
+  m.edp = out[0] * out[1];
+  return m;
+}
+
+}  // namespace hdx

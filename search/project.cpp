@@ -1,0 +1,91 @@
+#include "project.h"
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+
+namespace hdx {
+
+namespace {
+
+double dot(const std::vector<double>& a, const std::vector<double>& b) {
+  double s = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+  return s;
+}
+
+// Solves the k x k system a x = b by Gaussian elimination with partial pivoting; false when
+// it is singular.
+bool solve(std::vector<std::vector<double>> a, std::vector<double> b, std::vector<double>& x) {
+  const std::size_t k = b.size();
+  for (std::size_t c = 0; c < k; ++c) {
+    std::size_t piv = c;
+    for (std::size_t r = c + 1; r < k; ++r)
+      if (std::fabs(a[r][c]) > std::fabs(a[piv][c])) piv = r;
+    if (std::fabs(a[piv][c]) < 1e-12 * (1 + std::fabs(a[c][c]))) return false;
+    std::swap(a[c], a[piv]);
+    std::swap(b[c], b[piv]);
+    for (std::size_t r = 0; r < k; ++r) {
+      if (r == c) continue;
+      const double f = a[r][c] / a[c][c];
+      for (std::size_t j = c; j < k; ++j) a[r][j] -= f * a[c][j];
+      b[r] -= f * b[c];
+    }
+  }
+  x.resize(k);
+  for (std::size_t i = 0; i < k; ++i) x[i] = b[i] / a[i][i];
+  return true;
+}
+
+}  // namespace
+
+std::vector<double> project_direction(const std::vector<double>& u,
+                                      const std::vector<std::vector<double>>& g,
+                                      const std::vector<double>& m) {
+  std::vector<std::size_t> rows;  // constraints that a direction can serve
+  for (std::size_t i = 0; i < g.size(); ++i)
+    if (dot(g[i], g[i]) > 0) rows.push_back(i);
+  const std::size_t k = rows.size();
+  // Slack of each row for a direction; the KKT point has all slacks >= 0 and lambda >= 0 and
+  // is unique (the problem is strictly convex). With several optima of the dual (dependent
+  // rows) any of them gives the same d.
+  auto slack_ok = [&](const std::vector<double>& d) {
+    for (std::size_t i : rows) {
+      const double tol = 1e-9 * (std::fabs(m[i]) + std::sqrt(dot(g[i], g[i]) * dot(d, d)));
+      if (dot(g[i], d) < m[i] - tol) return false;
+    }
+    return true;
+  };
+  if (slack_ok(u)) return u;
+  std::vector<double> best;
+  double best_dist = std::numeric_limits<double>::infinity();
+  for (unsigned mask = 1; mask < (1u << k); ++mask) {
+    std::vector<std::size_t> act;
+    for (std::size_t j = 0; j < k; ++j)
+      if (mask & (1u << j)) act.push_back(rows[j]);
+    // Active rows hold with equality: sum_b (g_a . g_b) lambda_b = m_a - g_a . u.
+    std::vector<std::vector<double>> gram(act.size(), std::vector<double>(act.size()));
+    std::vector<double> rhs(act.size()), lambda;
+    for (std::size_t a = 0; a < act.size(); ++a) {
+      for (std::size_t b = 0; b < act.size(); ++b) gram[a][b] = dot(g[act[a]], g[act[b]]);
+      rhs[a] = m[act[a]] - dot(g[act[a]], u);
+    }
+    if (!solve(gram, rhs, lambda)) continue;
+    bool nonneg = true;
+    for (double l : lambda) nonneg &= l >= -1e-12;
+    if (!nonneg) continue;
+    std::vector<double> d = u;
+    for (std::size_t a = 0; a < act.size(); ++a)
+      for (std::size_t j = 0; j < d.size(); ++j) d[j] += lambda[a] * g[act[a]][j];
+    if (!slack_ok(d)) continue;
+    double dist = 0;
+    for (std::size_t j = 0; j < d.size(); ++j) dist += (d[j] - u[j]) * (d[j] - u[j]);
+    if (dist < best_dist) {
+      best_dist = dist;
+      best = std::move(d);
+    }
+  }
+  return best.empty() ? u : best;
+}
+
+}  // namespace hdx

@@ -1,0 +1,643 @@
+#include "search.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <thread>
+
+#include "data.h"
+#include "errors.h"
+#include "hwcost.h"
+#include "model.h"
+#include "npy.h"
+#include "plot.h"
+#include "project.h"
+#include "space.h"
+#include "supernet.h"
+#include "util.h"
+
+namespace hdx {
+
+using nlohmann::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+struct Data {
+  torch::Tensor x, y;  // N x C x H x W in [0, 1]; N labels
+  int64_t n() const { return x.size(0); }
+};
+
+Data to_tensors(const Images& im, int from, int count) {
+  const int64_t per = static_cast<int64_t>(im.c) * im.h * im.w;
+  count = std::min(count, im.n - from);
+  Data d;
+  d.x = torch::from_blob(const_cast<uint8_t*>(im.pixels.data()) + from * per, {count, im.c, im.h, im.w},
+                         torch::kUInt8)
+            .to(torch::kFloat32)
+            .div(255.0);
+  d.y = torch::from_blob(const_cast<uint8_t*>(im.labels.data()) + from, {count}, torch::kUInt8)
+            .to(torch::kLong);
+  return d;
+}
+
+// The value a constraint compares, from model metrics (fps from latency).
+double metric_of(const DesignCost& c, const Constraint& k) { return c.value(k.metric); }
+bool meets(const Constraint& k, double v) { return k.is_max ? v <= k.limit : v >= k.limit; }
+// How far a value is past the limit, relative (0 when met).
+double violation(const Constraint& k, double v) {
+  return std::max(0.0, k.is_max ? v / k.limit - 1 : k.limit / v - 1);
+}
+// The constraint as "ratio <= 1" of an expected metric; fps >= f is latency <= 1000 / f.
+torch::Tensor ratio(const HwMetrics& m, const Constraint& k) {
+  if (k.metric == Metric::Fps) return m.latency_ms / (1000.0 / k.limit);
+  return m.value(k.metric) / k.limit;
+}
+torch::Tensor objective_of(const HwMetrics& m, Objective o) {
+  return o == Objective::Latency ? m.latency_ms : o == Objective::Energy ? m.energy_uj : m.edp;
+}
+double objective_of(const DesignCost& c, Objective o) {
+  return o == Objective::Latency ? c.latency_ms
+         : o == Objective::Energy ? c.energy_uj
+                                  : c.latency_ms * c.energy_uj;
+}
+
+struct Evaluated {
+  Design d;
+  DesignCost cost;
+  bool feasible = false;
+  double worst = 0;  // largest relative violation
+  int epoch = 0;
+};
+
+Evaluated evaluate(const Spec& s, const CostTables& t, const Design& d, int epoch) {
+  Evaluated e;
+  e.d = d;
+  e.epoch = epoch;
+  e.cost = design_cost(t, d.choice, d.point);
+  e.feasible = e.cost.mappable;
+  for (const Constraint& k : s.constraints) {
+    const double v = metric_of(e.cost, k);
+    e.feasible &= meets(k, v);
+    e.worst = std::max(e.worst, violation(k, v));
+  }
+  if (!e.cost.mappable) e.worst = INFINITY;
+  return e;
+}
+
+// Plain Adam on a flat vector, so that the HDX rule can change the direction it proposes and
+// the step taken is exactly -lr * (changed direction).
+struct FlatAdam {
+  torch::Tensor m, v;
+  int t = 0;
+  torch::Tensor direction(const torch::Tensor& g) {
+    if (!m.defined()) {
+      m = torch::zeros_like(g);
+      v = torch::zeros_like(g);
+    }
+    ++t;
+    m = 0.9 * m + 0.1 * g;
+    v = 0.999 * v + 0.001 * g * g;
+    const double c1 = 1 - std::pow(0.9, t), c2 = 1 - std::pow(0.999, t);
+    return (m / c1) / ((v / c2).sqrt() + 1e-8);
+  }
+};
+
+std::vector<double> to_vec(const torch::Tensor& t) {
+  const torch::Tensor c = t.to(torch::kFloat64).contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
+torch::Tensor flat_grad(const torch::Tensor& y, const std::vector<torch::Tensor>& params) {
+  const auto gs = torch::autograd::grad({y}, params, {}, /*retain_graph=*/true,
+                                        /*create_graph=*/false, /*allow_unused=*/true);
+  std::vector<torch::Tensor> parts;
+  for (std::size_t i = 0; i < params.size(); ++i)
+    parts.push_back(gs[i].defined() ? gs[i].to(torch::kFloat64).flatten()
+                                    : torch::zeros({params[i].numel()}, torch::kFloat64));
+  return torch::cat(parts);
+}
+
+double accuracy(torch::nn::Module& m, const std::function<torch::Tensor(torch::Tensor)>& fwd,
+                const Data& d, int64_t batch) {
+  torch::NoGradGuard ng;
+  m.eval();
+  int64_t right = 0;
+  for (int64_t i = 0; i < d.n(); i += batch) {
+    const int64_t e = std::min(d.n(), i + batch);
+    right += fwd(d.x.slice(0, i, e)).argmax(1).eq(d.y.slice(0, i, e)).sum().item<int64_t>();
+  }
+  m.train();
+  return d.n() ? static_cast<double>(right) / static_cast<double>(d.n()) : 0.0;
+}
+
+struct HistoryRow {
+  int epoch = 0;
+  std::string phase;
+  double tau = 0, loss = 0, acc = 0;
+  double exp_lat = NAN, exp_en = NAN, exp_area = NAN;
+  double lat = NAN, en = NAN, area = NAN;
+  bool feasible = false;
+  double seconds = 0;
+};
+
+std::string fmt_num(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : ""; }
+
+}  // namespace
+
+SearchResult run_search(const Spec& s, const SearchOptions& o) {
+  const auto t_all = Clock::now();
+  const int threads = s.threads > 0 ? s.threads
+                                    : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+  torch::manual_seed(s.seed);
+  auto log = [&](const std::string& line) {
+    if (o.log) o.log(line);
+  };
+  auto stopped = [&] { return o.stop && o.stop->load(); };
+  auto progress = [&](const std::string& phase, long long done, long long total,
+                      Clock::time_point t0, const std::string& text) {
+    if (!o.progress) return;
+    const double el = since(t0);
+    o.progress({phase, done, total, el,
+                done > 0 ? el / static_cast<double>(done) * static_cast<double>(total - done) : 0,
+                text});
+  };
+  json times = json::object();
+
+  // Data: the search's train and held-out splits come from the training images; the test
+  // images are only used for the final accuracy.
+  auto t0 = Clock::now();
+  const int n_train_needed = std::max(s.dataset.search_train + s.dataset.search_val, s.dataset.train);
+  const Images train_im = load_images(s.dataset.name, s.dataset.path, true, n_train_needed);
+  const Images test_im = load_images(s.dataset.name, s.dataset.path, false, s.dataset.test);
+  if (train_im.n < n_train_needed)
+    throw IoError(32, fmt::format("{} has {} training images, the spec asks for {}",
+                                  s.dataset.path, train_im.n, n_train_needed), 2);
+  const Data search_train = to_tensors(train_im, 0, s.dataset.search_train);
+  const Data search_val = to_tensors(train_im, s.dataset.search_train, s.dataset.search_val);
+  const Data final_train = to_tensors(train_im, 0, s.dataset.train);
+  const Data test = to_tensors(test_im, 0, s.dataset.test);
+  times["data_s"] = since(t0);
+  log(fmt::format("data: {} {} search-train, {} held-out, {} final-train, {} test images",
+                  s.dataset.name, search_train.n(), search_val.n(), final_train.n(), test.n()));
+
+  // Cost tables from the cost model.
+  t0 = Clock::now();
+  const Supernet net = build_supernet(s);
+  const HwSpace hw = build_hw_space(s.hardware);
+  long long cands = 0;
+  for (const Slot& sl : net.slots) cands += static_cast<long long>(sl.cands.size());
+  const CostTables tables = fill_tables(
+      net, hw, default_tech(),
+      [&](long long d, long long n) {
+        progress("tables", d, n, t0, fmt::format("cost tables: {}/{} accelerators", d, n));
+      },
+      threads);
+  times["tables_s"] = since(t0);
+  log(fmt::format("cost tables: {} slots, {} candidates, {} hardware points, {} layer "
+                  "evaluations in {:.1f} s",
+                  net.slots.size(), cands, hw.points, tables.layer_evals, since(t0)));
+
+  // Share of the design space that meets the constraints, by sampling (uniform designs).
+  double feasible_share = 1;
+  {
+    std::mt19937_64 rng(s.seed ^ 0x5eedULL);
+    const int n = 20000;
+    int ok = 0;
+    for (int i = 0; i < n; ++i) {
+      Design d;
+      for (const Slot& sl : net.slots) d.choice.push_back(static_cast<int>(rng() % sl.cands.size()));
+      d.point = static_cast<long long>(rng() % static_cast<uint64_t>(hw.points));
+      ok += evaluate(s, tables, d, 0).feasible;
+    }
+    feasible_share = static_cast<double>(ok) / n;
+  }
+  log(fmt::format("design space: {:.3g} networks x {} accelerators; {:.2f}% of sampled designs "
+                  "meet the constraints",
+                  [&] {
+                    double c = 1;
+                    for (const Slot& sl : net.slots) c *= static_cast<double>(sl.cands.size());
+                    return c;
+                  }(),
+                  hw.points, 100 * feasible_share));
+
+  // The differentiable estimator and its measured error.
+  t0 = Clock::now();
+  const ExactCost exact(tables, hw);
+  std::unique_ptr<Evaluator> evaluator;
+  EstimatorError err;
+  if (s.estimator == "evaluator") {
+    evaluator = std::make_unique<Evaluator>(net, hw, s.eval_hidden);
+    progress("evaluator", 0, 1, t0, "training the cost evaluator");
+    err = evaluator->train(tables, s.eval_samples, s.eval_steps, s.seed);
+  } else {
+    // The exact estimator on one-hot distributions is the cost model itself; measure it
+    // the same way all the same.
+    const std::vector<Design> ds = random_designs(net, tables, 500, s.seed);
+    std::vector<double> pred[3], truth[3];
+    for (const Design& d : ds) {
+      const HwMetrics m = exact(one_hot(net, hw, d));
+      const DesignCost c = design_cost(tables, d.choice, d.point);
+      pred[0].push_back(m.latency_ms.item<double>());
+      pred[1].push_back(m.energy_uj.item<double>());
+      pred[2].push_back(m.area_mm2.item<double>());
+      truth[0].push_back(c.latency_ms);
+      truth[1].push_back(c.energy_uj);
+      truth[2].push_back(c.area_mm2);
+    }
+    err.samples = static_cast<int>(ds.size());
+    for (int k = 0; k < 3; ++k) {
+      double sum = 0;
+      for (std::size_t i = 0; i < ds.size(); ++i)
+        sum += std::fabs(pred[k][i] - truth[k][i]) / truth[k][i];
+      err.mape[k] = ds.empty() ? 0 : 100 * sum / static_cast<double>(ds.size());
+      err.spearman[k] = spearman(pred[k], truth[k]);
+    }
+  }
+  times["evaluator_s"] = since(t0);
+  const char* mnames[3] = {"latency", "energy", "area"};
+  json err_json = {{"estimator", s.estimator}, {"held_out_designs", err.samples}};
+  for (int k = 0; k < 3; ++k)
+    err_json[mnames[k]] = {{"mape_percent", err.mape[k]}, {"spearman", err.spearman[k]}};
+  log(fmt::format("{} cost estimator on {} held-out designs: MAPE latency {:.2f}%, energy "
+                  "{:.2f}%, area {:.2f}%; Spearman {:.3f} / {:.3f} / {:.3f}",
+                  s.estimator, err.samples, err.mape[0], err.mape[1], err.mape[2],
+                  err.spearman[0], err.spearman[1], err.spearman[2]));
+  auto estimate = [&](const Distributions& d) {
+    return evaluator ? (*evaluator)(d) : exact(d);
+  };
+
+  // Search: the supernet, its architecture logits and the hardware logits.
+  t0 = Clock::now();
+  const auto t_search = t0;
+  SuperNetModule model(net);
+  std::vector<torch::Tensor> betas;
+  for (const HwDim& d : hw.dims)
+    betas.push_back(torch::zeros({static_cast<int64_t>(d.labels.size())}, torch::kFloat64)
+                        .set_requires_grad(true));
+  std::vector<torch::Tensor> theta = model->alphas;  // architecture, then hardware
+  theta.insert(theta.end(), betas.begin(), betas.end());
+  torch::optim::Adam wopt(model->weights(), torch::optim::AdamOptions(s.weight_lr));
+  FlatAdam aopt;
+  auto dists = [&](double tau, bool ops_grad) {
+    Distributions d;
+    for (const auto& a : model->alphas)
+      d.ops.push_back(torch::softmax((ops_grad ? a : a.detach()).to(torch::kFloat64) / tau, 0));
+    for (const auto& b : betas) d.hw.push_back(torch::softmax(b / tau, 0));
+    return d;
+  };
+  auto argmax_design = [&] {
+    Design d;
+    for (const auto& a : model->alphas) d.choice.push_back(static_cast<int>(a.argmax().item<int64_t>()));
+    std::vector<int> idx;
+    for (const auto& b : betas) idx.push_back(static_cast<int>(b.argmax().item<int64_t>()));
+    d.point = hw.encode(idx);
+    return d;
+  };
+  const double obj_ref = [&] {
+    torch::NoGradGuard ng;
+    return objective_of(estimate(dists(s.tau_start, true)), s.objective).item<double>();
+  }();
+  std::vector<double> margin(s.constraints.size(), s.hdx_margin);
+  const bool hw_on_net = s.mode != ConstraintMode::None;
+  const int64_t batch = s.search_batch;
+  const int64_t steps_per_epoch = (search_train.n() + batch - 1) / batch;
+  const int total_epochs = s.search_epochs + s.max_extra_epochs;
+  std::vector<HistoryRow> history;
+  // Per architecture step: expected and discrete value of each constraint's metric (or of
+  // latency when there is none), for the trajectory plot.
+  std::vector<Constraint> plotted = s.constraints;
+  if (plotted.empty()) plotted.push_back(Constraint{Metric::LatencyMs, true, 0});
+  std::vector<std::vector<double>> traj_exp(plotted.size()), traj_disc(plotted.size());
+  long long arch_steps = 0, projected_steps = 0;
+  std::vector<Evaluated> epoch_designs;
+  std::string status;
+  int64_t val_pos = 0;
+  const double budget_s = s.search_minutes * 60;
+  int epoch = 0;
+  for (; epoch < total_epochs; ++epoch) {
+    const bool extra = epoch >= s.search_epochs;
+    if (extra) {
+      // Past the planned epochs only while the design misses a constraint.
+      if (epoch_designs.back().feasible) break;
+      log(fmt::format("epoch {}: the design misses a constraint; searching on ({} of {} extra "
+                      "epochs, {:.0f} s of {:.0f} s budget used)",
+                      epoch, epoch - s.search_epochs + 1, s.max_extra_epochs, since(t_search),
+                      budget_s));
+    }
+    if (since(t_search) > budget_s || stopped()) break;
+    const double tau =
+        s.search_epochs > 1 && !extra
+            ? s.tau_start * std::pow(s.tau_end / s.tau_start,
+                                     static_cast<double>(epoch) / (s.search_epochs - 1))
+            : s.tau_end;
+    const bool arch = epoch >= s.warmup_epochs;
+    const torch::Tensor perm = torch::randperm(search_train.n(), torch::kLong);
+    double loss_sum = 0;
+    int64_t seen = 0, right = 0;
+    const auto te = Clock::now();
+    for (int64_t b = 0; b < steps_per_epoch && !stopped(); ++b) {
+      // Weight step on the train split, along a sampled path.
+      const torch::Tensor idx = perm.slice(0, b * batch, std::min(search_train.n(), (b + 1) * batch));
+      const torch::Tensor xb = search_train.x.index_select(0, idx), yb = search_train.y.index_select(0, idx);
+      PathChoice how;
+      how.kind = s.relaxation == "gumbel" ? PathChoice::Gumbel : PathChoice::Softmax;
+      how.tau = tau;
+      how.arch_grad = false;
+      wopt.zero_grad();
+      const torch::Tensor logits = model->forward(xb, how);
+      const torch::Tensor loss = torch::cross_entropy_loss(logits, yb);
+      loss.backward();
+      wopt.step();
+      loss_sum += loss.item<double>() * static_cast<double>(idx.size(0));
+      right += logits.argmax(1).eq(yb).sum().item<int64_t>();
+      seen += idx.size(0);
+
+      if (arch) {
+        // Architecture and hardware step on a held-out batch.
+        const int64_t e = std::min(search_val.n(), val_pos + batch);
+        const torch::Tensor xv = search_val.x.slice(0, val_pos, e), yv = search_val.y.slice(0, val_pos, e);
+        val_pos = e >= search_val.n() ? 0 : e;
+        how.arch_grad = true;
+        const torch::Tensor ce = torch::cross_entropy_loss(model->forward(xv, how), yv);
+        const Distributions d = dists(tau, true);
+        const HwMetrics m = estimate(d);
+        // With "none" the network sees no hardware term; the hardware still fits the objective.
+        const HwMetrics m_obj = hw_on_net ? m : estimate(dists(tau, false));
+        torch::Tensor total = ce + s.objective_weight * objective_of(m_obj, s.objective) / obj_ref;
+        if (s.mode == ConstraintMode::Soft)
+          for (const Constraint& k : s.constraints)
+            total = total + s.soft_weight * torch::relu(ratio(m, k) - 1.0);
+        const torch::Tensor g = flat_grad(total, theta);
+        torch::Tensor dir = aopt.direction(g);
+        const Evaluated now = evaluate(s, tables, argmax_design(), epoch);
+        if (s.mode == ConstraintMode::Hdx) {
+          std::vector<std::vector<double>> rows;
+          std::vector<double> need;
+          const double un = dir.norm().item<double>();
+          for (std::size_t k = 0; k < s.constraints.size(); ++k) {
+            const Constraint& c = s.constraints[k];
+            const torch::Tensor r = ratio(m, c);
+            const bool violated = r.item<double>() > 1.0 || !now.cost.mappable ||
+                                  !meets(c, metric_of(now.cost, c));
+            if (!violated) {
+              margin[k] = s.hdx_margin;
+              continue;
+            }
+            const torch::Tensor gk = flat_grad(r, theta);
+            const double gn = gk.norm().item<double>();
+            rows.push_back(to_vec(gk));
+            need.push_back(margin[k] * (un > 0 ? un * gn : gn * gn));
+            margin[k] = std::min(margin[k] * s.hdx_growth, 1e3);  // grows while it persists
+          }
+          if (!rows.empty()) {
+            const std::vector<double> pd = project_direction(to_vec(dir), rows, need);
+            dir = torch::tensor(pd, torch::kFloat64);
+            ++projected_steps;
+          }
+        }
+        {
+          torch::NoGradGuard ng;
+          int64_t at = 0;
+          for (auto& p : theta) {
+            const int64_t n = p.numel();
+            p.sub_(s.arch_lr * dir.slice(0, at, at + n).view_as(p).to(p.dtype()));
+            at += n;
+          }
+        }
+        ++arch_steps;
+        for (std::size_t k = 0; k < plotted.size(); ++k) {
+          traj_exp[k].push_back(plotted[k].metric == Metric::Fps ? 1000.0 / m.latency_ms.item<double>()
+                                                                : m.value(plotted[k].metric).item<double>());
+          traj_disc[k].push_back(now.cost.mappable ? metric_of(now.cost, plotted[k]) : NAN);
+        }
+      }
+      if (b % 10 == 0 || b + 1 == steps_per_epoch)
+        progress("search", epoch * steps_per_epoch + b + 1,
+                 static_cast<long long>(s.search_epochs) * steps_per_epoch, t_search,
+                 fmt::format("search epoch {}/{}{}, loss {:.3f}, tau {:.2f}", epoch + 1,
+                             s.search_epochs, extra ? " (extra)" : "", loss_sum / std::max<int64_t>(1, seen), tau));
+    }
+    if (stopped()) break;
+    // End of epoch: the discrete design, exactly; held-out accuracy along its path.
+    HistoryRow h;
+    h.epoch = epoch;
+    h.phase = extra ? "search-extra" : arch ? "search" : "warmup";
+    h.tau = tau;
+    h.loss = loss_sum / std::max<int64_t>(1, seen);
+    const Evaluated ev = evaluate(s, tables, argmax_design(), epoch);
+    PathChoice fixed;
+    fixed.fixed = ev.d.choice;
+    h.acc = accuracy(*model, [&](torch::Tensor x) { return model->forward(x, fixed); }, search_val, 512);
+    {
+      torch::NoGradGuard ng;
+      const HwMetrics m = estimate(dists(tau, true));
+      h.exp_lat = m.latency_ms.item<double>();
+      h.exp_en = m.energy_uj.item<double>();
+      h.exp_area = m.area_mm2.item<double>();
+    }
+    h.lat = ev.cost.mappable ? ev.cost.latency_ms : NAN;
+    h.en = ev.cost.mappable ? ev.cost.energy_uj : NAN;
+    h.area = ev.cost.area_mm2;
+    h.feasible = ev.feasible;
+    h.seconds = since(te);
+    history.push_back(h);
+    epoch_designs.push_back(ev);
+    log(fmt::format("epoch {} ({}): loss {:.3f}, held-out accuracy {:.2f}% (argmax path), "
+                    "design {:.4g} ms, {:.4g} uJ, {:.4g} mm2{}, {}, {:.1f} s",
+                    epoch + 1, h.phase, h.loss, 100 * h.acc, ev.cost.latency_ms,
+                    ev.cost.energy_uj, ev.cost.area_mm2,
+                    ev.cost.mappable ? "" : " (does not map)",
+                    ev.feasible ? "meets the constraints" : "misses a constraint", h.seconds));
+  }
+  times["search_s"] = since(t_search);
+
+  // The result: the final argmax design if it is feasible, else the latest feasible design
+  // the search ended an epoch with, else the one closest to feasible.
+  Evaluated chosen = evaluate(s, tables, argmax_design(), epoch);
+  if (!chosen.feasible) {
+    for (auto it = epoch_designs.rbegin(); it != epoch_designs.rend(); ++it)
+      if (it->feasible) {
+        chosen = *it;
+        break;
+      }
+  }
+  if (!chosen.feasible)
+    for (const Evaluated& e : epoch_designs)
+      if (e.worst < chosen.worst) chosen = e;
+  status = stopped() ? "stopped" : chosen.feasible ? "feasible" : "infeasible";
+  const Network derived = derive_network(net, chosen.d.choice, s.name);
+  const Accelerator acc = hw.accel(chosen.d.point, s.name);
+
+  // Final training from scratch, only for a feasible design.
+  json train_json = nullptr;
+  SearchResult r;
+  r.status = status;
+  std::string weights_file;
+  if (status == "feasible" && s.train_epochs > 0) {
+    t0 = Clock::now();
+    torch::manual_seed(s.seed + 1);
+    NetModule fin(derived);
+    torch::optim::Adam opt(fin->parameters(), torch::optim::AdamOptions(s.train_lr));
+    const int64_t tb = s.train_batch;
+    const int64_t steps = (final_train.n() + tb - 1) / tb;
+    for (int ep = 0; ep < s.train_epochs && !stopped(); ++ep) {
+      const torch::Tensor perm = torch::randperm(final_train.n(), torch::kLong);
+      double loss_sum = 0;
+      const auto te = Clock::now();
+      for (int64_t b = 0; b < steps && !stopped(); ++b) {
+        const torch::Tensor idx = perm.slice(0, b * tb, std::min(final_train.n(), (b + 1) * tb));
+        opt.zero_grad();
+        const torch::Tensor loss = torch::cross_entropy_loss(
+            fin->forward(final_train.x.index_select(0, idx)), final_train.y.index_select(0, idx));
+        loss.backward();
+        opt.step();
+        loss_sum += loss.item<double>() * static_cast<double>(idx.size(0));
+        if (b % 20 == 0 || b + 1 == steps)
+          progress("train", ep * steps + b + 1, s.train_epochs * steps, t0,
+                   fmt::format("training the derived network, epoch {}/{}", ep + 1, s.train_epochs));
+      }
+      HistoryRow h;
+      h.epoch = ep;
+      h.phase = "train";
+      h.loss = loss_sum / static_cast<double>(final_train.n());
+      h.acc = accuracy(*fin, [&](torch::Tensor x) { return fin->forward(x); }, search_val, 512);
+      h.lat = chosen.cost.latency_ms;
+      h.en = chosen.cost.energy_uj;
+      h.area = chosen.cost.area_mm2;
+      h.feasible = true;
+      h.seconds = since(te);
+      history.push_back(h);
+      log(fmt::format("train epoch {}/{}: loss {:.4f}, {:.1f} s", ep + 1, s.train_epochs, h.loss,
+                      h.seconds));
+    }
+    times["train_s"] = since(t0);
+    t0 = Clock::now();
+    const double acc_test = accuracy(*fin, [&](torch::Tensor x) { return fin->forward(x); }, test, 512);
+    times["test_s"] = since(t0);
+    train_json = {{"epochs", s.train_epochs}, {"train_images", final_train.n()},
+                  {"test_images", test.n()}, {"test_accuracy", acc_test}};
+    log(fmt::format("test accuracy of the derived network: {:.2f}% on {} images", 100 * acc_test,
+                    test.n()));
+    std::vector<std::pair<std::string, NpyArray>> arrays;
+    for (const auto& [name, t] : fin->export_weights()) {
+      const torch::Tensor c = t.to(torch::kFloat32).contiguous();
+      std::vector<size_t> shape;
+      for (int64_t d : c.sizes()) shape.push_back(static_cast<size_t>(d));
+      arrays.emplace_back(name, NpyArray::from(std::vector<float>(c.data_ptr<float>(),
+                                                                  c.data_ptr<float>() + c.numel()),
+                                               shape));
+    }
+    if (stopped()) {
+      status = r.status = "stopped";  // the weights are not trained to the end: not written
+    } else {
+      weights_file = "weights.npz";
+      write_npz(o.out_dir + "/" + weights_file, arrays);
+      r.files.push_back(weights_file);
+    }
+  }
+
+  // Outputs.
+  const std::string suffix = status == "feasible" ? "" : status == "stopped" ? ".partial"
+                                                                           : ".infeasible";
+  write_file_atomic(o.out_dir + "/network" + suffix + ".json", network_to_json(derived).dump(2) + "\n");
+  write_file_atomic(o.out_dir + "/accelerator" + suffix + ".json",
+                    accelerator_to_json(acc).dump(2) + "\n");
+  r.files.push_back("network" + suffix + ".json");
+  r.files.push_back("accelerator" + suffix + ".json");
+
+  std::string csv =
+      "epoch,phase,temperature,loss,accuracy,expected_latency_ms,expected_energy_uj,"
+      "expected_area_mm2,latency_ms,energy_uj,area_mm2,meets_constraints,seconds\n";
+  for (const HistoryRow& h : history)
+    csv += fmt::format("{},{},{},{:.6f},{:.6f},{},{},{},{},{},{},{},{:.2f}\n", h.epoch + 1, h.phase,
+                       h.phase == "train" ? "" : fmt_num(h.tau), h.loss, h.acc, fmt_num(h.exp_lat),
+                       fmt_num(h.exp_en), fmt_num(h.exp_area), fmt_num(h.lat), fmt_num(h.en),
+                       fmt_num(h.area), h.feasible ? 1 : 0, h.seconds);
+  write_file_atomic(o.out_dir + "/history.csv", csv);
+  r.files.push_back("history.csv");
+
+  {
+    const int w = 720, ph = 260;
+    std::vector<std::string> panels;
+    for (std::size_t k = 0; k < plotted.size(); ++k) {
+      const Constraint& c = plotted[k];
+      const bool lim = !s.constraints.empty();
+      panels.push_back(svg_panel(
+          fmt::format("{} during the search ({} mode{})", metric_name(c.metric),
+                      constraint_mode_name(s.mode),
+                      lim ? fmt::format(", {} {:g}", c.is_max ? "max" : "min", c.limit) : ""),
+          "architecture step", metric_name(c.metric),
+          {{"expected (relaxed)", "#1f77b4", traj_exp[k], false},
+           {"discrete design (exact)", "#ff7f0e", traj_disc[k], false}},
+          lim, c.limit, w, ph, static_cast<int>(k) * ph));
+    }
+    write_file_atomic(o.out_dir + "/trajectory.svg",
+                      svg_document(panels, w, ph * static_cast<int>(panels.size())));
+    r.files.push_back("trajectory.svg");
+  }
+
+  json cons = json::array();
+  for (const Constraint& k : s.constraints) {
+    const double v = metric_of(chosen.cost, k);
+    cons.push_back({{"metric", metric_name(k.metric)},
+                    {"bound", k.is_max ? "max" : "min"},
+                    {"limit", k.limit},
+                    {"value", chosen.cost.mappable ? json(v) : json(nullptr)},
+                    {"met", chosen.cost.mappable && meets(k, v)}});
+  }
+  times["total_s"] = since(t_all);
+  r.report = {
+      {"spec", s.name},
+      {"seed", s.seed},
+      {"status", status},
+      {"feasible", status == "feasible"},
+      {"constraint_mode", constraint_mode_name(s.mode)},
+      {"constraints", cons},
+      {"objective",
+       {{"metric", objective_name(s.objective)},
+        {"weight", s.objective_weight},
+        {"value", objective_of(chosen.cost, s.objective)}}},
+      {"design",
+       {{"choice", describe_choice(net, chosen.d.choice)},
+        {"from_epoch", chosen.epoch + 1},
+        {"mappable", chosen.cost.mappable},
+        {"why_not_mappable", chosen.cost.why},
+        {"latency_ms", chosen.cost.latency_ms},
+        {"energy_uj", chosen.cost.energy_uj},
+        {"area_mm2", chosen.cost.area_mm2},
+        {"fps", 1000.0 / chosen.cost.latency_ms},
+        {"network", "network" + suffix + ".json"},
+        {"accelerator", accelerator_to_json(acc)},
+        {"weights", weights_file.empty() ? json(nullptr) : json(weights_file)}}},
+      {"accuracy", train_json},
+      {"estimator_error", err_json},
+      {"space",
+       {{"slots", net.slots.size()},
+        {"candidates", cands},
+        {"hardware_points", hw.points},
+        {"layer_evaluations", tables.layer_evals},
+        {"feasible_share", feasible_share}}},
+      {"search",
+       {{"epochs_run", epoch},
+        {"planned_epochs", s.search_epochs},
+        {"architecture_steps", arch_steps},
+        {"projected_steps", projected_steps},
+        {"relaxation", s.relaxation}}},
+      {"times_s", times},
+      {"spec_resolved", spec_to_json(s)}};
+  write_file_atomic(o.out_dir + "/search_report.json", r.report.dump(2) + "\n");
+  r.files.push_back("search_report.json");
+  return r;
+}
+
+}  // namespace hdx

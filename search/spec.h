@@ -1,0 +1,92 @@
+// Search specification (spec.json): the task, the supernet, the hardware space, the
+// objective, the constraints and the budgets of `hdx search` (docs/formats.md, docs/search.md).
+#pragma once
+#include <nlohmann/json_fwd.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hdx {
+
+struct DatasetSpec {
+  std::string name = "fashion-mnist";  // or "cifar10"
+  std::string path;                    // folder of the files; default per data set
+  int search_train = 10000;  // training images used for the weight steps of the search
+  int search_val = 2500;     // held-out training images used for the architecture steps
+  int train = 60000;         // training images for the final training (the first ones)
+  int test = 10000;          // test images for the final accuracy
+};
+
+struct StageSpec {
+  int channels = 16, repeats = 1, stride = 1;
+};
+
+struct SupernetSpec {
+  int stem_channels = 8, stem_kernel = 3, stem_stride = 1;
+  std::vector<StageSpec> stages;
+  int head_channels = 0;  // a 1x1 conv with ReLU before the pooling; 0: none
+  std::vector<int> kernels = {3, 5, 7};
+  std::vector<int> expansions = {1, 3, 6};
+  bool skip = true;  // offer "skip" where the layer keeps its shape
+};
+
+// Legal values of each hardware parameter; a list of one value fixes it.
+struct HardwareSpace {
+  std::vector<std::string> dataflow = {"ws"};
+  std::vector<int> pe_rows = {8}, pe_cols = {8};
+  std::vector<int> ifmap_kib = {64}, weight_kib = {64}, ofmap_kib = {64};
+  std::vector<int> spad_ifmap = {12}, spad_filter = {224}, spad_psum = {24};
+  std::vector<int> dram_bytes_per_cycle = {8};
+  int dram_latency_cycles = 20;
+  double clock_mhz = 500;
+};
+
+enum class Metric { LatencyMs, EnergyUj, AreaMm2, Fps };
+const char* metric_name(Metric m);  // "latency_ms", ...
+
+struct Constraint {
+  Metric metric = Metric::LatencyMs;
+  bool is_max = true;  // "max" (value <= limit) or "min" (value >= limit; fps)
+  double limit = 0;
+};
+
+enum class Objective { Latency, Energy, Edp };
+const char* objective_name(Objective o);
+
+enum class ConstraintMode { Hdx, Soft, None };
+const char* constraint_mode_name(ConstraintMode m);
+
+struct Spec {
+  std::string name;
+  uint64_t seed = 1;
+  DatasetSpec dataset;
+  SupernetSpec supernet;
+  HardwareSpace hardware;
+  std::string estimator = "exact";  // or "evaluator"
+  // evaluator (DANCE): cost-model samples, of which a fifth are held out; MLP width; steps.
+  int eval_samples = 3000, eval_hidden = 128, eval_steps = 1500;
+  Objective objective = Objective::Latency;
+  double objective_weight = 0.5;
+  std::vector<Constraint> constraints;
+  ConstraintMode mode = ConstraintMode::Hdx;
+  // Search phase.
+  int search_epochs = 4, warmup_epochs = 1, search_batch = 64;
+  std::string relaxation = "gumbel";  // or "softmax"
+  double tau_start = 4.0, tau_end = 0.5;
+  double weight_lr = 0.002, arch_lr = 0.05;
+  double hdx_margin = 0.05, hdx_growth = 1.5;  // HDX margin: start and growth per step
+  double soft_weight = 4.0;                    // soft mode: penalty weight
+  int max_extra_epochs = 4;  // epochs added while the discrete design misses a constraint
+  double search_minutes = 10;  // time budget of the search phase
+  // Final training of the derived network.
+  int train_epochs = 3, train_batch = 128;
+  double train_lr = 0.003;
+  int threads = 0;  // 0: all cores
+};
+
+// Parse and validate; errors are ConfigError naming the JSON path.
+Spec spec_from_json(const nlohmann::json& j);
+Spec load_spec(const std::string& path);
+nlohmann::json spec_to_json(const Spec& s);
+
+}  // namespace hdx

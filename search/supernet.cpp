@@ -1,0 +1,155 @@
+#include "supernet.h"
+
+#include <algorithm>
+#include <map>
+
+namespace hdx {
+
+namespace {
+
+// Module names may not contain dots; layer names do.
+std::string key(std::string s) {
+  std::replace(s.begin(), s.end(), '.', '_');
+  return s;
+}
+
+// He initialization (fan out, ReLU) and zero bias: without batch normalization the
+// default initialization lets the signal fade in thin deep networks.
+torch::nn::Conv2d init(torch::nn::Conv2d c) {
+  torch::NoGradGuard ng;
+  torch::nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
+  torch::nn::init::zeros_(c->bias);
+  return c;
+}
+
+torch::nn::Conv2d conv(int in, int out, int k, int stride, int groups) {
+  return init(torch::nn::Conv2d(
+      torch::nn::Conv2dOptions(in, out, k).stride(stride).padding(k / 2).groups(groups)));
+}
+
+}  // namespace
+
+SuperNetModuleImpl::SuperNetModuleImpl(const Supernet& n) : n_(n) {
+  stem_ = register_module("stem", conv(n.in_c, n.stem_c, n.stem_k, n.stem_stride, 1));
+  int last = n.slots.empty() ? n.stem_c : n.slots.back().out_c;
+  for (std::size_t s = 0; s < n.slots.size(); ++s) {
+    const Slot& sl = n.slots[s];
+    blocks_.emplace_back();
+    for (std::size_t c = 0; c < sl.cands.size(); ++c) {
+      const Candidate& cd = sl.cands[c];
+      std::vector<torch::nn::Conv2d> parts;
+      if (!cd.skip) {
+        const int mid = sl.in_c * cd.expansion;
+        const std::string p = key(sl.name) + "_" + cd.label() + "_";
+        if (cd.expansion > 1) parts.push_back(register_module(p + "expand", conv(sl.in_c, mid, 1, 1, 1)));
+        parts.push_back(register_module(p + "dw", conv(mid, mid, cd.kernel, sl.stride, mid)));
+        parts.push_back(register_module(p + "project", conv(mid, sl.out_c, 1, 1, 1)));
+      }
+      blocks_.back().push_back(parts);
+    }
+    alphas.push_back(register_parameter(key(sl.name) + "_alpha",
+                                        torch::zeros({static_cast<int64_t>(sl.cands.size())})));
+  }
+  if (n.head_c > 0) {
+    head_ = register_module("head", conv(last, n.head_c, 1, 1, 1));
+    last = n.head_c;
+  }
+  fc_ = register_module("fc", torch::nn::Linear(last, n.classes));
+}
+
+std::vector<torch::Tensor> SuperNetModuleImpl::weights() const {
+  std::vector<torch::Tensor> w;
+  for (const auto& p : named_parameters())
+    if (p.key().size() < 6 || p.key().substr(p.key().size() - 6) != "_alpha") w.push_back(p.value());
+  return w;
+}
+
+torch::Tensor SuperNetModuleImpl::block(std::size_t slot, std::size_t cand, const torch::Tensor& x) {
+  auto parts = blocks_[slot][cand];
+  if (parts.empty()) return x;  // skip
+  torch::Tensor y = x;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    y = parts[i]->forward(y);
+    if (i + 1 < parts.size()) y = torch::relu(y);  // the project conv is linear
+  }
+  return n_.slots[slot].residual() ? y + x : y;
+}
+
+torch::Tensor SuperNetModuleImpl::forward(torch::Tensor x, const PathChoice& how) {
+  x = torch::relu(stem_->forward(x));
+  for (std::size_t s = 0; s < n_.slots.size(); ++s) {
+    const torch::Tensor a = how.arch_grad ? alphas[s] : alphas[s].detach();
+    if (how.kind == PathChoice::Fixed) {
+      x = block(s, static_cast<std::size_t>(how.fixed.at(s)), x);
+    } else if (how.kind == PathChoice::Gumbel) {
+      const torch::Tensor h = torch::nn::functional::gumbel_softmax(
+          a, torch::nn::functional::GumbelSoftmaxFuncOptions().tau(how.tau).hard(true).dim(0));
+      const int64_t k = h.argmax().item<int64_t>();
+      x = block(s, static_cast<std::size_t>(k), x) * h[k];  // h[k] is 1, with the ST gradient
+    } else {
+      const torch::Tensor w = torch::softmax(a / how.tau, 0);
+      torch::Tensor y;
+      for (std::size_t c = 0; c < blocks_[s].size(); ++c) {
+        const torch::Tensor t = block(s, c, x) * w[static_cast<int64_t>(c)];
+        y = c == 0 ? t : y + t;
+      }
+      x = y;
+    }
+  }
+  if (head_) x = torch::relu(head_->forward(x));
+  return fc_->forward(x.mean({2, 3}));
+}
+
+NetModuleImpl::NetModuleImpl(const Network& n) : net_(n) {
+  for (const Layer& l : n.layers) {
+    if (l.host()) {
+      convs_.emplace_back(nullptr);
+      continue;
+    }
+    auto o = torch::nn::Conv2dOptions(l.in_c, l.out_c, {l.kh, l.kw})
+                 .stride(l.stride)
+                 .padding(l.pad)
+                 .groups(l.groups);
+    convs_.push_back(register_module(key(l.name), init(torch::nn::Conv2d(o))));
+  }
+}
+
+torch::Tensor NetModuleImpl::forward(torch::Tensor x) {
+  std::map<std::string, torch::Tensor> out;
+  torch::Tensor y = x;
+  for (std::size_t i = 0; i < net_.layers.size(); ++i) {
+    const Layer& l = net_.layers[i];
+    const torch::Tensor in = l.input.empty() ? x : out.at(l.input);
+    switch (l.op) {
+      case Op::Conv:
+        y = convs_[i]->forward(in);
+        break;
+      case Op::Fc:  // flattened (h, w, c): the kernel covering the input does exactly that
+        y = convs_[i]->forward(in);
+        break;
+      case Op::Add:
+        y = in + out.at(l.input2);
+        break;
+      case Op::AvgPool:
+        y = in.mean({2, 3}, /*keepdim=*/true);
+        break;
+    }
+    if (l.relu) y = torch::relu(y);
+    out[l.name] = y;
+  }
+  return y.flatten(1);
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> NetModuleImpl::export_weights() const {
+  std::vector<std::pair<std::string, torch::Tensor>> w;
+  for (std::size_t i = 0; i < net_.layers.size(); ++i) {
+    if (!convs_[i]) continue;
+    const std::string& name = net_.layers[i].name;
+    // PyTorch [out][cin_g][kh][kw] -> hdx [out][kh][kw][cin_g]
+    w.emplace_back(name + ".weight", convs_[i]->weight.detach().permute({0, 2, 3, 1}).contiguous());
+    w.emplace_back(name + ".bias", convs_[i]->bias.detach().contiguous());
+  }
+  return w;
+}
+
+}  // namespace hdx

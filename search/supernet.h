@@ -1,0 +1,56 @@
+// LibTorch modules of the search: the weight-sharing supernet with one architecture
+// parameter vector per slot, and a plain network built from a network.json description.
+#pragma once
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "network.h"
+#include "space.h"
+
+namespace hdx {
+
+// How the slots mix their candidates in a forward pass.
+struct PathChoice {
+  enum Kind { Fixed, Gumbel, Softmax } kind = Fixed;
+  std::vector<int> fixed;  // Fixed: the candidate of each slot
+  double tau = 1.0;        // Gumbel / Softmax temperature
+  bool arch_grad = true;   // let the loss reach the architecture parameters
+};
+
+class SuperNetModuleImpl : public torch::nn::Module {
+ public:
+  explicit SuperNetModuleImpl(const Supernet& n);
+  // Gumbel: one candidate per slot drawn by hard Gumbel-softmax (straight-through, so the
+  // gradient reaches every logit of the slot); Softmax: the softmax-weighted sum of all.
+  torch::Tensor forward(torch::Tensor x, const PathChoice& how);
+  std::vector<torch::Tensor> alphas;           // architecture logits, one vector per slot
+  std::vector<torch::Tensor> weights() const;  // everything but the alphas
+
+ private:
+  torch::Tensor block(std::size_t slot, std::size_t cand, const torch::Tensor& x);
+  Supernet n_;
+  torch::nn::Conv2d stem_{nullptr}, head_{nullptr};
+  torch::nn::Linear fc_{nullptr};
+  // Per slot and candidate: expand (absent when e = 1), depthwise, project.
+  std::vector<std::vector<std::vector<torch::nn::Conv2d>>> blocks_;
+};
+TORCH_MODULE(SuperNetModule);
+
+// Runs a Network with float weights: conv / fc with bias (fc as the convolution that covers
+// its input, like the cost model), add, avgpool; ReLU where the layer says.
+class NetModuleImpl : public torch::nn::Module {
+ public:
+  explicit NetModuleImpl(const Network& n);
+  torch::Tensor forward(torch::Tensor x);  // N x C x H x W -> N x classes
+  // Weights in hdx layout: "<layer>.weight" [out_c][kh][kw][cin_g], "<layer>.bias" [out_c].
+  std::vector<std::pair<std::string, torch::Tensor>> export_weights() const;
+
+ private:
+  Network net_;
+  std::vector<torch::nn::Conv2d> convs_;  // per layer; empty for host operations
+};
+TORCH_MODULE(NetModule);
+
+}  // namespace hdx
