@@ -42,18 +42,27 @@ bool solve(std::vector<std::vector<double>> a, std::vector<double> b, std::vecto
 std::vector<double> project_direction(const std::vector<double>& u,
                                       const std::vector<std::vector<double>>& g,
                                       const std::vector<double>& m) {
+  // Rows scaled to unit length (the same constraints, a better conditioned Gram matrix).
   std::vector<std::size_t> rows;  // constraints that a direction can serve
-  for (std::size_t i = 0; i < g.size(); ++i)
-    if (dot(g[i], g[i]) > 0) rows.push_back(i);
+  std::vector<std::vector<double>> gu(g.size());
+  std::vector<double> mu(g.size());
+  for (std::size_t i = 0; i < g.size(); ++i) {
+    const double n = std::sqrt(dot(g[i], g[i]));
+    if (!(n > 0) || !std::isfinite(n)) continue;
+    rows.push_back(i);
+    gu[i] = g[i];
+    for (double& x : gu[i]) x /= n;
+    mu[i] = m[i] / n;
+  }
   const std::size_t k = rows.size();
   // Slack of each row for a direction; the KKT point has all slacks >= 0 and lambda >= 0 and
   // is unique (the problem is strictly convex). With several optima of the dual (dependent
   // rows) any of them gives the same d.
   auto slack_ok = [&](const std::vector<double>& d) {
-    for (std::size_t i : rows) {
-      const double tol = 1e-9 * (std::fabs(m[i]) + std::sqrt(dot(g[i], g[i]) * dot(d, d)));
-      if (dot(g[i], d) < m[i] - tol) return false;
-    }
+    const double dn = std::sqrt(dot(d, d));
+    if (!std::isfinite(dn)) return false;
+    for (std::size_t i : rows)
+      if (!(dot(gu[i], d) >= mu[i] - 1e-9 * (std::fabs(mu[i]) + dn))) return false;
     return true;
   };
   if (slack_ok(u)) return u;
@@ -67,8 +76,8 @@ std::vector<double> project_direction(const std::vector<double>& u,
     std::vector<std::vector<double>> gram(act.size(), std::vector<double>(act.size()));
     std::vector<double> rhs(act.size()), lambda;
     for (std::size_t a = 0; a < act.size(); ++a) {
-      for (std::size_t b = 0; b < act.size(); ++b) gram[a][b] = dot(g[act[a]], g[act[b]]);
-      rhs[a] = m[act[a]] - dot(g[act[a]], u);
+      for (std::size_t b = 0; b < act.size(); ++b) gram[a][b] = dot(gu[act[a]], gu[act[b]]);
+      rhs[a] = mu[act[a]] - dot(gu[act[a]], u);
     }
     if (!solve(gram, rhs, lambda)) continue;
     bool nonneg = true;
@@ -76,7 +85,7 @@ std::vector<double> project_direction(const std::vector<double>& u,
     if (!nonneg) continue;
     std::vector<double> d = u;
     for (std::size_t a = 0; a < act.size(); ++a)
-      for (std::size_t j = 0; j < d.size(); ++j) d[j] += lambda[a] * g[act[a]][j];
+      for (std::size_t j = 0; j < d.size(); ++j) d[j] += lambda[a] * gu[act[a]][j];
     if (!slack_ok(d)) continue;
     double dist = 0;
     for (std::size_t j = 0; j < d.size(); ++j) dist += (d[j] - u[j]) * (d[j] - u[j]);

@@ -10,7 +10,9 @@ namespace hdx {
 // exactly, by its dual: d = u + sum_i lambda_i g_i with lambda >= 0, trying every active set
 // (there are few constraints). A step theta -= lr * d then changes metric i by
 // -lr * g_i . d <= -lr * m_i to first order. Rows that are all zero cannot be helped and are
-// left out. Returns u itself when it already satisfies every row.
+// left out. Returns u itself when it already satisfies every row, and also when no
+// direction satisfies them all (rows that contradict each other, which the caller sees as the
+// violation persisting).
 std::vector<double> project_direction(const std::vector<double>& u,
                                       const std::vector<std::vector<double>>& g,
                                       const std::vector<double>& m);

@@ -13,18 +13,20 @@ std::string key(std::string s) {
   return s;
 }
 
-// He initialization (fan out, ReLU) and zero bias: without batch normalization the
+// He initialization (fan in, ReLU; right for depthwise too) and zero bias: without batch normalization the
 // default initialization lets the signal fade in thin deep networks.
-torch::nn::Conv2d init(torch::nn::Conv2d c) {
+// A layer without ReLU (the linear projection) gets gain 1 instead of sqrt(2).
+torch::nn::Conv2d init(torch::nn::Conv2d c, bool relu) {
   torch::NoGradGuard ng;
-  torch::nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanOut, torch::kReLU);
+  if (relu) torch::nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanIn, torch::kReLU);
+  else torch::nn::init::kaiming_normal_(c->weight, 0.0, torch::kFanIn, torch::kLinear);
   torch::nn::init::zeros_(c->bias);
   return c;
 }
 
-torch::nn::Conv2d conv(int in, int out, int k, int stride, int groups) {
+torch::nn::Conv2d conv(int in, int out, int k, int stride, int groups, bool relu = true) {
   return init(torch::nn::Conv2d(
-      torch::nn::Conv2dOptions(in, out, k).stride(stride).padding(k / 2).groups(groups)));
+      torch::nn::Conv2dOptions(in, out, k).stride(stride).padding(k / 2).groups(groups)), relu);
 }
 
 }  // namespace
@@ -43,7 +45,7 @@ SuperNetModuleImpl::SuperNetModuleImpl(const Supernet& n) : n_(n) {
         const std::string p = key(sl.name) + "_" + cd.label() + "_";
         if (cd.expansion > 1) parts.push_back(register_module(p + "expand", conv(sl.in_c, mid, 1, 1, 1)));
         parts.push_back(register_module(p + "dw", conv(mid, mid, cd.kernel, sl.stride, mid)));
-        parts.push_back(register_module(p + "project", conv(mid, sl.out_c, 1, 1, 1)));
+        parts.push_back(register_module(p + "project", conv(mid, sl.out_c, 1, 1, 1, false)));
       }
       blocks_.back().push_back(parts);
     }
@@ -110,7 +112,7 @@ NetModuleImpl::NetModuleImpl(const Network& n) : net_(n) {
                  .stride(l.stride)
                  .padding(l.pad)
                  .groups(l.groups);
-    convs_.push_back(register_module(key(l.name), init(torch::nn::Conv2d(o))));
+    convs_.push_back(register_module(key(l.name), init(torch::nn::Conv2d(o), l.relu)));
   }
 }
 

@@ -1,0 +1,483 @@
+// The search stage: spec validation, exact cost tables, expected cost against brute-force
+// enumeration, the HDX direction rule, the evaluator's measured error, the torch modules, and
+// `hdx search` end to end on a slice of Fashion-MNIST.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "data.h"
+#include "errors.h"
+#include "hwcost.h"
+#include "json_util.h"
+#include "model.h"
+#include "npy.h"
+#include "project.h"
+#include "space.h"
+#include "spec.h"
+#include "supernet.h"
+#include "util.h"
+
+namespace fs = std::filesystem;
+using namespace hdx;
+using nlohmann::json;
+
+namespace {
+
+const std::string kEx = std::string(HDX_SOURCE_DIR) + "/examples/";
+const std::string kHdx = std::string(HDX_BINARY_DIR) + "/cli/hdx";
+
+// A small spec: 3 slots (one with skip), both dataflows, 24 hardware points.
+json small_spec() {
+  return json::parse(R"({
+    "name": "small", "seed": 3,
+    "dataset": {"name": "fashion-mnist", "search_train": 256, "search_val": 128, "train": 256,
+                "test": 256},
+    "supernet": {"stem": {"channels": 4, "stride": 2},
+                 "stages": [{"channels": 8, "repeats": 2, "stride": 2},
+                            {"channels": 8, "repeats": 1}],
+                 "candidates": {"kernels": [3, 5], "expansions": [1, 3]}},
+    "hardware": {"dataflow": ["ws", "rs"], "pe_rows": [4, 8], "pe_cols": [4, 8, 16],
+                 "buffers_kib": {"ifmap": [8], "weight": [8], "ofmap": [4, 16]},
+                 "dram": {"bytes_per_cycle": [8]}},
+    "objective": {"metric": "edp", "weight": 0.2},
+    "constraints": [{"metric": "latency_ms", "max": 1.0}],
+    "search": {"epochs": 2, "warmup_epochs": 1, "batch_size": 64},
+    "train": {"epochs": 1, "batch_size": 64},
+    "threads": 1
+  })");
+}
+
+void expect_config_error(const std::function<void()>& f, const std::string& want) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; wanted " << want;
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+  }
+}
+
+std::vector<torch::Tensor> random_probs(const std::vector<std::size_t>& sizes, std::mt19937& rng) {
+  std::vector<torch::Tensor> out;
+  std::normal_distribution<double> n(0, 1.5);
+  for (std::size_t k : sizes) {
+    auto t = torch::empty({static_cast<int64_t>(k)}, torch::kFloat64);
+    for (std::size_t i = 0; i < k; ++i) t[static_cast<int64_t>(i)] = n(rng);
+    out.push_back(torch::softmax(t, 0));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(Spec, DefaultExampleParsesAndRoundTrips) {
+  const Spec s = load_spec(kEx + "fmnist-latency.json");
+  EXPECT_EQ(s.dataset.name, "fashion-mnist");
+  EXPECT_EQ(s.dataset.path, "/usr/share/datasets/fashion-mnist");
+  EXPECT_EQ(s.mode, ConstraintMode::Hdx);
+  ASSERT_FALSE(s.constraints.empty());
+  EXPECT_EQ(s.hardware.dataflow.size(), 2u);  // ws and rs
+  const json j = spec_to_json(s);
+  EXPECT_EQ(spec_to_json(spec_from_json(j)), j);
+}
+
+TEST(Spec, ErrorsNameThePath) {
+  auto with = [](const std::function<void(json&)>& edit) {
+    json j = small_spec();
+    edit(j);
+    return [j] { spec_from_json(j); };
+  };
+  expect_config_error(with([](json& j) { j["frob"] = 1; }), "/frob: unknown key");
+  expect_config_error(with([](json& j) { j["hardware"]["pe_rows"] = json::array({4, 1}); }),
+                      "/hardware/pe_rows/1: must be between 2 and 64, got 1");
+  expect_config_error(with([](json& j) { j["hardware"]["pe_rows"] = json::array({4, 4}); }),
+                      "/hardware/pe_rows/1: values must be distinct");
+  expect_config_error(with([](json& j) { j["hardware"]["dram"]["bytes_per_cycle"] = {3}; }),
+                      "/hardware/dram/bytes_per_cycle/0: must be a power of two");
+  expect_config_error(with([](json& j) { j["hardware"]["dataflow"] = {"ws", "os"}; }),
+                      "/hardware/dataflow/1: must be one of: ws, rs");
+  expect_config_error(with([](json& j) { j["constraints"] = json::parse(R"([{"metric": "fps", "max": 3}])"); }),
+                      "/constraints/0/max: unknown key");
+  expect_config_error(with([](json& j) { j["constraints"] = json::parse(R"([{"metric": "fps"}])"); }),
+                      "/constraints/0/min: missing required key");
+  expect_config_error(with([](json& j) { j["constraints"] = json::parse(R"([{"metric": "latency_ms", "max": 0}])"); }),
+                      "/constraints/0/max");
+  expect_config_error(with([](json& j) {
+                        j["constraints"] = json::parse(
+                            R"([{"metric": "area_mm2", "max": 1}, {"metric": "area_mm2", "max": 2}])");
+                      }),
+                      "/constraints/1/metric: one constraint per metric");
+  expect_config_error(with([](json& j) { j["objective"]["metric"] = "area"; }),
+                      "/objective/metric: must be one of: latency, energy, edp");
+  expect_config_error(with([](json& j) { j["constraint_mode"] = "hard"; }),
+                      "/constraint_mode: must be one of: hdx, soft, none");
+  expect_config_error(with([](json& j) { j["supernet"]["candidates"]["kernels"] = {3, 4}; }),
+                      "/supernet/candidates/kernels/1: must be odd");
+  expect_config_error(with([](json& j) { j["dataset"]["search_train"] = 59000; j["dataset"]["search_val"] = 2000; }),
+                      "/dataset/search_val: search_train + search_val must be at most the 60000");
+  expect_config_error(with([](json& j) { j["dataset"] = {{"name", "cifar10"}}; }),
+                      "/dataset/path: missing required key; cifar10 needs");
+  expect_config_error(with([](json& j) {
+                        j["hardware"]["pe_rows"] = {2, 4, 8, 16, 32, 64};
+                        j["hardware"]["pe_cols"] = {2, 4, 8, 16, 32, 64};
+                        j["hardware"]["buffers_kib"]["ifmap"] = {1, 2, 4, 8, 16, 32};
+                        j["hardware"]["buffers_kib"]["weight"] = {1, 2, 4, 8, 16, 32};
+                      }),
+                      "/hardware: the hardware space has 5184 points");
+}
+
+// The tables are the cost model: a design's cost from them equals network_cost on the
+// derived network and accelerator, for random designs on both dataflows.
+TEST(Space, TablesEqualTheCostModel) {
+  const Spec s = spec_from_json(small_spec());
+  const Supernet n = build_supernet(s);
+  ASSERT_EQ(n.slots.size(), 3u);
+  EXPECT_EQ(n.slots[0].cands.size(), 4u);  // stride 2: no skip
+  EXPECT_EQ(n.slots[1].cands.size(), 5u);  // shape kept: skip offered
+  const HwSpace hw = build_hw_space(s.hardware);
+  EXPECT_EQ(hw.points, 24);
+  const CostTables t = fill_tables(n, hw, default_tech(), {}, 2);
+  std::mt19937_64 rng(5);
+  int checked = 0;
+  for (int i = 0; i < 200; ++i) {
+    std::vector<int> choice;
+    for (const Slot& sl : n.slots) choice.push_back(static_cast<int>(rng() % sl.cands.size()));
+    const long long p = static_cast<long long>(rng() % static_cast<uint64_t>(hw.points));
+    EXPECT_EQ(hw.encode(hw.decode(p)), p);
+    const Network net = derive_network(n, choice, "d");
+    const Accelerator a = hw.accel(p);
+    const DesignCost c = design_cost(t, choice, p);
+    NetworkCost nc;
+    bool maps = true;
+    try {
+      nc = network_cost(net, a);
+    } catch (const MappingError&) {
+      maps = false;
+    }
+    ASSERT_EQ(c.mappable, maps) << describe_choice(n, choice) << " on point " << p;
+    if (!maps) continue;
+    ++checked;
+    EXPECT_NEAR(c.latency_ms, nc.latency_us * 1e-3, 1e-12 * nc.latency_us);
+    EXPECT_NEAR(c.energy_uj, nc.energy_uj, 1e-9 * nc.energy_uj);
+    EXPECT_DOUBLE_EQ(c.area_mm2, nc.area_mm2);
+    // Host operations of the derived network: residual adds and the pooling.
+    bool has_pool = false;
+    for (const Layer& l : net.layers) has_pool |= l.op == Op::AvgPool;
+    EXPECT_TRUE(has_pool);
+  }
+  EXPECT_GT(checked, 150);
+}
+
+// Expected latency, energy, area and EDP from the contractions equal the enumeration of every
+// discrete design weighted by its probability.
+TEST(HwCost, ExpectationEqualsBruteForce) {
+  json j = small_spec();
+  j["hardware"]["pe_cols"] = {4, 8};  // 16 points x 4*5*5 networks = 1600 designs
+  const Spec s = spec_from_json(j);
+  const Supernet n = build_supernet(s);
+  const HwSpace hw = build_hw_space(s.hardware);
+  const CostTables t = fill_tables(n, hw, default_tech());
+  const ExactCost exact(t, hw);
+  std::mt19937 rng(11);
+  for (int trial = 0; trial < 5; ++trial) {
+    std::vector<std::size_t> ops_sizes, hw_sizes;
+    for (const Slot& sl : n.slots) ops_sizes.push_back(sl.cands.size());
+    for (const HwDim& d : hw.dims) hw_sizes.push_back(d.labels.size());
+    Distributions d{random_probs(ops_sizes, rng), random_probs(hw_sizes, rng)};
+    const HwMetrics m = exact(d);
+    double el = 0, ee = 0, ea = 0, eedp = 0, total_p = 0;
+    std::vector<int> c(n.slots.size(), 0);
+    for (;;) {
+      for (long long p = 0; p < hw.points; ++p) {
+        double prob = 1;
+        for (std::size_t s2 = 0; s2 < c.size(); ++s2) prob *= d.ops[s2][c[s2]].item<double>();
+        const std::vector<int> idx = hw.decode(p);
+        for (std::size_t k = 0; k < idx.size(); ++k) prob *= d.hw[k][idx[k]].item<double>();
+        const DesignCost dc = design_cost(t, c, p);
+        ASSERT_TRUE(dc.mappable);  // this space maps everywhere
+        el += prob * dc.latency_ms;
+        ee += prob * dc.energy_uj;
+        ea += prob * dc.area_mm2;
+        eedp += prob * dc.latency_ms * dc.energy_uj;
+        total_p += prob;
+      }
+      std::size_t k = 0;
+      while (k < c.size() && ++c[k] == static_cast<int>(n.slots[k].cands.size())) c[k++] = 0;
+      if (k == c.size()) break;
+    }
+    EXPECT_NEAR(total_p, 1.0, 1e-9);
+    EXPECT_NEAR(m.latency_ms.item<double>(), el, 1e-9 * el);
+    EXPECT_NEAR(m.energy_uj.item<double>(), ee, 1e-9 * ee);
+    EXPECT_NEAR(m.area_mm2.item<double>(), ea, 1e-9 * ea);
+    EXPECT_NEAR(m.edp.item<double>(), eedp, 1e-9 * eedp);
+  }
+}
+
+// The projected direction meets every margin, stays closest to u (KKT), and is u itself when
+// u already meets them.
+TEST(Project, MeetsMarginsAndIsClosest) {
+  std::mt19937 rng(7);
+  std::normal_distribution<double> nd(0, 1);
+  for (int trial = 0; trial < 300; ++trial) {
+    const std::size_t dim = 3 + trial % 8, k = 1 + trial % 4;
+    std::vector<double> u(dim);
+    for (double& x : u) x = nd(rng);
+    std::vector<std::vector<double>> g(k, std::vector<double>(dim));
+    std::vector<double> m(k);
+    for (std::size_t i = 0; i < k; ++i) {
+      for (double& x : g[i]) x = nd(rng);
+      m[i] = std::fabs(nd(rng));
+    }
+    const std::vector<double> d = project_direction(u, g, m);
+    auto dot = [](const std::vector<double>& a, const std::vector<double>& b) {
+      double s = 0;
+      for (std::size_t i = 0; i < a.size(); ++i) s += a[i] * b[i];
+      return s;
+    };
+    for (std::size_t i = 0; i < k; ++i) EXPECT_GE(dot(g[i], d), m[i] - 1e-9) << trial;
+    // No feasible point near d is closer to u: try small moves that keep the margins.
+    double dist = 0;
+    for (std::size_t j = 0; j < dim; ++j) dist += (d[j] - u[j]) * (d[j] - u[j]);
+    for (int probe = 0; probe < 50; ++probe) {
+      std::vector<double> e = d;
+      for (double& x : e) x += 0.05 * nd(rng);
+      bool ok = true;
+      for (std::size_t i = 0; i < k; ++i) ok &= dot(g[i], e) >= m[i];
+      if (!ok) continue;
+      double de = 0;
+      for (std::size_t j = 0; j < dim; ++j) de += (e[j] - u[j]) * (e[j] - u[j]);
+      EXPECT_GE(de, dist - 1e-9) << trial;
+    }
+  }
+  EXPECT_EQ(project_direction({1, 0}, {{1, 0}}, {0.5}), std::vector<double>({1, 0}));
+}
+
+// The HDX rule on the real expected cost: with latency and area both violated, a small step
+// along the projected direction lowers both, even where the objective alone would raise one.
+TEST(Project, StepReducesEveryViolatedMetric) {
+  const Spec s = spec_from_json(small_spec());
+  const Supernet n = build_supernet(s);
+  const HwSpace hw = build_hw_space(s.hardware);
+  const CostTables t = fill_tables(n, hw, default_tech());
+  const ExactCost exact(t, hw);
+  std::mt19937 rng(3);
+  std::normal_distribution<double> nd(0, 1);
+  int raised_by_objective = 0;
+  for (int trial = 0; trial < 40; ++trial) {
+    std::vector<torch::Tensor> logits;
+    for (const Slot& sl : n.slots)
+      logits.push_back(torch::randn({static_cast<int64_t>(sl.cands.size())}, torch::kFloat64).set_requires_grad(true));
+    for (const HwDim& d : hw.dims)
+      logits.push_back(torch::randn({static_cast<int64_t>(d.labels.size())}, torch::kFloat64).set_requires_grad(true));
+    auto metrics = [&](const std::vector<torch::Tensor>& l) {
+      Distributions d;
+      for (std::size_t i = 0; i < l.size(); ++i)
+        (i < n.slots.size() ? d.ops : d.hw).push_back(torch::softmax(l[i], 0));
+      return exact(d);
+    };
+    auto flat = [&](const torch::Tensor& y) {
+      const auto gs = torch::autograd::grad({y}, logits, {}, true, false, true);
+      std::vector<double> v;
+      for (std::size_t k = 0; k < gs.size(); ++k)  // unused logits (area: the slots) get 0
+        for (int64_t i = 0; i < logits[k].numel(); ++i)
+          v.push_back(gs[k].defined() ? gs[k][i].item<double>() : 0.0);
+      return v;
+    };
+    const HwMetrics m = metrics(logits);
+    // An objective that wants energy down and does not care about latency or area.
+    const std::vector<double> u = flat(m.energy_uj / m.energy_uj.detach());
+    const std::vector<double> gl = flat(m.latency_ms), ga = flat(m.area_mm2);
+    auto norm = [](const std::vector<double>& v) {
+      double s2 = 0;
+      for (double x : v) s2 += x * x;
+      return std::sqrt(s2);
+    };
+    const double nu = norm(u);
+    const std::vector<double> d =
+        project_direction(u, {gl, ga}, {0.1 * nu * norm(gl), 0.1 * nu * norm(ga)});
+    // Directional derivatives by central differences (exact to second order): moving along
+    // -d lowers latency and area; moving along -u raises one of them in some trials.
+    auto slope = [&](const std::vector<double>& dir, int metric) {
+      const double h = 1e-5 / std::max(1e-12, norm(dir));
+      auto at = [&](double sgn) {
+        std::vector<torch::Tensor> l2;
+        std::size_t k = 0;
+        for (const auto& l : logits) {
+          auto c = l.detach().clone();
+          for (int64_t i = 0; i < c.numel(); ++i) c[i] -= sgn * h * dir[k++];
+          l2.push_back(c);
+        }
+        torch::NoGradGuard ng;
+        const HwMetrics mm = metrics(l2);
+        return (metric == 0 ? mm.latency_ms : mm.area_mm2).item<double>();
+      };
+      return (at(1) - at(-1)) / (2 * h);  // change per unit step along -dir
+    };
+    EXPECT_LT(slope(d, 0), 0) << trial;
+    EXPECT_LT(slope(d, 1), 0) << trial;
+    raised_by_objective += slope(u, 0) > 0 || slope(u, 1) > 0;
+  }
+  EXPECT_GT(raised_by_objective, 0);  // the rule mattered in some trials
+}
+
+// The evaluator's error is measured on held-out designs, and the MLP learns the tables.
+TEST(HwCost, EvaluatorErrorIsMeasured) {
+  const Spec s = spec_from_json(small_spec());
+  const Supernet n = build_supernet(s);
+  const HwSpace hw = build_hw_space(s.hardware);
+  const CostTables t = fill_tables(n, hw, default_tech());
+  Evaluator ev(n, hw, 64);
+  const EstimatorError e = ev.train(t, 1500, 1500, 1);
+  EXPECT_EQ(e.samples, 300);
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_GT(e.mape[k], 0.0);  // an MLP is not exact
+    EXPECT_LT(e.mape[k], 25.0) << k;
+    EXPECT_GT(e.spearman[k], 0.8) << k;
+  }
+  // Its prediction on a one-hot design is near the table value.
+  const std::vector<Design> ds = random_designs(n, t, 20, 9);
+  double worst = 0;
+  for (const Design& d : ds) {
+    const double want = design_cost(t, d.choice, d.point).latency_ms;
+    worst = std::max(worst, std::fabs(ev(one_hot(n, hw, d)).latency_ms.item<double>() / want - 1));
+  }
+  EXPECT_LT(worst, 0.6);
+  EXPECT_NEAR(spearman({1, 2, 3, 4}, {10, 20, 30, 40}), 1.0, 1e-12);
+  EXPECT_NEAR(spearman({1, 2, 3, 4}, {4, 3, 2, 1}), -1.0, 1e-12);
+}
+
+// On a synthetic task (class = stripe orientation x brightness), the network built from a derived
+// network.json learns, and its exported weights are in hdx layout.
+TEST(Modules, SyntheticTaskAndWeightLayout) {
+  torch::manual_seed(1);
+  const Spec s = spec_from_json(small_spec());
+  const Supernet n = build_supernet(s);
+  const Network net = derive_network(n, {1, 4, 0}, "synthetic");
+  NetModule m(net);
+  const int64_t N = 256;
+  auto y = torch::randint(0, 4, {N}, torch::kLong);
+  auto x = 0.1 * torch::rand({N, 1, 28, 28});
+  for (int64_t i = 0; i < N; ++i) {
+    const int64_t q = y[i].item<int64_t>();
+    const double level = q / 2 ? 0.9 : 0.45;
+    if (q % 2) x[i].slice(2, 0, 28, 4) += level;  // vertical stripes
+    else x[i].slice(1, 0, 28, 4) += level;        // horizontal stripes
+  }
+  torch::optim::Adam opt(m->parameters(), 3e-3);
+  double first = 0, last = 0;
+  for (int step = 0; step < 200; ++step) {
+    opt.zero_grad();
+    auto loss = torch::cross_entropy_loss(m->forward(x), y);
+    loss.backward();
+    opt.step();
+    (step == 0 ? first : last) = loss.item<double>();
+  }
+  EXPECT_LT(last, 0.5 * first);
+  EXPECT_GT(m->forward(x).argmax(1).eq(y).to(torch::kFloat).mean().item<double>(), 0.9);
+
+  // The supernet runs every relaxation and gives the architecture logits a gradient.
+  SuperNetModule sn(n);
+  for (auto kind : {PathChoice::Gumbel, PathChoice::Softmax}) {
+    PathChoice how;
+    how.kind = kind;
+    sn->zero_grad();
+    auto loss = torch::cross_entropy_loss(sn->forward(x.slice(0, 0, 8), how), y.slice(0, 0, 8));
+    loss.backward();
+    for (const auto& a : sn->alphas) EXPECT_GT(a.grad().abs().sum().item<double>(), 0);
+  }
+
+  // The first layer's exported weight is [out][kh][kw][cin_g].
+  const auto w = m->export_weights();
+  ASSERT_EQ(w[0].first, "stem.weight");
+  const Layer& stem = net.layers[0];
+  EXPECT_EQ(w[0].second.sizes(), (std::vector<int64_t>{stem.out_c, stem.kh, stem.kw, stem.cin_g()}));
+  EXPECT_EQ(w[1].first, "stem.bias");
+  std::size_t convs = 0;
+  for (const Layer& l : net.layers) convs += !l.host();
+  EXPECT_EQ(w.size(), 2 * convs);
+}
+
+TEST(Data, FashionMnistSliceAndMissingFolder) {
+  const Images im = load_images("fashion-mnist", "/usr/share/datasets/fashion-mnist", false, 100);
+  EXPECT_EQ(im.n, 100);
+  EXPECT_EQ(im.c, 1);
+  EXPECT_EQ(im.h, 28);
+  EXPECT_EQ(im.pixels.size(), 100u * 28 * 28);
+  EXPECT_EQ(im.labels[0], 9);  // the first test image is an ankle boot
+  try {
+    load_images("fashion-mnist", "/nonexistent", true, 10);
+    ADD_FAILURE();
+  } catch (const IoError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/train-images-idx3-ubyte.gz: data set file "
+                                         "not found; install Debian's dataset-fashion-mnist"),
+              std::string::npos) << e.what();
+  }
+}
+
+// hdx search end to end on a slice of Fashion-MNIST: the outputs load in hdx cost, the
+// constraint is met by the exact model, the same seed gives the same result, and an
+// impossible budget exits non-zero and writes no network.json.
+TEST(SearchCli, SliceOfFashionMnist) {
+  const fs::path dir = fs::path(HDX_BINARY_DIR) / "test-tmp" / "search";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string spec = (dir / "spec.json").string();
+  json good = small_spec();
+  good["dataset"]["train"] = 3000;
+  good["train"]["epochs"] = 2;
+  std::ofstream(spec) << good.dump();
+  std::string out;
+  const std::string o1 = (dir / "a").string(), o2 = (dir / "b").string();
+  ASSERT_EQ(run_command({kHdx, "search", "--spec", spec, "--out", o1}, &out), 0) << out;
+  EXPECT_NE(out.find("all constraints met by the exact cost model"), std::string::npos) << out;
+  for (const char* f : {"network.json", "accelerator.json", "weights.npz", "search_report.json",
+                        "history.csv", "trajectory.svg", "manifest.json"})
+    EXPECT_TRUE(fs::exists(fs::path(o1) / f)) << f;
+  const json rep = json::parse(read_file(o1 + "/search_report.json"));
+  EXPECT_EQ(rep["status"], "feasible");
+  EXPECT_TRUE(rep["constraints"][0]["met"].get<bool>());
+  EXPECT_LE(rep["constraints"][0]["value"].get<double>(), 1.0);
+  EXPECT_GT(rep["accuracy"]["test_accuracy"].get<double>(), 0.15);  // chance is 0.1
+  EXPECT_EQ(rep["estimator_error"]["latency"]["mape_percent"].get<double>(), 0.0);
+  // The outputs are what hdx cost reads, and it agrees with the report.
+  ASSERT_EQ(run_command({kHdx, "cost", "--network", o1 + "/network.json", "--accel",
+                         o1 + "/accelerator.json", "--json", o1 + "/cost.json"}, &out), 0) << out;
+  const json cost = json::parse(read_file(o1 + "/cost.json"));
+  EXPECT_NEAR(cost["total"]["latency_us"].get<double>() * 1e-3,
+              rep["design"]["latency_ms"].get<double>(), 1e-9);
+  // The weights fit the network.
+  const Network net = load_network(o1 + "/network.json");
+  const auto w = read_npz(o1 + "/weights.npz");
+  std::size_t convs = 0;
+  for (const Layer& l : net.layers) convs += !l.host();
+  EXPECT_EQ(w.size(), 2 * convs);
+  // The same seed, the same result.
+  ASSERT_EQ(run_command({kHdx, "search", "--spec", spec, "--out", o2}, &out), 0) << out;
+  EXPECT_EQ(read_file(o1 + "/network.json"), read_file(o2 + "/network.json"));
+  EXPECT_EQ(read_file(o1 + "/accelerator.json"), read_file(o2 + "/accelerator.json"));
+  EXPECT_EQ(read_file(o1 + "/weights.npz"), read_file(o2 + "/weights.npz"));
+
+  // A latency no design reaches: exit 1, a plain message, the closest design marked as such.
+  json bad = small_spec();
+  bad["train"]["epochs"] = 0;
+  bad["constraints"][0]["max"] = 1e-6;
+  bad["search"]["max_extra_epochs"] = 1;
+  std::ofstream(spec) << bad.dump();
+  const std::string o3 = (dir / "c").string();
+  EXPECT_EQ(run_command({kHdx, "search", "--spec", spec, "--out", o3}, &out), 1) << out;
+  EXPECT_NE(out.find("[search E030] no design met every constraint within the budget"),
+            std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(fs::path(o3) / "network.json"));
+  EXPECT_FALSE(fs::exists(fs::path(o3) / "weights.npz"));
+  EXPECT_TRUE(fs::exists(fs::path(o3) / "network.infeasible.json"));
+  const json rep3 = json::parse(read_file(o3 + "/search_report.json"));
+  EXPECT_EQ(rep3["status"], "infeasible");
+  EXPECT_FALSE(rep3["constraints"][0]["met"].get<bool>());
+  EXPECT_EQ(rep3["search"]["epochs_run"], 3);  // 2 planned + 1 extra
+  fs::remove_all(dir);
+}
