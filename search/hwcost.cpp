@@ -129,6 +129,33 @@ Distributions one_hot(const Supernet& n, const HwSpace& hw, const Design& d) {
   return r;
 }
 
+EstimatorError estimator_error(const Supernet& n, const HwSpace& hw, const CostTables& t,
+                               const std::vector<Design>& designs,
+                               const std::function<HwMetrics(const Distributions&)>& estimate) {
+  torch::NoGradGuard ng;
+  std::vector<double> pred[3], truth[3];
+  for (const Design& d : designs) {
+    const HwMetrics m = estimate(one_hot(n, hw, d));
+    const DesignCost c = design_cost(t, d.choice, d.point);
+    pred[0].push_back(m.latency_ms.item<double>());
+    pred[1].push_back(m.energy_uj.item<double>());
+    pred[2].push_back(m.area_mm2.item<double>());
+    truth[0].push_back(c.latency_ms);
+    truth[1].push_back(c.energy_uj);
+    truth[2].push_back(c.area_mm2);
+  }
+  EstimatorError e;
+  e.samples = static_cast<int>(designs.size());
+  for (int k = 0; k < 3; ++k) {
+    double sum = 0;
+    for (std::size_t i = 0; i < designs.size(); ++i)
+      sum += std::fabs(pred[k][i] - truth[k][i]) / truth[k][i];
+    e.mape[k] = designs.empty() ? 0 : 100 * sum / static_cast<double>(designs.size());
+    e.spearman[k] = spearman(pred[k], truth[k]);
+  }
+  return e;
+}
+
 double spearman(const std::vector<double>& a, const std::vector<double>& b) {
   auto ranks = [](const std::vector<double>& v) {
     std::vector<std::size_t> o(v.size());
@@ -209,23 +236,8 @@ EstimatorError Evaluator::train(const CostTables& t, int samples, int steps, uin
   }
   mlp_->eval();
   for (auto& p : mlp_->parameters()) p.set_requires_grad(false);
-  // Error on the held-out fifth, in the metrics' own units.
-  torch::NoGradGuard ng;
-  const torch::Tensor pred = torch::exp(mlp_->forward(x.slice(0, n_train)) * std_ + mean_);
-  const torch::Tensor truth = torch::exp(y.slice(0, n_train));
-  EstimatorError e;
-  e.samples = static_cast<int>(n_test);
-  for (int k = 0; k < 3; ++k) {
-    const torch::Tensor pk = pred.select(1, k), tk = truth.select(1, k);
-    e.mape[k] = ((pk - tk).abs() / tk).mean().item<double>() * 100.0;
-    std::vector<double> a(static_cast<std::size_t>(n_test)), b(a.size());
-    for (int64_t i = 0; i < n_test; ++i) {
-      a[static_cast<std::size_t>(i)] = pk[i].item<double>();
-      b[static_cast<std::size_t>(i)] = tk[i].item<double>();
-    }
-    e.spearman[k] = spearman(a, b);
-  }
-  return e;
+  return estimator_error(*net_, *hw_, t, std::vector<Design>(ds.begin() + n_train, ds.end()),
+                         [this](const Distributions& d) { return (*this)(d); });
 }
 
 HwMetrics Evaluator::operator()(const Distributions& d) {

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "space.h"
@@ -72,6 +73,10 @@ std::vector<Design> random_designs(const Supernet& n, const CostTables& t, int c
                                    uint64_t seed);
 // One-hot distributions of a discrete design.
 Distributions one_hot(const Supernet& n, const HwSpace& hw, const Design& d);
+// Error of an estimator on one-hot encodings of `designs` against their exact cost.
+EstimatorError estimator_error(const Supernet& n, const HwSpace& hw, const CostTables& t,
+                               const std::vector<Design>& designs,
+                               const std::function<HwMetrics(const Distributions&)>& estimate);
 
 // Spearman rank correlation (ties get their mean rank).
 double spearman(const std::vector<double>& a, const std::vector<double>& b);

@@ -49,8 +49,6 @@ Data to_tensors(const Images& im, int from, int count) {
   return d;
 }
 
-// The value a constraint compares, from model metrics (fps from latency).
-double metric_of(const DesignCost& c, const Constraint& k) { return c.value(k.metric); }
 bool meets(const Constraint& k, double v) { return k.is_max ? v <= k.limit : v >= k.limit; }
 // How far a value is past the limit, relative (0 when met).
 double violation(const Constraint& k, double v) {
@@ -85,7 +83,7 @@ Evaluated evaluate(const Spec& s, const CostTables& t, const Design& d, int epoc
   e.cost = design_cost(t, d.choice, d.point);
   e.feasible = e.cost.mappable;
   for (const Constraint& k : s.constraints) {
-    const double v = metric_of(e.cost, k);
+    const double v = e.cost.value(k.metric);
     e.feasible &= meets(k, v);
     e.worst = std::max(e.worst, violation(k, v));
   }
@@ -242,26 +240,8 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
   } else {
     // The exact estimator on one-hot distributions is the cost model itself; measure it
     // the same way all the same.
-    const std::vector<Design> ds = random_designs(net, tables, 500, s.seed);
-    std::vector<double> pred[3], truth[3];
-    for (const Design& d : ds) {
-      const HwMetrics m = exact(one_hot(net, hw, d));
-      const DesignCost c = design_cost(tables, d.choice, d.point);
-      pred[0].push_back(m.latency_ms.item<double>());
-      pred[1].push_back(m.energy_uj.item<double>());
-      pred[2].push_back(m.area_mm2.item<double>());
-      truth[0].push_back(c.latency_ms);
-      truth[1].push_back(c.energy_uj);
-      truth[2].push_back(c.area_mm2);
-    }
-    err.samples = static_cast<int>(ds.size());
-    for (int k = 0; k < 3; ++k) {
-      double sum = 0;
-      for (std::size_t i = 0; i < ds.size(); ++i)
-        sum += std::fabs(pred[k][i] - truth[k][i]) / truth[k][i];
-      err.mape[k] = ds.empty() ? 0 : 100 * sum / static_cast<double>(ds.size());
-      err.spearman[k] = spearman(pred[k], truth[k]);
-    }
+    err = estimator_error(net, hw, tables, random_designs(net, tables, 500, s.seed),
+                          [&](const Distributions& d) { return exact(d); });
   }
   times["evaluator_s"] = since(t0);
   const char* mnames[3] = {"latency", "energy", "area"};
@@ -388,7 +368,7 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
             const Constraint& c = s.constraints[k];
             const torch::Tensor r = ratio(m, c);
             const bool violated = r.item<double>() > 1.0 || !now.cost.mappable ||
-                                  !meets(c, metric_of(now.cost, c));
+                                  !meets(c, now.cost.value(c.metric));
             if (!violated) {
               margin[k] = s.hdx_margin;
               continue;
@@ -416,9 +396,8 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
         }
         ++arch_steps;
         for (std::size_t k = 0; k < plotted.size(); ++k) {
-          traj_exp[k].push_back(plotted[k].metric == Metric::Fps ? 1000.0 / m.latency_ms.item<double>()
-                                                                : m.value(plotted[k].metric).item<double>());
-          traj_disc[k].push_back(now.cost.mappable ? metric_of(now.cost, plotted[k]) : NAN);
+          traj_exp[k].push_back(m.value(plotted[k].metric).item<double>());
+          traj_disc[k].push_back(now.cost.mappable ? now.cost.value(plotted[k].metric) : NAN);
         }
       }
       if (b % 10 == 0 || b + 1 == steps_per_epoch)
@@ -588,7 +567,7 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
 
   json cons = json::array();
   for (const Constraint& k : s.constraints) {
-    const double v = metric_of(chosen.cost, k);
+    const double v = chosen.cost.value(k.metric);
     cons.push_back({{"metric", metric_name(k.metric)},
                     {"bound", k.is_max ? "max" : "min"},
                     {"limit", k.limit},

@@ -276,9 +276,10 @@ CostTables fill_tables(const Supernet& n, const HwSpace& hw, const Tech& tech,
   };
   std::vector<std::thread> pool;
   for (int i = 0; i < std::max(1, threads); ++i) pool.emplace_back(work);
-  while (done < accels.size()) {
-    if (progress) progress(static_cast<long long>(done), static_cast<long long>(accels.size()));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  for (int tick = 0; done < accels.size(); ++tick) {
+    if (progress && tick % 10 == 0)
+      progress(static_cast<long long>(done), static_cast<long long>(accels.size()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   for (std::thread& th : pool) th.join();
   if (failure) std::rethrow_exception(failure);

@@ -124,9 +124,7 @@ torch::Tensor NetModuleImpl::forward(torch::Tensor x) {
     const torch::Tensor in = l.input.empty() ? x : out.at(l.input);
     switch (l.op) {
       case Op::Conv:
-        y = convs_[i]->forward(in);
-        break;
-      case Op::Fc:  // flattened (h, w, c): the kernel covering the input does exactly that
+      case Op::Fc:  // fc: the kernel covers the input, as in the cost model
         y = convs_[i]->forward(in);
         break;
       case Op::Add:
