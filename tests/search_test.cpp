@@ -1,6 +1,7 @@
 // The search stage: spec validation, exact cost tables, expected cost against brute-force
 // enumeration, the HDX direction rule, the evaluator's measured error, the torch modules, and
 // `hdx search` end to end on a slice of Fashion-MNIST.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -10,6 +11,10 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
+
+#include <csignal>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "data.h"
 #include "errors.h"
@@ -419,6 +424,55 @@ TEST(Data, FashionMnistSliceAndMissingFolder) {
   }
 }
 
+// CIFAR-10's binary batches, written here (no CIFAR data ships with Debian): records are read
+// in order across the five training batches, and malformed files get a clear error.
+TEST(Data, Cifar10SyntheticBatches) {
+  const fs::path dir = fs::path(HDX_BINARY_DIR) / "test-tmp" / "cifar";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto write_batch = [&](const std::string& name, int records, int first_label) {
+    std::ofstream f(dir / name, std::ios::binary);
+    for (int r = 0; r < records; ++r) {
+      f.put(static_cast<char>((first_label + r) % 10));
+      for (int i = 0; i < 3072; ++i) f.put(static_cast<char>((r * 7 + i) & 0xff));
+    }
+  };
+  for (int b = 1; b <= 5; ++b) write_batch(fmt::format("data_batch_{}.bin", b), 2, 2 * b);
+  write_batch("test_batch.bin", 3, 5);
+  const Images tr = load_images("cifar10", dir.string(), true, 0);
+  EXPECT_EQ(tr.n, 10);
+  EXPECT_EQ(tr.c, 3);
+  EXPECT_EQ(tr.h, 32);
+  EXPECT_EQ(tr.w, 32);
+  EXPECT_EQ(tr.pixels.size(), 10u * 3072);
+  EXPECT_EQ(tr.labels, (std::vector<uint8_t>{2, 3, 4, 5, 6, 7, 8, 9, 0, 1}));
+  EXPECT_EQ(tr.pixels[3072 + 5], 7 + 5);  // second record, red plane, pixel 5
+  const Images lim = load_images("cifar10", dir.string(), true, 3);  // stops inside batch 2
+  EXPECT_EQ(lim.n, 3);
+  EXPECT_EQ(lim.labels, (std::vector<uint8_t>{2, 3, 4}));
+  const Images te = load_images("cifar10", dir.string(), false, 0);
+  EXPECT_EQ(te.n, 3);
+  EXPECT_EQ(te.labels[0], 5);
+
+  auto expect_io = [&](const std::string& want) {
+    try {
+      load_images("cifar10", dir.string(), false, 0);
+      ADD_FAILURE() << "no error; wanted " << want;
+    } catch (const IoError& e) {
+      EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+    }
+  };
+  std::ofstream(dir / "test_batch.bin", std::ios::binary) << std::string(3000, '\0');
+  expect_io("test_batch.bin: 3000 bytes is not a whole number of 3073-byte CIFAR-10 records");
+  std::string rec(3073, '\0');
+  rec[0] = 12;
+  std::ofstream(dir / "test_batch.bin", std::ios::binary) << rec;
+  expect_io("test_batch.bin: record 0 has label 12, not 0..9");
+  fs::remove(dir / "test_batch.bin");
+  expect_io("test_batch.bin: CIFAR-10 batch not found");
+  fs::remove_all(dir);
+}
+
 // hdx search end to end on a slice of Fashion-MNIST: the outputs load in hdx cost, the
 // constraint is met by the exact model, the same seed gives the same result, and an
 // impossible budget exits non-zero and writes no network.json.
@@ -479,5 +533,103 @@ TEST(SearchCli, SliceOfFashionMnist) {
   EXPECT_EQ(rep3["status"], "infeasible");
   EXPECT_FALSE(rep3["constraints"][0]["met"].get<bool>());
   EXPECT_EQ(rep3["search"]["epochs_run"], 3);  // 2 planned + 1 extra
+  fs::remove_all(dir);
+}
+
+// The DANCE evaluator in a whole run: its error against the cost model is measured on held-out
+// designs, printed and reported (never zero: it is a learned approximation), and the chosen
+// design is still judged by the exact model.
+TEST(SearchCli, EvaluatorEstimator) {
+  const fs::path dir = fs::path(HDX_BINARY_DIR) / "test-tmp" / "search-evaluator";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  json spec = small_spec();
+  spec["cost"] = {{"estimator", "evaluator"},
+                  {"evaluator", {{"samples", 600}, {"hidden", 32}, {"steps", 400}}}};
+  spec["train"]["epochs"] = 0;
+  std::ofstream(dir / "spec.json") << spec.dump();
+  std::string out;
+  const std::string o = (dir / "out").string();
+  ASSERT_EQ(run_command({kHdx, "search", "--spec", (dir / "spec.json").string(), "--out", o},
+                        &out), 0) << out;
+  EXPECT_NE(out.find("evaluator cost estimator on 120 held-out designs: MAPE latency"),
+            std::string::npos) << out;
+  const json rep = json::parse(read_file(o + "/search_report.json"));
+  const json& err = rep["estimator_error"];
+  EXPECT_EQ(err["estimator"], "evaluator");
+  EXPECT_EQ(err["held_out_designs"], 120);
+  for (const char* m : {"latency", "energy", "area"}) {
+    const double mape = err[m]["mape_percent"].get<double>(), rho = err[m]["spearman"].get<double>();
+    EXPECT_GT(mape, 0.0) << m;
+    EXPECT_LT(mape, 30.0) << m;
+    EXPECT_GT(rho, 0.8) << m;
+    EXPECT_LE(rho, 1.0) << m;
+  }
+  // The reported design values come from the exact model, whatever the estimator.
+  ASSERT_EQ(run_command({kHdx, "cost", "--network", o + "/network.json", "--accel",
+                         o + "/accelerator.json", "--json", o + "/cost.json"}, &out), 0) << out;
+  const json cost = json::parse(read_file(o + "/cost.json"));
+  EXPECT_NEAR(cost["total"]["latency_us"].get<double>() * 1e-3,
+              rep["design"]["latency_ms"].get<double>(), 1e-9);
+  fs::remove_all(dir);
+}
+
+// Ctrl-C during the search: the run stops at the next step, writes the design it had as
+// *.partial.json with a report saying "stopped", no weights, and exits 130.
+TEST(SearchCli, CtrlCStopsCleanly) {
+  const fs::path dir = fs::path(HDX_BINARY_DIR) / "test-tmp" / "search-sigint";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  json spec = small_spec();
+  spec["search"]["epochs"] = 200;  // far longer than the test waits
+  std::ofstream(dir / "spec.json") << spec.dump();
+  const std::string o = (dir / "out").string();
+  const std::vector<std::string> argv = {kHdx, "search", "--spec", (dir / "spec.json").string(),
+                                         "--out", o};
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    dup2(fds[1], 2);
+    close(fds[0]);
+    close(fds[1]);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  // Read until the first search epoch has ended, then press Ctrl-C.
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  bool sent = false;
+  while ((n = read(fds[0], buf, sizeof buf)) > 0) {
+    out.append(buf, static_cast<size_t>(n));
+    if (!sent && out.find("epoch 1 (") != std::string::npos) {
+      kill(pid, SIGINT);
+      sent = true;
+    }
+  }
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(sent) << out;
+  ASSERT_TRUE(WIFEXITED(status)) << out;
+  EXPECT_EQ(WEXITSTATUS(status), 130) << out;
+  EXPECT_NE(out.find("[search E031] stopped by Ctrl-C"), std::string::npos) << out;
+  for (const char* f : {"network.partial.json", "accelerator.partial.json", "search_report.json",
+                        "history.csv", "manifest.json"})
+    EXPECT_TRUE(fs::exists(fs::path(o) / f)) << f;
+  for (const char* f : {"network.json", "accelerator.json", "weights.npz"})
+    EXPECT_FALSE(fs::exists(fs::path(o) / f)) << f;
+  const json rep = json::parse(read_file(o + "/search_report.json"));
+  EXPECT_EQ(rep["status"], "stopped");
+  EXPECT_LT(rep["search"]["epochs_run"].get<int>(), 200);
+  // What was written is whole: the partial network loads.
+  EXPECT_NO_THROW(load_network(o + "/network.partial.json"));
   fs::remove_all(dir);
 }
