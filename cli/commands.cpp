@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <thread>
 
 #include "errors.h"
 #include "golden.h"
@@ -18,7 +19,9 @@
 #include "npy.h"
 #include "rtlgen.h"
 #include "runner.h"
+#include "quantize.h"
 #include "search.h"
+#include "data.h"
 #include "util.h"
 #include "verilate.h"
 
@@ -467,6 +470,88 @@ int cmd_search(const Args& args, const std::string& command_line) {
   fmt::print("all constraints met by the exact cost model; outputs in {} (network.json, "
              "accelerator.json, weights.npz, search_report.json, history.csv, trajectory.svg)\n",
              out);
+  return 0;
+}
+
+// The data set options shared by quantize and sim.
+void add_data_options(po::options_description& od) {
+  od.add_options()("dataset", po::value<std::string>()->default_value("fashion-mnist"),
+                   "fashion-mnist or cifar10")(
+      "data", po::value<std::string>(),
+      "folder of the data set files (default for fashion-mnist: Debian's "
+      "/usr/share/datasets/fashion-mnist)");
+}
+
+std::string data_dir(const po::variables_map& vm) {
+  const std::string name = vm["dataset"].as<std::string>();
+  if (name != "fashion-mnist" && name != "cifar10")
+    throw ConfigError(23, fmt::format("--dataset {}: unknown data set; use fashion-mnist or "
+                                      "cifar10", name));
+  if (vm.count("data")) return vm["data"].as<std::string>();
+  if (name == "cifar10")
+    throw ConfigError(23, "--dataset cifar10 needs --data, the folder of the binary batches "
+                          "(cifar-10-batches-bin)");
+  return default_data_dir(name);
+}
+
+int cmd_quantize(const Args& args, const std::string& command_line) {
+  po::options_description od("options");
+  od.add_options()("help,h", "this text")(
+      "network", po::value<std::string>()->required(), "network.json")(
+      "weights", po::value<std::string>()->required(),
+      "float weights (weights.npz as hdx search writes it)")(
+      "out", po::value<std::string>()->required(),
+      "output folder: weights_int8.npz, quant_report.json, manifest.json")(
+      "calib", po::value<int>()->default_value(2000),
+      "training images for the activation scales")(
+      "test", po::value<int>()->default_value(0), "test images to measure (0: all)")(
+      "threads", po::value<int>()->default_value(0), "threads for the int8 reference (0: all cores)")(
+      "force", "write into a non-empty output folder");
+  add_data_options(od);
+  po::variables_map vm;
+  if (!parse(args, od, vm,
+             "usage: hdx quantize --network N --weights W --out DIR [--calib K] [--test K] "
+             "[--dataset D --data DIR]",
+             "  hdx quantize --network out/search/network.json --weights out/search/weights.npz "
+             "--out out/quant\n"))
+    return 0;
+  const Network net = load_network(vm["network"].as<std::string>());
+  const std::string out = vm["out"].as<std::string>();
+  const std::string name = vm["dataset"].as<std::string>(), dir = data_dir(vm);
+  const int calib = vm["calib"].as<int>(), ntest = vm["test"].as<int>();
+  if (calib < 1) throw ConfigError(23, fmt::format("--calib {}: must be at least 1", calib));
+  if (ntest < 0) throw ConfigError(23, fmt::format("--test {}: must be 0 (all) or more", ntest));
+  int threads = vm["threads"].as<int>();
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const Images train = load_images(name, dir, true, calib);
+  const Images test = load_images(name, dir, false, ntest);
+  prepare_out(out, vm.count("force") > 0);
+  auto log = [](const std::string& s) { fmt::print("[quantize] {}\n", s); std::fflush(stdout); };
+  const QuantizeResult r = quantize(net, vm["weights"].as<std::string>(), train, calib, test,
+                                    threads, log);
+  write_qnet(out + "/weights_int8.npz", net, r.q);
+  nlohmann::json layers = nlohmann::json::array();
+  for (size_t i = 0; i < net.layers.size(); ++i) {
+    const Layer& l = net.layers[i];
+    layers.push_back({{"name", l.name}, {"op", op_name(l.op)}, {"host", l.host()},
+                      {"output_scale", r.q.layers[i].scale}});
+  }
+  const nlohmann::json rep = {
+      {"network", net.name},
+      {"dataset", name},
+      {"calibration_images", r.calib_images},
+      {"test_images", r.test_images},
+      {"accuracy", {{"float", r.float_accuracy}, {"int8", r.int8_accuracy}}},
+      {"float_int8_agreement", r.agreement},
+      {"input_scale", kInputScale},
+      {"layers", layers},
+      {"times_s", {{"calibration", r.calib_s}, {"float_test", r.float_s}, {"int8_test", r.int8_s}}}};
+  write_file_atomic(out + "/quant_report.json", rep.dump(2) + "\n");
+  write_manifest(out, command_line, {{"network", network_to_json(net)}, {"dataset", name},
+                                     {"calibration_images", r.calib_images}},
+                 {"weights_int8.npz", "quant_report.json"});
+  fmt::print("int8 weights in {}/weights_int8.npz; test accuracy float {:.2f}%, int8 {:.2f}% on "
+             "{} images\n", out, 100 * r.float_accuracy, 100 * r.int8_accuracy, r.test_images);
   return 0;
 }
 

@@ -11,5 +11,6 @@ int cmd_cost(const Args& args, const std::string& command_line);
 int cmd_rtl(const Args& args, const std::string& command_line);
 int cmd_sim(const Args& args, const std::string& command_line);
 int cmd_search(const Args& args, const std::string& command_line);
+int cmd_quantize(const Args& args, const std::string& command_line);
 
 }  // namespace hdx::cli

@@ -25,6 +25,7 @@ const char* kUsage =
     "  rtl    write the accelerator's Verilog, filelist, signature and manifest\n"
     "  sim    run every layer on the Verilated RTL: bit-exact outputs, model vs RTL cycles\n"
     "  search find a network and an accelerator that meet the spec's constraints\n"
+    "  quantize int8 weights and requantization of a searched network; float and int8 accuracy\n"
     "\n"
     "examples:\n"
     "  hdx cost --network examples/net_all_kinds.json --accel examples/accel_ws_16x16.json\n"
@@ -32,6 +33,8 @@ const char* kUsage =
     "  hdx sim  --network examples/net_all_kinds.json --accel examples/accel_ws_16x16.json \\\n"
     "           --out out/sim16\n"
     "  hdx search --spec examples/fmnist-latency.json --out out/search\n"
+    "  hdx quantize --network out/search/network.json --weights out/search/weights.npz \\\n"
+    "           --out out/quant\n"
     "\n"
     "options:\n"
     "  -h, --help     this text\n"
@@ -71,7 +74,9 @@ int main(int argc, char** argv) {
     if (all[1] == "rtl") return hdx::cli::cmd_rtl(rest, command_line);
     if (all[1] == "sim") return hdx::cli::cmd_sim(rest, command_line);
     if (all[1] == "search") return hdx::cli::cmd_search(rest, command_line);
-    fmt::print(stderr, "[cli E001] unknown command '{}'; the commands are cost, rtl, sim, search "
+    if (all[1] == "quantize") return hdx::cli::cmd_quantize(rest, command_line);
+    fmt::print(stderr, "[cli E001] unknown command '{}'; the commands are cost, rtl, sim, search, "
+                       "quantize "
                        "(see hdx --help)\n", all[1]);
     return 2;
   } catch (const hdx::Error& e) {

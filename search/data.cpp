@@ -118,6 +118,10 @@ Images cifar10(const std::string& dir, bool train, int limit) {
 
 }  // namespace
 
+std::string default_data_dir(const std::string& name) {
+  return name == "fashion-mnist" ? "/usr/share/datasets/fashion-mnist" : "";
+}
+
 Images load_images(const std::string& name, const std::string& dir, bool train, int limit) {
   return name == "cifar10" ? cifar10(dir, train, limit) : fashion_mnist(dir, train, limit);
 }

@@ -13,6 +13,10 @@ struct Images {
   std::vector<uint8_t> labels;  // n, 0..9
 };
 
+// Where Debian installs the data set ("fashion-mnist": dataset-fashion-mnist's folder); empty
+// for data sets Debian does not ship (cifar10), whose folder must be given.
+std::string default_data_dir(const std::string& name);
+
 // The training or test split of `name` ("fashion-mnist" or "cifar10") from folder `dir`,
 // its first `limit` images (all when limit <= 0). Throws IoError naming the file and what to
 // install or set when a file is missing or malformed.

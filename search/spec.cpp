@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <set>
 
+#include "data.h"
 #include "json_util.h"
 
 namespace hdx {
@@ -210,7 +211,7 @@ Spec spec_from_json(const json& j) {
     const bool fm = s.dataset.name == "fashion-mnist";
     const int n_train = fm ? 60000 : 50000;
     if (fm) {
-      s.dataset.path = d.get_string("path", "/usr/share/datasets/fashion-mnist");
+      s.dataset.path = d.get_string("path", default_data_dir("fashion-mnist"));
     } else if (!d.has("path")) {
       config_fail(config_code::kMissingKey, d.path_of("path"),
                   "missing required key; cifar10 needs the folder holding data_batch_1.bin .. "

@@ -1,7 +1,12 @@
 #include "supernet.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <algorithm>
 #include <map>
+
+#include "errors.h"
 
 namespace hdx {
 
@@ -116,8 +121,11 @@ NetModuleImpl::NetModuleImpl(const Network& n) : net_(n) {
   }
 }
 
-torch::Tensor NetModuleImpl::forward(torch::Tensor x) {
+torch::Tensor NetModuleImpl::forward(torch::Tensor x) { return forward_all(x).back().flatten(1); }
+
+std::vector<torch::Tensor> NetModuleImpl::forward_all(torch::Tensor x) {
   std::map<std::string, torch::Tensor> out;
+  std::vector<torch::Tensor> all;
   torch::Tensor y = x;
   for (std::size_t i = 0; i < net_.layers.size(); ++i) {
     const Layer& l = net_.layers[i];
@@ -136,8 +144,9 @@ torch::Tensor NetModuleImpl::forward(torch::Tensor x) {
     }
     if (l.relu) y = torch::relu(y);
     out[l.name] = y;
+    all.push_back(y);
   }
-  return y.flatten(1);
+  return all;
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> NetModuleImpl::export_weights() const {
@@ -150,6 +159,36 @@ std::vector<std::pair<std::string, torch::Tensor>> NetModuleImpl::export_weights
     w.emplace_back(name + ".bias", convs_[i]->bias.detach().contiguous());
   }
   return w;
+}
+
+void NetModuleImpl::import_weights(const std::vector<std::pair<std::string, torch::Tensor>>& w,
+                                   const std::string& source) {
+  std::map<std::string, torch::Tensor> byname(w.begin(), w.end());
+  torch::NoGradGuard ng;
+  for (std::size_t i = 0; i < net_.layers.size(); ++i) {
+    if (!convs_[i]) continue;
+    const Layer& l = net_.layers[i];
+    auto take = [&](const std::string& name, std::vector<int64_t> shape) {
+      auto it = byname.find(name);
+      if (it == byname.end())
+        throw IoError(42, fmt::format("{}: no array '{}'; the float weights must be those hdx "
+                                      "search wrote for network '{}'", source, name, net_.name), 2);
+      torch::Tensor t = it->second;
+      byname.erase(it);
+      if (t.sizes() != torch::IntArrayRef(shape))
+        throw IoError(42, fmt::format("{}: array '{}' has shape {}, layer '{}' needs {}", source,
+                                      name, fmt::join(t.sizes(), "x"), l.name,
+                                      fmt::join(shape, "x")), 2);
+      return t.to(torch::kFloat32);
+    };
+    // hdx [out][kh][kw][cin_g] -> PyTorch [out][cin_g][kh][kw]
+    convs_[i]->weight.copy_(take(l.name + ".weight", {l.out_c, l.kh, l.kw, l.cin_g()})
+                                .permute({0, 3, 1, 2}));
+    convs_[i]->bias.copy_(take(l.name + ".bias", {l.out_c}));
+  }
+  if (!byname.empty())
+    throw IoError(42, fmt::format("{}: array '{}' belongs to no layer of network '{}'", source,
+                                  byname.begin()->first, net_.name), 2);
 }
 
 }  // namespace hdx

@@ -44,8 +44,15 @@ class NetModuleImpl : public torch::nn::Module {
  public:
   explicit NetModuleImpl(const Network& n);
   torch::Tensor forward(torch::Tensor x);  // N x C x H x W -> N x classes
+  // The output of every layer (N x C x H x W), in layer order.
+  std::vector<torch::Tensor> forward_all(torch::Tensor x);
   // Weights in hdx layout: "<layer>.weight" [out_c][kh][kw][cin_g], "<layer>.bias" [out_c].
   std::vector<std::pair<std::string, torch::Tensor>> export_weights() const;
+  // Sets the weights from arrays in that layout (float32), as hdx search writes them to
+  // weights.npz; throws IoError naming `source` and the array that is missing, extra or of
+  // the wrong shape.
+  void import_weights(const std::vector<std::pair<std::string, torch::Tensor>>& w,
+                      const std::string& source);
 
  private:
   Network net_;

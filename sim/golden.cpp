@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -210,6 +211,63 @@ std::pair<int32_t, int> scale_to_mult_shift(double scale) {
     shift = 63;
   }
   return {static_cast<int32_t>(mult), shift};
+}
+
+std::vector<int8_t> add_golden(const Layer& l, const std::vector<int8_t>& a,
+                               const std::vector<int8_t>& b, const AddParams& p) {
+  const size_t n = static_cast<size_t>(l.out_size());
+  check_size(l, "first operand", n, a.size(), "H x W x C");
+  check_size(l, "second operand", n, b.size(), "H x W x C");
+  if (p.mult_a < 0 || p.mult_b < 0 || p.shift > 63)
+    throw SimError(kErrRequant, fmt::format("{}: add multipliers {} and {} must be in "
+                                            "[0, 2^31-1] and shift {} in [0, 63]",
+                                            layer_label(l), p.mult_a, p.mult_b, p.shift));
+  std::vector<int8_t> y(n);
+  const int64_t round = p.shift == 0 ? 0 : int64_t{1} << (p.shift - 1);
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t v = int64_t{a[i]} * p.mult_a + int64_t{b[i]} * p.mult_b;
+    int64_t r = (v + round) >> p.shift;
+    if (l.relu && r < 0) r = 0;
+    y[i] = static_cast<int8_t>(std::clamp<int64_t>(r, -128, 127));
+  }
+  return y;
+}
+
+AddParams add_params(double ratio_a, double ratio_b) {
+  const auto [m, shift] = scale_to_mult_shift(std::max(ratio_a, ratio_b));
+  (void)scale_to_mult_shift(std::min(ratio_a, ratio_b));  // the same checks on the other
+  auto at_shift = [&](double r) {
+    return static_cast<int32_t>(std::min<int64_t>(std::llround(std::ldexp(r, shift)),
+                                                  std::numeric_limits<int32_t>::max()));
+  };
+  AddParams p;
+  p.shift = static_cast<uint8_t>(shift);
+  p.mult_a = ratio_a >= ratio_b ? m : at_shift(ratio_a);
+  p.mult_b = ratio_a >= ratio_b ? at_shift(ratio_b) : m;
+  return p;
+}
+
+std::vector<int8_t> avgpool_golden(const Layer& l, const std::vector<int8_t>& in) {
+  check_size(l, "input", static_cast<size_t>(l.in_size()), in.size(), "H x W x C");
+  const int64_t n = int64_t{l.in_h} * l.in_w;
+  std::vector<int8_t> y(static_cast<size_t>(l.in_c));
+  for (int c = 0; c < l.in_c; ++c) {
+    int64_t sum = 0;
+    for (int64_t i = 0; i < n; ++i) sum += in[static_cast<size_t>(i * l.in_c + c)];
+    const int64_t num = 2 * sum + n, den = 2 * n;  // floor division of num by den
+    const int64_t q = num / den - ((num % den != 0) && (num < 0));
+    y[static_cast<size_t>(c)] = static_cast<int8_t>(std::clamp<int64_t>(q, -128, 127));
+  }
+  return y;
+}
+
+std::vector<int8_t> quantize_pixels(const uint8_t* chw, int c, int h, int w) {
+  std::vector<int8_t> q(static_cast<size_t>(c) * h * w);
+  for (int ch = 0; ch < c; ++ch)
+    for (int i = 0; i < h * w; ++i)
+      q[static_cast<size_t>(i) * c + ch] =
+          static_cast<int8_t>((254 * int{chw[static_cast<size_t>(ch) * h * w + i]} + 255) / 510);
+  return q;
 }
 
 int64_t random_uniform(std::mt19937_64& rng, int64_t lo, int64_t hi) {

@@ -57,6 +57,34 @@ std::vector<int8_t> conv_golden(const Layer& l, const std::vector<int8_t>& in_hw
 // of 0 gives (0, 0). Throws SimError for a negative or non-finite scale or one >= 2^31.
 std::pair<int32_t, int> scale_to_mult_shift(double scale);
 
+// Host operations (docs/arithmetic.md, "Host operations"), exact integer arithmetic.
+
+// Residual add of two int8 tensors of one shape with scales a_scale, b_scale into out_scale:
+// per value r = (a * mult_a + b * mult_b + 2^(shift-1)) >> shift in int64 (no rounding term
+// when shift is 0), ReLU if the layer says, clamp to int8.
+struct AddParams {
+  int32_t mult_a = 0, mult_b = 0;  // in [0, 2^31 - 1]
+  uint8_t shift = 0;               // in [0, 63]
+};
+std::vector<int8_t> add_golden(const Layer& l, const std::vector<int8_t>& a,
+                               const std::vector<int8_t>& b, const AddParams& p);
+
+// The (mult_a, mult_b, shift) of an add for the real ratios a_scale / out_scale and
+// b_scale / out_scale: the larger ratio gets scale_to_mult_shift's pair, the smaller one the
+// same shift. Throws SimError for a ratio that is negative, non-finite or >= 2^31.
+AddParams add_params(double ratio_a, double ratio_b);
+
+// Global average pooling, the output keeping the input's scale: per channel, with
+// n = in_h * in_w and sum the int32 sum of the channel, y = floor((2 * sum + n) / (2 * n)),
+// the mean rounded half up.
+std::vector<int8_t> avgpool_golden(const Layer& l, const std::vector<int8_t>& in);
+
+// The network input from image pixels 0..255 (C x H x W, as the data sets store them): HWC
+// int8 q = floor((254 * p + 255) / 510), i.e. p * 127 / 255 rounded half up, in 0..127; the
+// scale of the input is 1/127 (the float network sees p / 255).
+std::vector<int8_t> quantize_pixels(const uint8_t* chw, int c, int h, int w);
+constexpr double kInputScale = 1.0 / 127;
+
 // Deterministic random data for simulations and tests; the same seed gives the same values on
 // every platform (std::mt19937_64 with the project's own mapping to ranges).
 

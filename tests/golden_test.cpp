@@ -574,3 +574,76 @@ TEST(Random, RequantKeepsOutputsUseful) {
 
 }  // namespace
 }  // namespace hdx
+
+// ---------------------------------------------------------------------------------------------
+// Host operations (docs/arithmetic.md, "Host operations").
+namespace hdx {
+namespace {
+
+Layer host_layer(Op op, int c, int h, int w, bool relu = false) {
+  Layer l;
+  l.name = op == Op::Add ? "res" : "pool";
+  l.op = op;
+  l.in_c = c, l.in_h = h, l.in_w = w;
+  l.out_c = c, l.out_h = op == Op::Add ? h : 1, l.out_w = op == Op::Add ? w : 1;
+  l.relu = relu;
+  return l;
+}
+
+TEST(HostOps, AddRoundsHalfUpAndClamps) {
+  const Layer l = host_layer(Op::Add, 5, 1, 1);
+  // mult 2^30 / shift 31 halves each operand: (a + b) / 2 rounded half up.
+  const AddParams half{1 << 30, 1 << 30, 31};
+  EXPECT_EQ(add_golden(l, {1, -1, -3, 100, 127}, {2, -2, 0, 100, 127}, half),
+            (std::vector<int8_t>{2, -1, -1, 100, 127}));  // 1.5->2, -1.5->-1, -1.5->-1
+  // Unequal scales: a * 1.5 + b * 0.25 at shift 2 (mult 6 and 1).
+  EXPECT_EQ(add_golden(l, {10, -10, 100, -100, 3}, {2, 2, 100, -100, 1}, {6, 1, 2}),
+            (std::vector<int8_t>{16, -14, 127, -128, 5}));  // 15.5->16, -14.5->-14, sat, sat, 4.75->5
+  const Layer lr = host_layer(Op::Add, 2, 1, 1, true);
+  EXPECT_EQ(add_golden(lr, {-5, 5}, {1, 1}, {1, 1, 0}), (std::vector<int8_t>{0, 6}));
+  EXPECT_THROW(add_golden(l, {1}, {1, 2, 3, 4, 5}, half), SimError);
+  EXPECT_THROW(add_golden(l, {1, 2, 3, 4, 5}, {1, 2, 3, 4, 5}, {-1, 1, 3}), SimError);
+}
+
+TEST(HostOps, AddParamsEncodeBothRatios) {
+  for (auto [ra, rb] : {std::pair{0.8, 0.3}, {0.3, 0.8}, {1.7, 1.7}, {0.02, 3.5}}) {
+    const AddParams p = add_params(ra, rb);
+    EXPECT_NEAR(std::ldexp(p.mult_a, -p.shift), ra, ra * 1e-6) << ra << " " << rb;
+    EXPECT_NEAR(std::ldexp(p.mult_b, -p.shift), rb, rb * 1e-6) << ra << " " << rb;
+    EXPECT_GE(std::max(p.mult_a, p.mult_b), 1 << 30);  // the larger one is normalized
+  }
+  EXPECT_THROW(add_params(-1.0, 0.5), SimError);
+}
+
+TEST(HostOps, AvgPoolIsTheMeanRoundedHalfUp) {
+  // 2 x 1 map, 3 channels: sums 3, -3, -5 over n = 2: 1.5 -> 2, -1.5 -> -1, -2.5 -> -2.
+  const Layer l = host_layer(Op::AvgPool, 3, 2, 1);
+  EXPECT_EQ(avgpool_golden(l, {1, -1, -2, 2, -2, -3}), (std::vector<int8_t>{2, -1, -2}));
+  // Against floor(mean + 1/2) on random maps.
+  std::mt19937_64 rng(7);
+  const Layer big = host_layer(Op::AvgPool, 4, 7, 5);
+  for (int t = 0; t < 20; ++t) {
+    const std::vector<int8_t> in = random_int8(static_cast<size_t>(big.in_size()), rng());
+    const std::vector<int8_t> y = avgpool_golden(big, in);
+    for (int c = 0; c < 4; ++c) {
+      long sum = 0;
+      for (int i = 0; i < 35; ++i) sum += in[static_cast<size_t>(i * 4 + c)];
+      EXPECT_EQ(y[static_cast<size_t>(c)], static_cast<int8_t>(std::floor(sum / 35.0 + 0.5)));
+    }
+  }
+}
+
+TEST(HostOps, PixelsToInt8) {
+  const uint8_t px[6] = {0, 1, 2, 128, 254, 255};  // 1 x 2 x 3 -> HWC (C = 1: same order)
+  EXPECT_EQ(quantize_pixels(px, 1, 2, 3), (std::vector<int8_t>{0, 0, 1, 64, 127, 127}));  // 126.5 -> 127
+  // C x H x W -> H x W x C.
+  const uint8_t rgb[6] = {0, 255, 2, 128, 254, 1};  // R: 0 255, G: 2 128, B: 254 1
+  EXPECT_EQ(quantize_pixels(rgb, 3, 1, 2), (std::vector<int8_t>{0, 1, 127, 127, 64, 0}));
+  for (int p = 0; p < 256; ++p) {
+    const uint8_t v = static_cast<uint8_t>(p);
+    EXPECT_EQ(quantize_pixels(&v, 1, 1, 1)[0], static_cast<int8_t>(std::floor(p * 127.0 / 255 + 0.5)));
+  }
+}
+
+}  // namespace
+}  // namespace hdx

@@ -1,0 +1,169 @@
+#include "quantize.h"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <thread>
+
+#include "errors.h"
+#include "npy.h"
+#include "supernet.h"
+
+namespace hdx {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+torch::Tensor images_tensor(const Images& im, int from, int count) {
+  const int64_t per = static_cast<int64_t>(im.c) * im.h * im.w;
+  return torch::from_blob(const_cast<uint8_t*>(im.pixels.data()) + from * per,
+                          {count, im.c, im.h, im.w}, torch::kUInt8)
+      .to(torch::kFloat32)
+      .div(255.0);
+}
+
+// Float32 arrays of an .npz as tensors (the shapes kept).
+std::vector<std::pair<std::string, torch::Tensor>> read_float_npz(const std::string& path) {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& [name, a] : read_npz(path)) {
+    if (!a.holds<float>())
+      throw IoError(42, fmt::format("{}: array '{}' is {}, float weights are <f4 (float32); pass "
+                                    "the weights.npz that hdx search wrote", path, name, a.dtype), 2);
+    std::vector<int64_t> shape(a.shape.begin(), a.shape.end());
+    std::vector<float> v = a.as<float>();
+    out.emplace_back(name, torch::from_blob(v.data(), shape, torch::kFloat32).clone());
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<int> int8_predict(const Network& n, const QuantNet& q, const Images& images, int from,
+                              int count, int threads) {
+  std::vector<int> pred(static_cast<size_t>(count));
+  const size_t per = static_cast<size_t>(images.c) * images.h * images.w;
+  auto work = [&](int t) {
+    for (int i = t; i < count; i += threads) {
+      const uint8_t* px = images.pixels.data() + static_cast<size_t>(from + i) * per;
+      const auto outs = reference_forward(n, q, quantize_pixels(px, images.c, images.h, images.w));
+      pred[static_cast<size_t>(i)] = argmax(outs.back());
+    }
+  };
+  threads = std::max(1, threads);
+  std::vector<std::thread> pool;
+  for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
+  work(0);
+  for (auto& th : pool) th.join();
+  return pred;
+}
+
+QuantizeResult quantize(const Network& n, const std::string& float_weights, const Images& calib_set,
+                        int calib, const Images& test, int threads,
+                        const std::function<void(const std::string&)>& log) {
+  auto say = [&](const std::string& s) { if (log) log(s); };
+  if (calib_set.c != n.in_c || calib_set.h != n.in_h || calib_set.w != n.in_w)
+    throw ConfigError(22, fmt::format("network '{}' takes {}x{}x{} inputs but the images are "
+                                      "{}x{}x{}; use the data set the network was searched on",
+                                      n.name, n.in_c, n.in_h, n.in_w, calib_set.c, calib_set.h,
+                                      calib_set.w));
+  torch::NoGradGuard ng;
+  NetModule net(n);
+  net->import_weights(read_float_npz(float_weights), float_weights);
+  net->eval();
+  QuantizeResult r;
+
+  // Calibration: the largest magnitude of every layer's output.
+  auto t0 = Clock::now();
+  r.calib_images = std::min(calib, calib_set.n);
+  const size_t L = n.layers.size();
+  std::vector<double> amax(L, 0.0);
+  for (int b = 0; b < r.calib_images; b += 500) {
+    const int cnt = std::min(500, r.calib_images - b);
+    const auto outs = net->forward_all(images_tensor(calib_set, b, cnt));
+    for (size_t i = 0; i < L; ++i)
+      amax[i] = std::max(amax[i], outs[i].abs().max().item<double>());
+  }
+  r.calib_s = since(t0);
+
+  // Scales of every tensor; avgpool keeps its input's scale (docs/arithmetic.md).
+  std::vector<double> scale(L);
+  auto in_scale = [&](const std::string& from) {
+    if (from.empty()) return kInputScale;
+    for (size_t k = 0; k < L; ++k)
+      if (n.layers[k].name == from) return scale[k];
+    return kInputScale;
+  };
+  const auto params = net->export_weights();
+  std::map<std::string, torch::Tensor> fw(params.begin(), params.end());
+  for (size_t i = 0; i < L; ++i) {
+    const Layer& l = n.layers[i];
+    QuantLayer ql;
+    const double si = in_scale(l.input);
+    scale[i] = l.op == Op::AvgPool ? si : (amax[i] > 0 ? amax[i] / 127 : si);
+    if (l.op == Op::Add) {
+      const double sb = in_scale(l.input2);
+      ql.add = add_params(si / scale[i], sb / scale[i]);
+    } else if (!l.host()) {
+      const torch::Tensor w = fw.at(l.name + ".weight").to(torch::kFloat64);  // [o][kh][kw][c]
+      const torch::Tensor b = fw.at(l.name + ".bias").to(torch::kFloat64);
+      const torch::Tensor wmax = w.abs().flatten(1).amax(1);
+      const torch::Tensor ws = torch::where(wmax > 0, wmax / 127, torch::ones_like(wmax));
+      const torch::Tensor wq =
+          (w / ws.view({-1, 1, 1, 1})).round().clamp(-127, 127).to(torch::kInt8).contiguous();
+      ql.weight.assign(wq.data_ptr<int8_t>(), wq.data_ptr<int8_t>() + wq.numel());
+      for (int o = 0; o < l.out_c; ++o) {
+        const double wso = ws[o].item<double>();
+        const double bq = std::round(b[o].item<double>() / (si * wso));
+        ql.q.bias.push_back(static_cast<int32_t>(std::clamp<double>(
+            bq, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max())));
+        const auto [m, sh] = scale_to_mult_shift(si * wso / scale[i]);
+        ql.q.mult.push_back(m);
+        ql.q.shift.push_back(static_cast<uint8_t>(sh));
+      }
+    }
+    ql.scale = static_cast<float>(scale[i]);
+    r.q.layers.push_back(std::move(ql));
+  }
+  say(fmt::format("calibrated {} activation scales on {} training images in {:.1f} s", L,
+                  r.calib_images, r.calib_s));
+
+  // Float and int8 accuracy on the test images.
+  t0 = Clock::now();
+  r.test_images = test.n;
+  std::vector<int> fpred;
+  for (int b = 0; b < test.n; b += 500) {
+    const int cnt = std::min(500, test.n - b);
+    const torch::Tensor p = net->forward(images_tensor(test, b, cnt)).argmax(1);
+    for (int k = 0; k < cnt; ++k) fpred.push_back(static_cast<int>(p[k].item<int64_t>()));
+  }
+  r.float_s = since(t0);
+  t0 = Clock::now();
+  r.int8_predictions = int8_predict(n, r.q, test, 0, test.n, threads);
+  r.int8_s = since(t0);
+  int fc = 0, ic = 0, agree = 0;
+  for (int k = 0; k < test.n; ++k) {
+    const int y = test.labels[static_cast<size_t>(k)];
+    fc += fpred[static_cast<size_t>(k)] == y;
+    ic += r.int8_predictions[static_cast<size_t>(k)] == y;
+    agree += fpred[static_cast<size_t>(k)] == r.int8_predictions[static_cast<size_t>(k)];
+  }
+  const double nt = std::max(1, test.n);
+  r.float_accuracy = fc / nt;
+  r.int8_accuracy = ic / nt;
+  r.agreement = agree / nt;
+  say(fmt::format("test accuracy on {} images: float {:.2f}%, int8 {:.2f}% (same class on "
+                  "{:.2f}%); int8 reference {:.1f} s", test.n, 100 * r.float_accuracy,
+                  100 * r.int8_accuracy, 100 * r.agreement, r.int8_s));
+  return r;
+}
+
+}  // namespace hdx
