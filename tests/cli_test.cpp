@@ -233,8 +233,8 @@ TEST_F(Cli, HostOperations) {
   const std::string cj = (dir_ / "cost.json").string();
   CliRun r = run_hdx({"cost", "--network", net, "--accel", kEx + "accel_ws_4x4.json", "--json", cj});
   ASSERT_EQ(r.rc, 0) << r.out;
-  EXPECT_NE(r.out.find("b0.add       add (host)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("pool         avgpool (host)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("b0.add           add (host)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("pool             avgpool (host)"), std::string::npos) << r.out;
   const auto cost = nlohmann::json::parse(read_file(cj));
   EXPECT_TRUE(cost["layers"][4]["host"].get<bool>());
   EXPECT_EQ(cost["layers"][4]["cycles"], 0);

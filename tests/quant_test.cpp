@@ -196,3 +196,49 @@ TEST(QuantizeCli, WritesWeightsAndReport) {
   EXPECT_FALSE(fs::exists(out2));
   fs::remove_all(dir);
 }
+
+// Real test images end to end on the generated RTL: every accelerator layer bit-exact and at
+// the model's cycles, host operations on the host, the RTL's class equal to the reference's.
+// Weights of another network stop before anything is built or written.
+TEST(SimCli, RealImagesOnTheRtl) {
+  const fs::path dir = tmp_dir("sim-real");
+  const Network n = residual_net();
+  NetModule m{nullptr};
+  const std::string wpath = write_float_weights(n, dir, m);
+  const QuantizeResult r = quantize(n, wpath, load_images("fashion-mnist", kFmnist, true, 200),
+                                    200, load_images("fashion-mnist", kFmnist, false, 2), 1);
+  const std::string q = (dir / "weights_int8.npz").string(), net = (dir / "net.json").string();
+  write_qnet(q, n, r.q);
+  write_file_atomic(net, network_to_json(n).dump(2));
+  const std::string accel = std::string(HDX_SOURCE_DIR) + "/examples/accel_ws_4x4.json";
+  const std::string out = (dir / "sim").string();
+  std::string log;
+  ASSERT_EQ(run_command({kHdx, "sim", "--network", net, "--accel", accel, "--weights", q,
+                         "--images", "2", "--out", out}, &log), 0) << log;
+  EXPECT_NE(log.find("2 test images on the RTL: predicted class equals the int8 reference on "
+                     "2/2 (100%)"), std::string::npos) << log;
+  EXPECT_NE(log.find("all 6 accelerator layers x 2 images: outputs bit-exact"), std::string::npos)
+      << log;
+  const json rep = json::parse(read_file(out + "/sim_report.json"));
+  EXPECT_TRUE(rep["all_match"].get<bool>());
+  EXPECT_EQ(rep["rtl_agreement"], 1.0);
+  ASSERT_EQ(rep["images"].size(), 2u);
+  EXPECT_EQ(rep["images"][1]["rtl_class"], r.int8_predictions[1]);
+  EXPECT_EQ(rep["images"][1]["label"], 2);
+  for (const auto& l : rep["layers"]) {
+    EXPECT_TRUE(l["outputs_match"].get<bool>()) << l["name"];
+    EXPECT_EQ(l["model_cycles"], l["rtl_cycles"]) << l["name"];
+  }
+  EXPECT_TRUE(rep["layers"][4]["host"].get<bool>());
+
+  json other = network_to_json(n);
+  other["layers"][5]["out_channels"] = 16;
+  write_file_atomic((dir / "other.json").string(), other.dump(2));
+  const std::string out2 = (dir / "sim2").string();
+  EXPECT_EQ(run_command({kHdx, "sim", "--network", (dir / "other.json").string(), "--accel",
+                         accel, "--weights", q, "--out", out2}, &log), 2) << log;
+  EXPECT_NE(log.find("array 'down.weight' is |i1 [12, 3, 3, 8], the network needs |i1 "
+                     "[16, 3, 3, 8]"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(out2));
+  fs::remove_all(dir);
+}
