@@ -31,7 +31,6 @@ namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 namespace hdx::cli {
-namespace {
 
 // Parses args; prints help and returns false when --help was given.
 bool parse(const Args& args, const po::options_description& od, po::variables_map& vm,
@@ -44,6 +43,9 @@ bool parse(const Args& args, const po::options_description& od, po::variables_ma
   po::notify(vm);
   return true;
 }
+
+namespace {
+
 
 std::string shape(const Layer& l) {
   return fmt::format("{}x{}x{}->{}x{}x{}", l.in_c, l.in_h, l.in_w, l.out_c, l.out_h, l.out_w);
@@ -424,6 +426,7 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   nlohmann::json layers = nlohmann::json::array();
   bool all_ok = true;
   long long tm = 0, tr = 0;
+  double em = 0, er = 0;  // energy in uJ
   for (size_t i = 0; i < L; ++i) {
     const Layer& l = net.layers[i];
     // Over all passes: outputs exact in every one, cycles and events equal in every one.
@@ -452,6 +455,8 @@ int cmd_sim(const Args& args, const std::string& command_line) {
     all_ok &= outputs && cycles && events;
     tm += s0.model.cycles;
     tr += rtl_max;
+    em += s0.model.energy.total() * 1e-6;
+    er += event_energy(s0.rtl, acc).total() * 1e-6;
     fmt::print("{:<16} {:<14} {:>10} {:>10} {:>7} {:>8} {:>7}\n", l.name, op_desc(l),
                s0.model.cycles, rtl_max, cycles ? "equal" : "DIFFER",
                outputs ? "exact" : bad ? fmt::format("{} bad", bad) : "DIFFER",
@@ -466,6 +471,8 @@ int cmd_sim(const Args& args, const std::string& command_line) {
                       {"mismatches", bad},
                       {"events_match", events},
                       {"utilization", s0.model.utilization},
+                      {"model_energy_uj", s0.model.energy.total() * 1e-6},
+                      {"rtl_energy_uj", event_energy(s0.rtl, acc).total() * 1e-6},
                       {"model_events", events_json(s0.model.ev)},
                       {"rtl_events", events_json(s0.rtl)},
                       {"seconds", secs}});
@@ -478,7 +485,10 @@ int cmd_sim(const Args& args, const std::string& command_line) {
                            {"command", command_line},
                            {"config_hash", config_hash(acc)},
                            {"layers", layers},
-                           {"total", {{"model_cycles", tm}, {"rtl_cycles", tr}}},
+                           {"total", {{"model_cycles", tm}, {"rtl_cycles", tr},
+                                      {"model_energy_uj", em}, {"rtl_energy_uj", er},
+                                      {"model_latency_ms", tm / acc.clock_mhz * 1e-3},
+                                      {"rtl_latency_ms", tr / acc.clock_mhz * 1e-3}}},
                            {"seconds", secs},
                            {"all_match", all_ok}};
   if (real) {

@@ -26,12 +26,14 @@ const char* kUsage =
     "  sim    run every layer on the Verilated RTL: bit-exact outputs, model vs RTL cycles\n"
     "  search find a network and an accelerator that meet the spec's constraints\n"
     "  quantize int8 weights and requantization of a searched network; float and int8 accuracy\n"
+    "  flow   search, quantize, rtl, sim and report in one resumable run\n"
     "\n"
     "examples:\n"
     "  hdx cost --network examples/net_all_kinds.json --accel examples/accel_ws_16x16.json\n"
     "  hdx rtl  --accel examples/accel_ws_4x4.json --out out/rtl4 --synth\n"
     "  hdx sim  --network examples/net_all_kinds.json --accel examples/accel_ws_16x16.json \\\n"
     "           --out out/sim16\n"
+    "  hdx flow --spec examples/fmnist-latency.json --out out/flow\n"
     "  hdx search --spec examples/fmnist-latency.json --out out/search\n"
     "  hdx quantize --network out/search/network.json --weights out/search/weights.npz \\\n"
     "           --out out/quant\n"
@@ -75,9 +77,9 @@ int main(int argc, char** argv) {
     if (all[1] == "sim") return hdx::cli::cmd_sim(rest, command_line);
     if (all[1] == "search") return hdx::cli::cmd_search(rest, command_line);
     if (all[1] == "quantize") return hdx::cli::cmd_quantize(rest, command_line);
+    if (all[1] == "flow") return hdx::cli::cmd_flow(rest, command_line);
     fmt::print(stderr, "[cli E001] unknown command '{}'; the commands are cost, rtl, sim, search, "
-                       "quantize "
-                       "(see hdx --help)\n", all[1]);
+                       "quantize, flow (see hdx --help)\n", all[1]);
     return 2;
   } catch (const hdx::Error& e) {
     fmt::print(stderr, "{}\n", e.what());

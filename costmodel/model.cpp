@@ -331,17 +331,7 @@ void finish(LayerCost& r, const Accelerator& a, const Tech& tech) {
                                      (static_cast<double>(r.cycles) * a.pe_rows * a.pe_cols)
                                : 0.0;
   r.latency_us = static_cast<double>(r.cycles) / a.clock_mhz;
-  r.energy.mac = tech.mac_pj * static_cast<double>(r.ev.macs);
-  r.energy.dram =
-      tech.dram_pj_per_byte * static_cast<double>(r.ev.dram_rd_bytes + r.ev.dram_wr_bytes);
-  r.energy.ifmap = sram_pj(tech, a.ifmap_bytes(), r.ev.ifmap_rd + r.ev.ifmap_wr);
-  r.energy.weight = sram_pj(tech, a.weight_bytes(), r.ev.weight_rd + r.ev.weight_wr);
-  r.energy.acc = sram_pj(tech, a.ofmap_bytes(), r.ev.acc_rd + r.ev.acc_wr);
-  r.energy.param = tech.reg_pj_per_byte * static_cast<double>(r.ev.param_wr);
-  const Events& e = r.ev;
-  r.energy.spad = tech.reg_pj_per_byte *
-                  static_cast<double>(e.spad_ifmap_rd + e.spad_ifmap_wr + e.spad_filter_rd +
-                                      e.spad_filter_wr + 4 * (e.spad_psum_rd + e.spad_psum_wr));
+  r.energy = event_energy(r.ev, a, tech);
 }
 
 template <class T>
@@ -401,6 +391,20 @@ LayerCost host_cost(const Layer& l) {
 }
 
 }  // namespace
+
+Energy event_energy(const Events& e, const Accelerator& a, const Tech& tech) {
+  Energy en;
+  en.mac = tech.mac_pj * static_cast<double>(e.macs);
+  en.dram = tech.dram_pj_per_byte * static_cast<double>(e.dram_rd_bytes + e.dram_wr_bytes);
+  en.ifmap = sram_pj(tech, a.ifmap_bytes(), e.ifmap_rd + e.ifmap_wr);
+  en.weight = sram_pj(tech, a.weight_bytes(), e.weight_rd + e.weight_wr);
+  en.acc = sram_pj(tech, a.ofmap_bytes(), e.acc_rd + e.acc_wr);
+  en.param = tech.reg_pj_per_byte * static_cast<double>(e.param_wr);
+  en.spad = tech.reg_pj_per_byte *
+            static_cast<double>(e.spad_ifmap_rd + e.spad_ifmap_wr + e.spad_filter_rd +
+                                e.spad_filter_wr + 4 * (e.spad_psum_rd + e.spad_psum_wr));
+  return en;
+}
 
 LayerCost layer_cost(const Layer& l, const Accelerator& a, const Tech& tech) {
   if (l.host()) return host_cost(l);

@@ -37,6 +37,10 @@ struct Energy {  // picojoules by component
   double total() const { return mac + dram + ifmap + weight + acc + param + spad; }
 };
 
+// Energy of event counts on an accelerator (the cost model's energy, or the RTL's from its
+// counters).
+Energy event_energy(const Events& e, const Accelerator& a, const Tech& tech = default_tech());
+
 struct LayerCost {
   std::string name;
   long long cycles = 0;

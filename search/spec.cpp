@@ -200,7 +200,7 @@ Constraint constraint_from_json(const ObjectReader& r) {
 Spec spec_from_json(const json& j) {
   ObjectReader r(j, "");
   r.allow_only({"name", "seed", "dataset", "supernet", "hardware", "cost", "objective",
-                "constraints", "constraint_mode", "search", "train", "threads"});
+                "constraints", "constraint_mode", "search", "train", "threads", "flow"});
   Spec s;
   s.name = r.get_string("name");
   s.seed = static_cast<uint64_t>(r.get_int("seed", 0, 1 << 30, 1));
@@ -308,6 +308,12 @@ Spec spec_from_json(const json& j) {
     s.train_lr = t.get_number("lr", 0, 10, true, s.train_lr);
   }
   s.threads = r.get_int("threads", 0, 256, 0);
+  if (r.has("flow")) {
+    ObjectReader f = r.get_object("flow");
+    f.allow_only({"calib_images", "sim_images"});
+    s.calib_images = f.get_int("calib_images", 1, 60000, s.calib_images);
+    s.sim_images = f.get_int("sim_images", 1, 10000, s.sim_images);
+  }
   return s;
 }
 
@@ -373,7 +379,8 @@ json spec_to_json(const Spec& s) {
         {"max_extra_epochs", s.max_extra_epochs},
         {"time_minutes", s.search_minutes}}},
       {"train", {{"epochs", s.train_epochs}, {"batch_size", s.train_batch}, {"lr", s.train_lr}}},
-      {"threads", s.threads}};
+      {"threads", s.threads},
+      {"flow", {{"calib_images", s.calib_images}, {"sim_images", s.sim_images}}}};
 }
 
 }  // namespace hdx

@@ -82,6 +82,8 @@ struct Spec {
   int train_epochs = 3, train_batch = 128;
   double train_lr = 0.003;
   int threads = 0;  // 0: all cores
+  // hdx flow: training images that calibrate the int8 scales; test images run on the RTL.
+  int calib_images = 2000, sim_images = 10;
 };
 
 // Parse and validate; errors are ConfigError naming the JSON path.

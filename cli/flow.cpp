@@ -1,0 +1,155 @@
+// hdx flow: search -> quantize -> rtl -> sim -> report, each stage a folder of files that the
+// next stage reads, so a flow can resume from any stage.
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "commands.h"
+#include "errors.h"
+#include "report.h"
+#include "spec.h"
+#include "util.h"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace hdx::cli {
+
+namespace {
+
+const std::vector<std::string> kStages = {"search", "quantize", "rtl", "sim", "report"};
+
+int stage_index(const std::string& s, const char* option) {
+  for (size_t i = 0; i < kStages.size(); ++i)
+    if (kStages[i] == s) return static_cast<int>(i);
+  throw ConfigError(25, fmt::format("{} {}: unknown stage; the stages are search, quantize, rtl, "
+                                    "sim, report", option, s));
+}
+
+// The files a stage reads that earlier stages write (checked before a resumed run starts).
+std::vector<std::pair<std::string, std::string>> stage_inputs(int stage) {
+  std::vector<std::pair<std::string, std::string>> need;  // (file, stage that writes it)
+  if (stage >= 1)
+    for (const char* f : {"search/network.json", "search/accelerator.json", "search/weights.npz",
+                          "search/search_report.json"})
+      need.emplace_back(f, "search");
+  if (stage >= 3) need.emplace_back("quant/weights_int8.npz", "quantize");
+  if (stage >= 3) need.emplace_back("rtl/manifest.json", "rtl");
+  if (stage >= 4) need.emplace_back("sim/sim_report.json", "sim");
+  return need;
+}
+
+}  // namespace
+
+int cmd_flow(const Args& args, const std::string& command_line) {
+  po::options_description od("options");
+  od.add_options()("help,h", "this text")(
+      "spec", po::value<std::string>()->required(), "spec.json (docs/formats.md)")(
+      "out", po::value<std::string>()->required(),
+      "output folder: search/, quant/, rtl/, sim/, report.json, report.md, report.html")(
+      "from", po::value<std::string>()->default_value("search"),
+      "first stage to run: search, quantize, rtl, sim or report (earlier stages' files are "
+      "reused)")(
+      "to", po::value<std::string>()->default_value("report"), "last stage to run")(
+      "images", po::value<int>(), "test images to run on the RTL (default: the spec's "
+                                  "flow.sim_images)")(
+      "force", "start from search in a non-empty output folder");
+  po::variables_map vm;
+  if (!parse(args, od, vm,
+             "usage: hdx flow --spec S --out DIR [--from STAGE] [--to STAGE] [--images K]",
+             "  hdx flow --spec examples/fmnist-latency.json --out out/flow\n"
+             "  hdx flow --spec examples/fmnist-latency.json --out out/flow --from rtl\n"))
+    return 0;
+  const std::string spec_path = vm["spec"].as<std::string>();
+  const Spec spec = load_spec(spec_path);
+  const std::string out = vm["out"].as<std::string>();
+  const int from = stage_index(vm["from"].as<std::string>(), "--from");
+  const int to = stage_index(vm["to"].as<std::string>(), "--to");
+  if (from > to)
+    throw ConfigError(25, fmt::format("--from {} comes after --to {}; the order is search, "
+                                      "quantize, rtl, sim, report", kStages[from], kStages[to]));
+  const int images = vm.count("images") ? vm["images"].as<int>() : spec.sim_images;
+  if (images < 1) throw ConfigError(25, fmt::format("--images {}: must be at least 1", images));
+
+  if (from == 0) {
+    if (fs::exists(out) && !fs::is_empty(out) && !vm.count("force"))
+      throw IoError(11, fmt::format("{} is not empty; pass --force to run the whole flow again "
+                                    "there, --from STAGE to resume, or choose another --out",
+                                    out), 2);
+  } else {
+    // Resuming: the earlier stages' files must be there, from this very spec.
+    for (const auto& [file, writer] : stage_inputs(from))
+      if (!fs::exists(fs::path(out) / file))
+        throw IoError(51, fmt::format("--from {} needs {}/{}, which stage {} writes; run with "
+                                      "--from {}", kStages[from], out, file, writer, writer), 2);
+    const nlohmann::json used = nlohmann::json::parse(read_file(out + "/search/manifest.json"));
+    if (used.value("config", nlohmann::json::object()).value("spec", nlohmann::json()) !=
+        spec_to_json(spec))
+      throw ConfigError(52, fmt::format("{} differs from the spec the search in {}/search ran "
+                                        "with; run the flow from search (--from search --force) "
+                                        "or pass that spec", spec_path, out));
+  }
+  fs::create_directories(out);
+
+  nlohmann::json times = nlohmann::json::object();
+  const std::string times_path = out + "/flow_times.json";
+  if (fs::exists(times_path)) times = nlohmann::json::parse(read_file(times_path));
+  const std::string s = out + "/search/", q = out + "/quant/";
+  for (int st = from; st <= to; ++st) {
+    const std::string& name = kStages[st];
+    fmt::print("[flow] stage {}/{}: {}\n", st + 1, kStages.size(), name);
+    std::fflush(stdout);
+    Args a;
+    const std::string force = "--force";
+    if (name == "search") {
+      a = {"--spec", spec_path, "--out", out + "/search", force};
+    } else if (name == "quantize") {
+      a = {"--network", s + "network.json", "--weights", s + "weights.npz", "--out", out + "/quant",
+           "--calib", std::to_string(spec.calib_images), "--test", std::to_string(spec.dataset.test),
+           "--dataset", spec.dataset.name, "--data", spec.dataset.path,
+           "--threads", std::to_string(spec.threads), force};
+    } else if (name == "rtl") {
+      a = {"--accel", s + "accelerator.json", "--out", out + "/rtl", force};
+    } else if (name == "sim") {
+      a = {"--network", s + "network.json", "--accel", s + "accelerator.json", "--weights",
+           q + "weights_int8.npz", "--images", std::to_string(images), "--dataset",
+           spec.dataset.name, "--data", spec.dataset.path, "--out", out + "/sim", force};
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    int rc = 0;
+    try {
+      if (name == "search") rc = cmd_search(a, command_line);
+      else if (name == "quantize") rc = cmd_quantize(a, command_line);
+      else if (name == "rtl") rc = cmd_rtl(a, command_line);
+      else if (name == "sim") rc = cmd_sim(a, command_line);
+      else write_flow_report(out, times, spec);
+    } catch (const Error& e) {
+      fmt::print(stderr, "{}\n", e.what());
+      rc = e.exit_code();
+    }
+    const double secs =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (rc != 0) {
+      fmt::print(stderr, "[flow E050] stage {} failed (exit {}) after {:.1f} s; {}the later "
+                         "stages did not run. Fix the cause and resume with: hdx flow --spec {} "
+                         "--out {} --from {}\n",
+                 name, rc, secs,
+                 st > 0 ? fmt::format("the files of the stages before it are intact in {}; ", out)
+                        : "",
+                 spec_path, out, name);
+      return rc;
+    }
+    times[name] = secs;
+    write_file_atomic(times_path, times.dump(2) + "\n");
+    fmt::print("[flow] stage {} done in {:.1f} s\n\n", name, secs);
+  }
+  if (to == static_cast<int>(kStages.size()) - 1)
+    fmt::print("[flow] done: {}/report.html, report.md, report.json\n", out);
+  return 0;
+}
+
+}  // namespace hdx::cli
