@@ -332,14 +332,7 @@ int cmd_sim(const Args& args, const std::string& command_line) {
       s.name = l.name;
       if (l.host()) {
         if (real) {
-          const std::vector<int8_t>& a = layer_input(net, i, input, rtl);
-          if (l.op == Op::AvgPool) {
-            rtl.push_back(avgpool_golden(l, a));
-          } else {
-            size_t k = 0;
-            while (net.layers[k].name != l.input2) ++k;
-            rtl.push_back(add_golden(l, a, rtl[k], qnet.layers[i].add));
-          }
+          rtl.push_back(host_op(net, qnet, i, input, rtl));
           s.outputs_match = rtl.back() == ref[i];
         }
         sims[static_cast<size_t>(p)].push_back(std::move(s));

@@ -361,7 +361,9 @@ json write_flow_report(const std::string& dir, const json& stage_seconds, const 
       {"energy per inference (model / RTL)", fmt::format("{} / {} uJ", num(cost.energy_uj), num(tot["rtl_energy_uj"].get<double>()))},
       {"area", fmt::format("{} mm2", num(cost.area_mm2))}};
   std::vector<std::vector<std::string>> trow;
-  for (const auto& [k, v] : stage_seconds.items()) trow.push_back({k, fmt::format("{:.1f} s", v.get<double>())});
+  for (const char* k : {"search", "quantize", "rtl", "sim"})  // in flow order
+    if (stage_seconds.contains(k))
+      trow.push_back({k, fmt::format("{:.1f} s", stage_seconds[k].get<double>())});
 
   auto md_table = [](const std::vector<std::string>& h, const std::vector<std::vector<std::string>>& rows) {
     std::string o = "|";

@@ -93,28 +93,27 @@ const std::vector<int8_t>& layer_input(const Network& n, size_t i, const std::ve
                                  n.layers[i].name, from));
 }
 
+std::vector<int8_t> host_op(const Network& n, const QuantNet& q, size_t i,
+                            const std::vector<int8_t>& input,
+                            const std::vector<std::vector<int8_t>>& outputs) {
+  const Layer& l = n.layers[i];
+  const std::vector<int8_t>& in = layer_input(n, i, input, outputs);
+  if (l.op == Op::AvgPool) return avgpool_golden(l, in);
+  for (size_t k = 0; k < i; ++k)
+    if (n.layers[k].name == l.input2) return add_golden(l, in, outputs[k], q.layers[i].add);
+  throw SimError(41, fmt::format("layer '{}' adds '{}', which is not an earlier layer", l.name,
+                                 l.input2));
+}
+
 std::vector<std::vector<int8_t>> reference_forward(const Network& n, const QuantNet& q,
                                                    const std::vector<int8_t>& input) {
   std::vector<std::vector<int8_t>> out;
   out.reserve(n.layers.size());
   for (size_t i = 0; i < n.layers.size(); ++i) {
     const Layer& l = n.layers[i];
-    const std::vector<int8_t>& in = layer_input(n, i, input, out);
-    switch (l.op) {
-      case Op::Conv:
-      case Op::Fc:
-        out.push_back(conv_golden(l, in, q.layers[i].weight, q.layers[i].q));
-        break;
-      case Op::Add: {
-        size_t k = 0;
-        while (n.layers[k].name != l.input2) ++k;
-        out.push_back(add_golden(l, in, out[k], q.layers[i].add));
-        break;
-      }
-      case Op::AvgPool:
-        out.push_back(avgpool_golden(l, in));
-        break;
-    }
+    out.push_back(l.host() ? host_op(n, q, i, input, out)
+                           : conv_golden(l, layer_input(n, i, input, out), q.layers[i].weight,
+                                         q.layers[i].q));
   }
   return out;
 }

@@ -41,6 +41,11 @@ std::vector<std::vector<int8_t>> reference_forward(const Network& n, const Quant
 const std::vector<int8_t>& layer_input(const Network& n, size_t i, const std::vector<int8_t>& input,
                                        const std::vector<std::vector<int8_t>>& outputs);
 
+// The output of host operation i (add, avgpool) from the outputs computed so far.
+std::vector<int8_t> host_op(const Network& n, const QuantNet& q, size_t i,
+                            const std::vector<int8_t>& input,
+                            const std::vector<std::vector<int8_t>>& outputs);
+
 // The index of the largest value, the lowest index on ties: the predicted class.
 int argmax(const std::vector<int8_t>& logits);
 
