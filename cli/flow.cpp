@@ -43,6 +43,17 @@ std::vector<std::pair<std::string, std::string>> stage_inputs(int stage) {
   return need;
 }
 
+// What a stage writes under DIR.
+std::vector<std::string> stage_outputs(int stage) {
+  switch (stage) {
+    case 0: return {"search"};
+    case 1: return {"quant"};
+    case 2: return {"rtl"};
+    case 3: return {"sim"};
+    default: return {"report.json", "report.md", "report.html", "plots"};
+  }
+}
+
 }  // namespace
 
 int cmd_flow(const Args& args, const std::string& command_line) {
@@ -95,9 +106,15 @@ int cmd_flow(const Args& args, const std::string& command_line) {
   }
   fs::create_directories(out);
 
+  // What the stages from `from` on wrote before is stale now: remove it, so that a stage that
+  // fails cannot leave an older run's later results (an old report saying PASS) beside it.
   nlohmann::json times = nlohmann::json::object();
   const std::string times_path = out + "/flow_times.json";
   if (fs::exists(times_path)) times = nlohmann::json::parse(read_file(times_path));
+  for (int st = from; st < static_cast<int>(kStages.size()); ++st) {
+    for (const std::string& f : stage_outputs(st)) fs::remove_all(fs::path(out) / f);
+    times.erase(kStages[st]);
+  }
   const std::string s = out + "/search/", q = out + "/quant/";
   for (int st = from; st <= to; ++st) {
     const std::string& name = kStages[st];

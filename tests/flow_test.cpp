@@ -181,6 +181,13 @@ TEST(FlowCli, TinyFlowResumeAndReport) {
   EXPECT_GT(ink / n, 0.01);         // text and tables were drawn
   EXPECT_GT(verdict, 20000);        // the stylesheet applied
   EXPECT_GT(bars, 2000);            // the inline SVG plots rendered
+
+  // A stage that fails takes the later stages' old results with it: no stale PASS report.
+  hdx::write_file_atomic(out + "/quant/weights_int8.npz", read_file(out + "/search/weights.npz"));
+  EXPECT_EQ(flow({"--spec", spec, "--out", out, "--from", "sim"}, &log), 2) << log;
+  EXPECT_FALSE(fs::exists(out + "/report.json"));
+  EXPECT_FALSE(fs::exists(out + "/sim"));
+  EXPECT_TRUE(fs::exists(out + "/rtl/manifest.json"));
   fs::remove_all(dir);
 }
 
