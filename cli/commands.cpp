@@ -407,9 +407,9 @@ int cmd_sim(const Args& args, const std::string& command_line) {
       ref_correct += fc == label;
       image_rows.push_back({{"index", first + p}, {"label", label}, {"reference_class", fc},
                             {"rtl_class", rc}, {"agree", rc == fc}});
-      if (!tty)
-        log(fmt::format("image {}: label {}, RTL class {}, reference class {}{}", first + p,
-                        label, rc, fc, rc == fc ? "" : "  DISAGREE"));
+      if (tty) fmt::print("\r\033[K");  // the line replaces the bar, which the next layer redraws
+      log(fmt::format("image {}: label {}, RTL class {}, reference class {}{}", first + p, label,
+                      rc, fc, rc == fc ? "" : "  DISAGREE"));
     }
   }
 

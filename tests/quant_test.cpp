@@ -210,26 +210,30 @@ TEST(SimCli, RealImagesOnTheRtl) {
   const std::string q = (dir / "weights_int8.npz").string(), net = (dir / "net.json").string();
   write_qnet(q, n, r.q);
   write_file_atomic(net, network_to_json(n).dump(2));
-  const std::string accel = std::string(HDX_SOURCE_DIR) + "/examples/accel_ws_4x4.json";
-  const std::string out = (dir / "sim").string();
   std::string log;
-  ASSERT_EQ(run_command({kHdx, "sim", "--network", net, "--accel", accel, "--weights", q,
-                         "--images", "2", "--out", out}, &log), 0) << log;
-  EXPECT_NE(log.find("2 test images on the RTL: predicted class equals the int8 reference on "
-                     "2/2 (100%)"), std::string::npos) << log;
-  EXPECT_NE(log.find("all 6 accelerator layers x 2 images: outputs bit-exact"), std::string::npos)
-      << log;
-  const json rep = json::parse(read_file(out + "/sim_report.json"));
-  EXPECT_TRUE(rep["all_match"].get<bool>());
-  EXPECT_EQ(rep["rtl_agreement"], 1.0);
-  ASSERT_EQ(rep["images"].size(), 2u);
-  EXPECT_EQ(rep["images"][1]["rtl_class"], r.int8_predictions[1]);
-  EXPECT_EQ(rep["images"][1]["label"], 2);
-  for (const auto& l : rep["layers"]) {
-    EXPECT_TRUE(l["outputs_match"].get<bool>()) << l["name"];
-    EXPECT_EQ(l["model_cycles"], l["rtl_cycles"]) << l["name"];
+  for (const char* a : {"accel_ws_4x4.json", "accel_rs_4x4.json"}) {  // both dataflows
+    SCOPED_TRACE(a);
+    const std::string accel = std::string(HDX_SOURCE_DIR) + "/examples/" + a;
+    const std::string out = (dir / "sim").string();
+    ASSERT_EQ(run_command({kHdx, "sim", "--network", net, "--accel", accel, "--weights", q,
+                           "--images", "2", "--out", out, "--force"}, &log), 0) << log;
+    EXPECT_NE(log.find("2 test images on the RTL: predicted class equals the int8 reference on "
+                       "2/2 (100%)"), std::string::npos) << log;
+    EXPECT_NE(log.find("all 6 accelerator layers x 2 images: outputs bit-exact"),
+              std::string::npos) << log;
+    const json rep = json::parse(read_file(out + "/sim_report.json"));
+    EXPECT_TRUE(rep["all_match"].get<bool>());
+    EXPECT_EQ(rep["rtl_agreement"], 1.0);
+    ASSERT_EQ(rep["images"].size(), 2u);
+    EXPECT_EQ(rep["images"][1]["rtl_class"], r.int8_predictions[1]);
+    EXPECT_EQ(rep["images"][1]["label"], 2);
+    for (const auto& l : rep["layers"]) {
+      EXPECT_TRUE(l["outputs_match"].get<bool>()) << l["name"];
+      EXPECT_EQ(l["model_cycles"], l["rtl_cycles"]) << l["name"];
+    }
+    EXPECT_TRUE(rep["layers"][4]["host"].get<bool>());
   }
-  EXPECT_TRUE(rep["layers"][4]["host"].get<bool>());
+  const std::string accel = std::string(HDX_SOURCE_DIR) + "/examples/accel_ws_4x4.json";
 
   json other = network_to_json(n);
   other["layers"][5]["out_channels"] = 16;
