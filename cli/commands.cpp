@@ -289,10 +289,7 @@ int cmd_sim(const Args& args, const std::string& command_line) {
     if (images.n < first + k)
       throw ConfigError(24, fmt::format("--first-image {} --images {}: the test set has only {} "
                                         "images", first, k, images.n));
-    if (images.c != net.in_c || images.h != net.in_h || images.w != net.in_w)
-      throw ConfigError(22, fmt::format("network '{}' takes {}x{}x{} inputs but the images are "
-                                        "{}x{}x{}", net.name, net.in_c, net.in_h, net.in_w,
-                                        images.c, images.h, images.w));
+    check_image_shape(net, images);
   }
   const int passes = real ? images.n - first : 1;
   prepare_out(out, vm.count("force") > 0);
@@ -321,9 +318,7 @@ int cmd_sim(const Args& args, const std::string& command_line) {
     std::vector<std::vector<int8_t>> ref, rtl;  // per layer, HWC
     std::vector<int8_t> input;
     if (real) {
-      const size_t per = static_cast<size_t>(images.c) * images.h * images.w;
-      input = quantize_pixels(images.pixels.data() + static_cast<size_t>(first + p) * per,
-                              images.c, images.h, images.w);
+      input = image_input(images, first + p);
       ref = reference_forward(net, qnet, input);
     }
     for (size_t i = 0; i < L; ++i) {
@@ -425,16 +420,16 @@ int cmd_sim(const Args& args, const std::string& command_line) {
     // Over all passes: outputs exact in every one, cycles and events equal in every one.
     const LayerSim& s0 = sims[0][i];
     bool outputs = true, cycles = true, events = true;
-    long long bad = 0, rtl_max = 0;
+    long long bad = 0;
     double secs = 0;
     for (const auto& pass : sims) {
       outputs &= pass[i].outputs_match;
       cycles &= pass[i].cycles_match();
       events &= pass[i].events_match();
       bad += pass[i].mismatches;
-      rtl_max = std::max(rtl_max, pass[i].rtl_cycles);
       secs += pass[i].seconds;
     }
+    const long long rtl_cycles = s0.rtl_cycles;  // of the first pass; "cycles" covers them all
     if (l.host()) {
       all_ok &= outputs || !real;
       fmt::print("{:<16} {:<14} {:>10} {:>10}   runs on the host{}\n", l.name, op_desc(l), 0, 0,
@@ -447,18 +442,18 @@ int cmd_sim(const Args& args, const std::string& command_line) {
     }
     all_ok &= outputs && cycles && events;
     tm += s0.model.cycles;
-    tr += rtl_max;
+    tr += rtl_cycles;
     em += s0.model.energy.total() * 1e-6;
     er += event_energy(s0.rtl, acc).total() * 1e-6;
     fmt::print("{:<16} {:<14} {:>10} {:>10} {:>7} {:>8} {:>7}\n", l.name, op_desc(l),
-               s0.model.cycles, rtl_max, cycles ? "equal" : "DIFFER",
+               s0.model.cycles, rtl_cycles, cycles ? "equal" : "DIFFER",
                outputs ? "exact" : bad ? fmt::format("{} bad", bad) : "DIFFER",
                events ? "equal" : "DIFFER");
     layers.push_back({{"name", l.name},
                       {"op", op_name(l.op)},
                       {"host", false},
                       {"model_cycles", s0.model.cycles},
-                      {"rtl_cycles", rtl_max},
+                      {"rtl_cycles", rtl_cycles},
                       {"cycles_match", cycles},
                       {"outputs_match", outputs},
                       {"mismatches", bad},
@@ -497,10 +492,16 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   }
   write_file_atomic(out + "/sim_report.json", report.dump(2) + "\n");
   files.push_back("sim_report.json");
-  write_manifest(out, command_line,
-                 {{"network", network_to_json(net)}, {"accelerator", accelerator_to_json(acc)},
-                  {"seed", seed}},
-                 files);
+  nlohmann::json config = {{"network", network_to_json(net)},
+                           {"accelerator", accelerator_to_json(acc)}};
+  if (real)
+    config["data"] = {{"weights", vm["weights"].as<std::string>()},
+                      {"weights_sha256", sha256_file(vm["weights"].as<std::string>())},
+                      {"dataset", vm["dataset"].as<std::string>()},
+                      {"first_image", first}, {"images", passes}};
+  else
+    config["seed"] = seed;
+  write_manifest(out, command_line, config, files);
   if (real)
     fmt::print("{} test images on the RTL: predicted class equals the int8 reference on {}/{} "
                "({:.0f}%); accuracy {:.1f}% (reference {:.1f}%); {:.1f} s per image\n", passes,
@@ -670,8 +671,11 @@ int cmd_quantize(const Args& args, const std::string& command_line) {
       {"layers", layers},
       {"times_s", {{"calibration", r.calib_s}, {"float_test", r.float_s}, {"int8_test", r.int8_s}}}};
   write_file_atomic(out + "/quant_report.json", rep.dump(2) + "\n");
-  write_manifest(out, command_line, {{"network", network_to_json(net)}, {"dataset", name},
-                                     {"calibration_images", r.calib_images}},
+  write_manifest(out, command_line,
+                 {{"network", network_to_json(net)}, {"dataset", name},
+                  {"float_weights", vm["weights"].as<std::string>()},
+                  {"float_weights_sha256", sha256_file(vm["weights"].as<std::string>())},
+                  {"calibration_images", r.calib_images}, {"test_images", r.test_images}},
                  {"weights_int8.npz", "quant_report.json"});
   fmt::print("int8 weights in {}/weights_int8.npz; test accuracy float {:.2f}%, int8 {:.2f}% on "
              "{} images\n", out, 100 * r.float_accuracy, 100 * r.int8_accuracy, r.test_images);

@@ -97,9 +97,14 @@ int cmd_flow(const Args& args, const std::string& command_line) {
       if (!fs::exists(fs::path(out) / file))
         throw IoError(51, fmt::format("--from {} needs {}/{}, which stage {} writes; run with "
                                       "--from {}", kStages[from], out, file, writer, writer), 2);
+    // Only what the search reads counts: flow settings and thread counts may change.
+    auto searched = [](nlohmann::json j) {
+      if (j.is_object()) j.erase("flow"), j.erase("threads");
+      return j;
+    };
     const nlohmann::json used = nlohmann::json::parse(read_file(out + "/search/manifest.json"));
-    if (used.value("config", nlohmann::json::object()).value("spec", nlohmann::json()) !=
-        spec_to_json(spec))
+    if (searched(used.value("config", nlohmann::json::object()).value("spec", nlohmann::json())) !=
+        searched(spec_to_json(spec)))
       throw ConfigError(52, fmt::format("{} differs from the spec the search in {}/search ran "
                                         "with; run the flow from search (--from search --force) "
                                         "or pass that spec", spec_path, out));
@@ -147,6 +152,9 @@ int cmd_flow(const Args& args, const std::string& command_line) {
     } catch (const Error& e) {
       fmt::print(stderr, "{}\n", e.what());
       rc = e.exit_code();
+    } catch (const std::exception& e) {  // a bug; still say which stage and how to go on
+      fmt::print(stderr, "[hdx E999] internal error: {}\n", e.what());
+      rc = 3;
     }
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

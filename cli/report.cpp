@@ -79,8 +79,16 @@ std::vector<Point> search_points(const std::string& path, const std::string& obj
     std::stringstream ss(line);
     for (std::string c; std::getline(ss, c, ',');) v.push_back(c);
     if (v.size() != head.size() || v[cp] == "train") continue;
-    const double o = edp ? std::stod(v[co]) * std::stod(v[ce2]) : std::stod(v[co]);
-    pts.push_back({std::stod(v[ca]), o, v[cf] == "1", std::stoi(v[ce])});
+    // An epoch whose design did not map has empty metric fields: not a point of the plot.
+    auto number = [](const std::string& f) {
+      char* end = nullptr;
+      const double d = std::strtod(f.c_str(), &end);
+      return f.empty() || *end ? NAN : d;
+    };
+    const double o = edp ? number(v[co]) * number(v[ce2]) : number(v[co]);
+    const double acc = number(v[ca]);
+    if (std::isfinite(o) && std::isfinite(acc))
+      pts.push_back({acc, o, v[cf] == "1", static_cast<int>(number(v[ce]))});
   }
   return pts;
 }
@@ -220,9 +228,7 @@ std::string svg_pareto(const std::vector<Point>& pts, const std::string& obj_lab
   return o + "</svg>\n";
 }
 
-}  // namespace
-
-json write_flow_report(const std::string& dir, const json& stage_seconds, const Spec& spec) {
+json build_report(const std::string& dir, const json& stage_seconds, const Spec& spec) {
   const json sr = read_json(dir + "/search/search_report.json");
   const json qr = read_json(dir + "/quant/quant_report.json");
   const json sim = read_json(dir + "/sim/sim_report.json");
@@ -237,9 +243,9 @@ json write_flow_report(const std::string& dir, const json& stage_seconds, const 
   for (size_t i = 0; i < net.layers.size(); ++i) {
     const Layer& l = net.layers[i];
     const LayerCost& c = cost.layers[i];
-    const json& s = sim["layers"].at(i);
+    const json& s = sim.at("layers").at(i);
     const bool match = s.value("outputs_match", false);
-    const long long rc = s["rtl_cycles"].get<long long>();
+    const long long rc = s.at("rtl_cycles").get<long long>();
     exact &= match;
     cycles_equal &= rc == c.cycles;
     if (l.host()) host_ops.push_back(l.name);
@@ -253,26 +259,26 @@ json write_flow_report(const std::string& dir, const json& stage_seconds, const 
                       {"utilization", c.utilization}, {"energy_uj", c.energy.total() * 1e-6},
                       {"macs", l.macs()}});
   }
-  const json& tot = sim["total"];
-  const double rtl_lat = tot["rtl_latency_ms"].get<double>();
+  const json& tot = sim.at("total");
+  const double rtl_lat = tot.at("rtl_latency_ms").get<double>();
   json constraints = json::array();
   bool all_met = true;
-  for (const auto& c : sr["constraints"]) {
-    const std::string m = c["metric"].get<std::string>();
+  for (const auto& c : sr.at("constraints")) {
+    const std::string m = c.at("metric").get<std::string>();
     json rtl = nullptr;
     if (m == "latency_ms") rtl = rtl_lat;
-    else if (m == "energy_uj") rtl = tot["rtl_energy_uj"];
+    else if (m == "energy_uj") rtl = tot.at("rtl_energy_uj");
     else if (m == "fps") rtl = rtl_lat > 0 ? json(1000 / rtl_lat) : json(nullptr);
-    const double lim = c["limit"].get<double>();
-    const bool is_max = c["bound"] == "max";
+    const double lim = c.at("limit").get<double>();
+    const bool is_max = c.at("bound") == "max";
     auto ok = [&](double v) { return is_max ? v <= lim : v >= lim; };
-    const bool met = c["met"].get<bool>() && (rtl.is_null() || ok(rtl.get<double>()));
+    const bool met = c.at("met").get<bool>() && (rtl.is_null() || ok(rtl.get<double>()));
     all_met &= met;
-    constraints.push_back({{"metric", m}, {"bound", c["bound"]}, {"limit", lim},
-                           {"value", c["value"]}, {"rtl_value", rtl}, {"met", met}});
+    constraints.push_back({{"metric", m}, {"bound", c.at("bound")}, {"limit", lim},
+                           {"value", c.at("value")}, {"rtl_value", rtl}, {"met", met}});
   }
   const double agreement = sim.value("rtl_agreement", 0.0);
-  const bool pass = exact && cycles_equal && agreement == 1.0 && all_met && sim["all_match"] == true;
+  const bool pass = exact && cycles_equal && agreement == 1.0 && all_met && sim.at("all_match") == true;
   const double um2 = 1e-6;
   const json energy_breakdown = {{"mac", eb.mac * 1e-6}, {"dram", eb.dram * 1e-6},
                                  {"ifmap_buffer", eb.ifmap * 1e-6},
@@ -287,21 +293,21 @@ json write_flow_report(const std::string& dir, const json& stage_seconds, const 
   json rep = {
       {"spec", spec.name},
       {"status", pass ? "pass" : "fail"},
-      {"network", {{"name", net.name}, {"choice", sr["design"]["choice"]},
+      {"network", {{"name", net.name}, {"choice", sr.at("design").at("choice")},
                    {"layers", net.layers.size()}, {"macs", cost.macs}}},
       {"accelerator", accelerator_to_json(acc)},
-      {"accuracy", {{"float", qr["accuracy"]["float"]}, {"int8", qr["accuracy"]["int8"]},
-                    {"test_images", qr["test_images"]}, {"rtl", sim["accuracy"]["rtl"]},
-                    {"rtl_images", sim["images"].size()}}},
+      {"accuracy", {{"float", qr.at("accuracy").at("float")}, {"int8", qr.at("accuracy").at("int8")},
+                    {"test_images", qr.at("test_images")}, {"rtl", sim.at("accuracy").at("rtl")},
+                    {"rtl_images", sim.at("images").size()}}},
       {"rtl_agreement", agreement},
       {"constraints", constraints},
-      {"objective", sr["objective"]},
+      {"objective", sr.at("objective")},
       {"layers", layers},
       {"host_ops", host_ops},
-      {"totals", {{"model_cycles", cost.cycles}, {"rtl_cycles", tot["rtl_cycles"]},
+      {"totals", {{"model_cycles", cost.cycles}, {"rtl_cycles", tot.at("rtl_cycles")},
                   {"model_latency_ms", cost.latency_us * 1e-3}, {"rtl_latency_ms", rtl_lat},
-                  {"model_energy_uj", cost.energy_uj}, {"rtl_energy_uj", tot["rtl_energy_uj"]},
-                  {"area_mm2", cost.area_mm2}, {"seconds_per_image_on_rtl", sim["seconds_per_image"]}}},
+                  {"model_energy_uj", cost.energy_uj}, {"rtl_energy_uj", tot.at("rtl_energy_uj")},
+                  {"area_mm2", cost.area_mm2}, {"seconds_per_image_on_rtl", sim.at("seconds_per_image")}}},
       {"energy_breakdown_uj", energy_breakdown},
       {"area_breakdown_mm2", area_breakdown},
       {"checks", {{"outputs_bit_exact", exact}, {"rtl_cycles_equal_model", cycles_equal},
@@ -313,10 +319,10 @@ json write_flow_report(const std::string& dir, const json& stage_seconds, const 
   std::vector<std::pair<std::string, double>> ebars, abars;
   for (const auto& [k, v] : energy_breakdown.items()) ebars.emplace_back(k, v.get<double>());
   for (const auto& [k, v] : area_breakdown.items()) abars.emplace_back(k, v.get<double>());
-  const std::string obj = sr["objective"]["metric"].get<std::string>();
+  const std::string obj = sr.at("objective").at("metric").get<std::string>();
   const std::string obj_col = obj == "latency" ? "latency_ms" : obj == "edp" ? "edp" : "energy_uj";
-  const double lat = sr["design"]["latency_ms"].get<double>(),
-               en = sr["design"]["energy_uj"].get<double>();
+  const double lat = sr.at("design").at("latency_ms").get<double>(),
+               en = sr.at("design").at("energy_uj").get<double>();
   const double chosen = obj == "latency" ? lat : obj == "edp" ? lat * en : en;
   const std::vector<std::pair<std::string, std::string>> plots = {
       {"trajectory.svg", read_file(dir + "/search/trajectory.svg")},
@@ -330,27 +336,27 @@ json write_flow_report(const std::string& dir, const json& stage_seconds, const 
   // Markdown and HTML from the same rows.
   std::vector<std::vector<std::string>> crow, lrow;
   for (const auto& c : constraints)
-    crow.push_back({c["metric"].get<std::string>(),
-                    fmt::format("{} {:g}", c["bound"] == "max" ? "<=" : ">=", c["limit"].get<double>()),
-                    c["value"].is_null() ? "does not map" : num(c["value"].get<double>()),
-                    c["rtl_value"].is_null() ? "(model only)" : num(c["rtl_value"].get<double>()),
-                    c["met"].get<bool>() ? "met" : "MISSED"});
+    crow.push_back({c.at("metric").get<std::string>(),
+                    fmt::format("{} {:g}", c.at("bound") == "max" ? "<=" : ">=", c.at("limit").get<double>()),
+                    c.at("value").is_null() ? "does not map" : num(c.at("value").get<double>()),
+                    c.at("rtl_value").is_null() ? "(model only)" : num(c.at("rtl_value").get<double>()),
+                    c.at("met").get<bool>() ? "met" : "MISSED"});
   for (const auto& l : layers)
-    lrow.push_back({l["name"].get<std::string>(),
-                    l["op"].get<std::string>() + (l["host"].get<bool>() ? " (host)" : ""),
-                    l["shape"].get<std::string>(), std::to_string(l["model_cycles"].get<long long>()),
-                    std::to_string(l["rtl_cycles"].get<long long>()),
-                    l["host"].get<bool>() ? "-" : pct(l["utilization"].get<double>()),
-                    num(l["energy_uj"].get<double>()),
-                    l["outputs_match"].get<bool>() ? "exact" : "DIFFER"});
+    lrow.push_back({l.at("name").get<std::string>(),
+                    l.at("op").get<std::string>() + (l.at("host").get<bool>() ? " (host)" : ""),
+                    l.at("shape").get<std::string>(), std::to_string(l.at("model_cycles").get<long long>()),
+                    std::to_string(l.at("rtl_cycles").get<long long>()),
+                    l.at("host").get<bool>() ? "-" : pct(l.at("utilization").get<double>()),
+                    num(l.at("energy_uj").get<double>()),
+                    l.at("outputs_match").get<bool>() ? "exact" : "DIFFER"});
   const std::vector<std::string> chead = {"constraint", "limit", "model", "RTL", "status"};
   const std::vector<std::string> lhead = {"layer", "op", "shape", "model cycles", "RTL cycles",
                                           "utilization", "energy uJ", "outputs"};
   const json& A = rep["accuracy"];
   const std::vector<std::vector<std::string>> arow = {
-      {"float", pct(A["float"].get<double>()), fmt::format("{} test images", A["test_images"].get<int>())},
-      {"int8 (integer reference)", pct(A["int8"].get<double>()), fmt::format("{} test images", A["test_images"].get<int>())},
-      {"on the RTL", pct(A["rtl"].get<double>()), fmt::format("{} test images, class equal to the reference on {}", A["rtl_images"].get<size_t>(), pct(agreement))}};
+      {"float", pct(A.at("float").get<double>()), fmt::format("{} test images", A.at("test_images").get<int>())},
+      {"int8 (integer reference)", pct(A.at("int8").get<double>()), fmt::format("{} test images", A.at("test_images").get<int>())},
+      {"on the RTL", pct(A.at("rtl").get<double>()), fmt::format("{} test images, class equal to the reference on {}", A.at("rtl_images").get<size_t>(), pct(agreement))}};
   const std::vector<std::vector<std::string>> hrow = {
       {"dataflow", acc.dataflow == Dataflow::WS ? "ws (weight-stationary systolic)" : "rs (row-stationary, Eyeriss-style)"},
       {"PE array", fmt::format("{} x {}", acc.pe_rows, acc.pe_cols)},
@@ -358,7 +364,7 @@ json write_flow_report(const std::string& dir, const json& stage_seconds, const 
       {"DRAM port", fmt::format("{} B/cycle, {} cycles latency", acc.dram_bytes_per_cycle, acc.dram_latency_cycles)},
       {"clock", fmt::format("{:g} MHz", acc.clock_mhz)},
       {"latency (model / RTL)", fmt::format("{} / {} ms", num(cost.latency_us * 1e-3), num(rtl_lat))},
-      {"energy per inference (model / RTL)", fmt::format("{} / {} uJ", num(cost.energy_uj), num(tot["rtl_energy_uj"].get<double>()))},
+      {"energy per inference (model / RTL)", fmt::format("{} / {} uJ", num(cost.energy_uj), num(tot.at("rtl_energy_uj").get<double>()))},
       {"area", fmt::format("{} mm2", num(cost.area_mm2))}};
   std::vector<std::vector<std::string>> trow;
   for (const char* k : {"search", "quantize", "rtl", "sim"})  // in flow order
@@ -410,7 +416,7 @@ json write_flow_report(const std::string& dir, const json& stage_seconds, const 
   const std::string title = fmt::format("hdx flow report: {}", spec.name);
   std::string md = fmt::format("# {}\n\n**{}**\n\nNetwork `{}`: {}; {} layers, {} MACs per "
                                "image. Host operations: {}.\n\n",
-                               title, verdict, net.name, sr["design"]["choice"].get<std::string>(),
+                               title, verdict, net.name, sr.at("design").at("choice").get<std::string>(),
                                net.layers.size(), cost.macs, host_note);
   md += "## Constraints\n\n" + md_table(chead, crow);
   md += "## Accuracy\n\n" + md_table({"", "accuracy", "on"}, arow);
@@ -430,7 +436,7 @@ json write_flow_report(const std::string& dir, const json& stage_seconds, const 
       "<h1>{}</h1>\n<p class=\"verdict\">{}</p>\n<p>Network <code>{}</code>: {}; {} layers, {} "
       "MACs per image. Host operations: {}.</p>\n",
       esc(title), pass ? "#e6f4e6" : "#fbe3e3", esc(title), esc(verdict), esc(net.name),
-      esc(sr["design"]["choice"].get<std::string>()), net.layers.size(), cost.macs,
+      esc(sr.at("design").at("choice").get<std::string>()), net.layers.size(), cost.macs,
       esc(host_note));
   html += "<h2>Constraints</h2>\n" + html_table(chead, crow);
   html += "<h2>Accuracy</h2>\n" + html_table({"", "accuracy", "on"}, arow);
@@ -448,6 +454,18 @@ json write_flow_report(const std::string& dir, const json& stage_seconds, const 
   write_file_atomic(dir + "/report.md", md);
   write_file_atomic(dir + "/report.html", html);
   return rep;
+}
+
+}  // namespace
+
+json write_flow_report(const std::string& dir, const json& stage_seconds, const Spec& spec) {
+  try {
+    return build_report(dir, stage_seconds, spec);
+  } catch (const json::exception& e) {
+    throw IoError(53, fmt::format("{}: a stage report lacks what the report needs ({}); it was "
+                                  "written by another hdx version or by hand: run the flow again "
+                                  "from quantize", dir, e.what()), 2);
+  }
 }
 
 }  // namespace hdx::cli

@@ -243,6 +243,12 @@ json network_to_json(const Network& n) {
               {"layers", std::move(layers)}};
 }
 
+int find_layer(const Network& n, const std::string& name) {
+  for (size_t i = 0; i < n.layers.size(); ++i)
+    if (n.layers[i].name == name) return static_cast<int>(i);
+  return -1;
+}
+
 Network single_layer_network(const Layer& l) {
   Network n;
   n.name = l.name;

@@ -55,6 +55,9 @@ Network network_from_json(const nlohmann::json& j);
 Network load_network(const std::string& path);
 nlohmann::json network_to_json(const Network& n);
 
+// The index of the layer named `name`, or -1.
+int find_layer(const Network& n, const std::string& name);
+
 // A single layer as a network of its own (used by tests and benchmarks).
 Network single_layer_network(const Layer& l);
 

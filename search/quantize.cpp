@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -40,6 +41,11 @@ std::vector<std::pair<std::string, torch::Tensor>> read_float_npz(const std::str
                                     "the weights.npz that hdx search wrote", path, name, a.dtype), 2);
     std::vector<int64_t> shape(a.shape.begin(), a.shape.end());
     std::vector<float> v = a.as<float>();
+    for (size_t i = 0; i < v.size(); ++i)
+      if (!std::isfinite(v[i]))
+        throw IoError(42, fmt::format("{}: array '{}' holds {} at element {}; the float network "
+                                      "did not train (retrain with a lower train.lr)", path, name,
+                                      v[i], i), 2);
     out.emplace_back(name, torch::from_blob(v.data(), shape, torch::kFloat32).clone());
   }
   return out;
@@ -47,22 +53,39 @@ std::vector<std::pair<std::string, torch::Tensor>> read_float_npz(const std::str
 
 }  // namespace
 
+void check_image_shape(const Network& n, const Images& im) {
+  if (im.c != n.in_c || im.h != n.in_h || im.w != n.in_w)
+    throw ConfigError(22, fmt::format("network '{}' takes {}x{}x{} inputs but the images are "
+                                      "{}x{}x{} (channels x height x width); use the data set the "
+                                      "network was searched on", n.name, n.in_c, n.in_h, n.in_w,
+                                      im.c, im.h, im.w));
+}
+
+std::vector<int8_t> image_input(const Images& im, int i) {
+  const size_t per = static_cast<size_t>(im.c) * im.h * im.w;
+  return quantize_pixels(im.pixels.data() + static_cast<size_t>(i) * per, im.c, im.h, im.w);
+}
+
 std::vector<int> int8_predict(const Network& n, const QuantNet& q, const Images& images, int from,
                               int count, int threads) {
   std::vector<int> pred(static_cast<size_t>(count));
-  const size_t per = static_cast<size_t>(images.c) * images.h * images.w;
+  threads = std::max(1, threads);
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(threads));
   auto work = [&](int t) {
-    for (int i = t; i < count; i += threads) {
-      const uint8_t* px = images.pixels.data() + static_cast<size_t>(from + i) * per;
-      const auto outs = reference_forward(n, q, quantize_pixels(px, images.c, images.h, images.w));
-      pred[static_cast<size_t>(i)] = argmax(outs.back());
+    try {
+      for (int i = t; i < count; i += threads)
+        pred[static_cast<size_t>(i)] =
+            argmax(reference_forward(n, q, image_input(images, from + i)).back());
+    } catch (...) {
+      errors[static_cast<size_t>(t)] = std::current_exception();
     }
   };
-  threads = std::max(1, threads);
   std::vector<std::thread> pool;
   for (int t = 1; t < threads; ++t) pool.emplace_back(work, t);
   work(0);
   for (auto& th : pool) th.join();
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
   return pred;
 }
 
@@ -70,11 +93,8 @@ QuantizeResult quantize(const Network& n, const std::string& float_weights, cons
                         int calib, const Images& test, int threads,
                         const std::function<void(const std::string&)>& log) {
   auto say = [&](const std::string& s) { if (log) log(s); };
-  if (calib_set.c != n.in_c || calib_set.h != n.in_h || calib_set.w != n.in_w)
-    throw ConfigError(22, fmt::format("network '{}' takes {}x{}x{} inputs but the images are "
-                                      "{}x{}x{}; use the data set the network was searched on",
-                                      n.name, n.in_c, n.in_h, n.in_w, calib_set.c, calib_set.h,
-                                      calib_set.w));
+  check_image_shape(n, calib_set);
+  check_image_shape(n, test);
   torch::NoGradGuard ng;
   NetModule net(n);
   net->import_weights(read_float_npz(float_weights), float_weights);
@@ -96,11 +116,8 @@ QuantizeResult quantize(const Network& n, const std::string& float_weights, cons
 
   // Scales of every tensor; avgpool keeps its input's scale (docs/arithmetic.md).
   std::vector<double> scale(L);
-  auto in_scale = [&](const std::string& from) {
-    if (from.empty()) return kInputScale;
-    for (size_t k = 0; k < L; ++k)
-      if (n.layers[k].name == from) return scale[k];
-    return kInputScale;
+  auto in_scale = [&](const std::string& from) {  // inputs are earlier layers (validated)
+    return from.empty() ? kInputScale : scale[static_cast<size_t>(find_layer(n, from))];
   };
   const auto params = net->export_weights();
   std::map<std::string, torch::Tensor> fw(params.begin(), params.end());
@@ -109,26 +126,33 @@ QuantizeResult quantize(const Network& n, const std::string& float_weights, cons
     QuantLayer ql;
     const double si = in_scale(l.input);
     scale[i] = l.op == Op::AvgPool ? si : (amax[i] > 0 ? amax[i] / 127 : si);
-    if (l.op == Op::Add) {
-      const double sb = in_scale(l.input2);
-      ql.add = add_params(si / scale[i], sb / scale[i]);
-    } else if (!l.host()) {
-      const torch::Tensor w = fw.at(l.name + ".weight").to(torch::kFloat64);  // [o][kh][kw][c]
-      const torch::Tensor b = fw.at(l.name + ".bias").to(torch::kFloat64);
-      const torch::Tensor wmax = w.abs().flatten(1).amax(1);
-      const torch::Tensor ws = torch::where(wmax > 0, wmax / 127, torch::ones_like(wmax));
-      const torch::Tensor wq =
-          (w / ws.view({-1, 1, 1, 1})).round().clamp(-127, 127).to(torch::kInt8).contiguous();
-      ql.weight.assign(wq.data_ptr<int8_t>(), wq.data_ptr<int8_t>() + wq.numel());
-      for (int o = 0; o < l.out_c; ++o) {
-        const double wso = ws[o].item<double>();
-        const double bq = std::round(b[o].item<double>() / (si * wso));
-        ql.q.bias.push_back(static_cast<int32_t>(std::clamp<double>(
-            bq, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max())));
-        const auto [m, sh] = scale_to_mult_shift(si * wso / scale[i]);
-        ql.q.mult.push_back(m);
-        ql.q.shift.push_back(static_cast<uint8_t>(sh));
+    try {
+      if (l.op == Op::Add) {
+        const double sb = in_scale(l.input2);
+        ql.add = add_params(si / scale[i], sb / scale[i]);
+      } else if (!l.host()) {
+        const torch::Tensor w = fw.at(l.name + ".weight").to(torch::kFloat64);  // [o][kh][kw][c]
+        const torch::Tensor b = fw.at(l.name + ".bias").to(torch::kFloat64);
+        const torch::Tensor wmax = w.abs().flatten(1).amax(1);
+        const torch::Tensor ws = torch::where(wmax > 0, wmax / 127, torch::ones_like(wmax));
+        const torch::Tensor r = w / ws.view({-1, 1, 1, 1});  // round half away from zero:
+        const torch::Tensor wq =
+            (r.sign() * (r.abs() + 0.5).floor()).clamp(-127, 127).to(torch::kInt8).contiguous();
+        ql.weight.assign(wq.data_ptr<int8_t>(), wq.data_ptr<int8_t>() + wq.numel());
+        for (int o = 0; o < l.out_c; ++o) {
+          const double wso = ws[o].item<double>();
+          const double bq = std::round(b[o].item<double>() / (si * wso));
+          ql.q.bias.push_back(static_cast<int32_t>(std::clamp<double>(
+              bq, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max())));
+          const auto [m, sh] = scale_to_mult_shift(si * wso / scale[i]);
+          ql.q.mult.push_back(m);
+          ql.q.shift.push_back(static_cast<uint8_t>(sh));
+        }
       }
+    } catch (const SimError& e) {  // a scale out of range: say which layer
+      const std::string msg = e.what();
+      throw SimError(e.code(), fmt::format("layer '{}' (input scale {:g}, output scale {:g}): {}",
+                                           l.name, si, scale[i], msg.substr(msg.find("] ") + 2)));
     }
     ql.scale = static_cast<float>(scale[i]);
     r.q.layers.push_back(std::move(ql));

@@ -234,8 +234,9 @@ std::vector<int8_t> add_golden(const Layer& l, const std::vector<int8_t>& a,
 }
 
 AddParams add_params(double ratio_a, double ratio_b) {
+  (void)scale_to_mult_shift(ratio_a);  // range checks of both (NaN included)
+  (void)scale_to_mult_shift(ratio_b);
   const auto [m, shift] = scale_to_mult_shift(std::max(ratio_a, ratio_b));
-  (void)scale_to_mult_shift(std::min(ratio_a, ratio_b));  // the same checks on the other
   auto at_shift = [&](double r) {
     return static_cast<int32_t>(std::min<int64_t>(std::llround(std::ldexp(r, shift)),
                                                   std::numeric_limits<int32_t>::max()));

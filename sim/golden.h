@@ -75,12 +75,13 @@ std::vector<int8_t> add_golden(const Layer& l, const std::vector<int8_t>& a,
 AddParams add_params(double ratio_a, double ratio_b);
 
 // Global average pooling, the output keeping the input's scale: per channel, with
-// n = in_h * in_w and sum the int32 sum of the channel, y = floor((2 * sum + n) / (2 * n)),
-// the mean rounded half up.
+// n = in_h * in_w and sum the exact sum of the channel, y = floor((2 * sum + n) / (2 * n)),
+// the mean rounded half up (always in [-128, 127]).
 std::vector<int8_t> avgpool_golden(const Layer& l, const std::vector<int8_t>& in);
 
 // The network input from image pixels 0..255 (C x H x W, as the data sets store them): HWC
-// int8 q = floor((254 * p + 255) / 510), i.e. p * 127 / 255 rounded half up, in 0..127; the
+// int8 q = floor((254 * p + 255) / 510), i.e. p * 127 / 255 rounded to nearest (it is never
+// a tie), in 0..127; the
 // scale of the input is 1/127 (the float network sees p / 255).
 std::vector<int8_t> quantize_pixels(const uint8_t* chw, int c, int h, int w);
 constexpr double kInputScale = 1.0 / 127;

@@ -73,6 +73,10 @@ QuantNet load_qnet(const std::string& path, const Network& n) {
     } else if (l.op == Op::Add) {
       const auto m = take(l.name + ".mult", "<i4", {2}).as<int32_t>();
       ql.add = {m[0], m[1], take(l.name + ".shift", "|u1", {1}).as<uint8_t>()[0]};
+      if (ql.add.mult_a < 0 || ql.add.mult_b < 0 || ql.add.shift > 63)
+        throw SimError(303, fmt::format("{}: layer '{}': add multipliers {} and {} must be in "
+                                        "[0, 2^31-1] and shift {} in [0, 63]", path, l.name,
+                                        ql.add.mult_a, ql.add.mult_b, ql.add.shift));
     }
     ql.scale = take(l.name + ".scale", "<f4", {1}).as<float>()[0];
     q.layers.push_back(std::move(ql));
@@ -83,14 +87,25 @@ QuantNet load_qnet(const std::string& path, const Network& n) {
   return q;
 }
 
+namespace {
+
+// The output of the earlier layer `from` (the network input when empty).
+const std::vector<int8_t>& output_of(const Network& n, size_t i, const std::string& from,
+                                     const std::vector<int8_t>& input,
+                                     const std::vector<std::vector<int8_t>>& outputs) {
+  if (from.empty()) return input;
+  const int k = find_layer(n, from);
+  if (k < 0 || static_cast<size_t>(k) >= std::min(i, outputs.size()))
+    throw SimError(41, fmt::format("layer '{}' reads '{}', which is not an earlier layer",
+                                   n.layers[i].name, from));
+  return outputs[static_cast<size_t>(k)];
+}
+
+}  // namespace
+
 const std::vector<int8_t>& layer_input(const Network& n, size_t i, const std::vector<int8_t>& input,
                                        const std::vector<std::vector<int8_t>>& outputs) {
-  const std::string& from = n.layers[i].input;
-  if (from.empty()) return input;
-  for (size_t k = 0; k < i; ++k)
-    if (n.layers[k].name == from) return outputs[k];
-  throw SimError(41, fmt::format("layer '{}' reads '{}', which is not an earlier layer",
-                                 n.layers[i].name, from));
+  return output_of(n, i, n.layers[i].input, input, outputs);
 }
 
 std::vector<int8_t> host_op(const Network& n, const QuantNet& q, size_t i,
@@ -99,10 +114,7 @@ std::vector<int8_t> host_op(const Network& n, const QuantNet& q, size_t i,
   const Layer& l = n.layers[i];
   const std::vector<int8_t>& in = layer_input(n, i, input, outputs);
   if (l.op == Op::AvgPool) return avgpool_golden(l, in);
-  for (size_t k = 0; k < i; ++k)
-    if (n.layers[k].name == l.input2) return add_golden(l, in, outputs[k], q.layers[i].add);
-  throw SimError(41, fmt::format("layer '{}' adds '{}', which is not an earlier layer", l.name,
-                                 l.input2));
+  return add_golden(l, in, output_of(n, i, l.input2, input, outputs), q.layers[i].add);
 }
 
 std::vector<std::vector<int8_t>> reference_forward(const Network& n, const QuantNet& q,

@@ -161,6 +161,14 @@ TEST(FlowCli, TinyFlowResumeAndReport) {
   EXPECT_EQ(read_file(out + "/quant/weights_int8.npz"), weights);
   EXPECT_EQ(json::parse(read_file(out + "/report.json"))["status"], "pass");
 
+  // An epoch whose design did not map leaves empty metric fields in history.csv; the report
+  // skips it.
+  {
+    std::ofstream h(out + "/search/history.csv", std::ios::app);
+    h << "3,search,1,2.3,0.1,,,,,,,0,0.1\n";
+  }
+  ASSERT_EQ(flow({"--spec", spec, "--out", out, "--from", "report"}, &log), 0) << log;
+
   // The report in a browser: headless Chromium renders it with its styles and plots.
   const std::string png = (dir / "report.png").string();
   ASSERT_EQ(run_command({"chromium", "--headless", "--no-sandbox", "--disable-gpu",
@@ -238,7 +246,13 @@ TEST(FlowCli, BadInputStopsAtTheRightStage) {
   EXPECT_TRUE(fs::exists(out + "/rtl/manifest.json"));
   EXPECT_FALSE(fs::exists(out + "/report.json"));
 
-  // A spec that is not the one the search ran with.
+  // Flow settings and threads may change without a new search; the searched part may not.
+  s = tiny_spec();
+  s["flow"]["calib_images"] = 300;
+  s["threads"] = 1;
+  std::ofstream(spec) << s.dump();
+  EXPECT_EQ(flow({"--spec", spec, "--out", out, "--from", "quantize", "--to", "quantize"}, &log), 0)
+      << log;
   s = tiny_spec();
   s["seed"] = 4;
   std::ofstream(spec) << s.dump();

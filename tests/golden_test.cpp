@@ -613,6 +613,8 @@ TEST(HostOps, AddParamsEncodeBothRatios) {
     EXPECT_GE(std::max(p.mult_a, p.mult_b), 1 << 30);  // the larger one is normalized
   }
   EXPECT_THROW(add_params(-1.0, 0.5), SimError);
+  EXPECT_THROW(add_params(0.5, std::nan("")), SimError);
+  EXPECT_THROW(add_params(std::nan(""), 0.5), SimError);
 }
 
 TEST(HostOps, AvgPoolIsTheMeanRoundedHalfUp) {
@@ -635,7 +637,7 @@ TEST(HostOps, AvgPoolIsTheMeanRoundedHalfUp) {
 
 TEST(HostOps, PixelsToInt8) {
   const uint8_t px[6] = {0, 1, 2, 128, 254, 255};  // 1 x 2 x 3 -> HWC (C = 1: same order)
-  EXPECT_EQ(quantize_pixels(px, 1, 2, 3), (std::vector<int8_t>{0, 0, 1, 64, 127, 127}));  // 126.5 -> 127
+  EXPECT_EQ(quantize_pixels(px, 1, 2, 3), (std::vector<int8_t>{0, 0, 1, 64, 127, 127}));  // 126.502 -> 127
   // C x H x W -> H x W x C.
   const uint8_t rgb[6] = {0, 255, 2, 128, 254, 1};  // R: 0 255, G: 2 128, B: 254 1
   EXPECT_EQ(quantize_pixels(rgb, 3, 1, 2), (std::vector<int8_t>{0, 1, 127, 127, 64, 0}));

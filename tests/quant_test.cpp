@@ -157,6 +157,22 @@ TEST(QuantNet, RoundTripAndMismatchErrors) {
   expect_io(q, network_from_json(other), "array 'b.add.mult' belongs to no layer");
   // Float weights where int8 ones belong.
   expect_io(wpath, n, "array 'stem.weight' is <f4 [8, 3, 3, 1], the network needs |i1");
+  // Float weights that are not numbers.
+  {
+    auto arrays = read_npz(wpath);
+    std::vector<float> v = arrays[0].second.as<float>();
+    v[3] = std::nanf("");
+    arrays[0].second = NpyArray::from(v, arrays[0].second.shape);
+    const std::string bad = (dir / "nan.npz").string();
+    write_npz(bad, arrays);
+    try {
+      quantize(n, bad, train, 10, train, 1);
+      ADD_FAILURE();
+    } catch (const IoError& e) {
+      EXPECT_NE(std::string(e.what()).find("array '" + arrays[0].first + "' holds nan at element 3"),
+                std::string::npos) << e.what();
+    }
+  }
   // Float weights that do not fit the network (one conv fewer: fc reads 8 channels).
   other = network_to_json(n);
   other["layers"].erase(5);
