@@ -20,6 +20,12 @@ namespace hdx {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Activation scales come from this quantile of a layer's output magnitudes (docs/arithmetic.md):
+// with the maximum, one rare outlier would set the step of the whole tensor.
+constexpr double kCalibQuantile = 0.9999;
+// Values per layer the quantile is taken over (evenly strided when there are more).
+constexpr int64_t kCalibValues = 4000000;
 double since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
@@ -101,16 +107,23 @@ QuantizeResult quantize(const Network& n, const std::string& float_weights, cons
   net->eval();
   QuantizeResult r;
 
-  // Calibration: the largest magnitude of every layer's output.
+  // Calibration: the magnitudes of every layer's output.
   auto t0 = Clock::now();
   r.calib_images = std::min(calib, calib_set.n);
   const size_t L = n.layers.size();
-  std::vector<double> amax(L, 0.0);
+  std::vector<std::vector<torch::Tensor>> mags(L);
   for (int b = 0; b < r.calib_images; b += 500) {
     const int cnt = std::min(500, r.calib_images - b);
     const auto outs = net->forward_all(images_tensor(calib_set, b, cnt));
-    for (size_t i = 0; i < L; ++i)
-      amax[i] = std::max(amax[i], outs[i].abs().max().item<double>());
+    for (size_t i = 0; i < L; ++i) mags[i].push_back(outs[i].abs().flatten());
+  }
+  std::vector<double> amax(L, 0.0);
+  for (size_t i = 0; i < L; ++i) {
+    torch::Tensor m = torch::cat(mags[i]);
+    const int64_t step = std::max<int64_t>(1, m.numel() / kCalibValues);
+    m = std::get<0>(m.slice(0, 0, m.numel(), step).sort());
+    amax[i] = m[static_cast<int64_t>(kCalibQuantile * static_cast<double>(m.numel() - 1))]
+                  .item<double>();
   }
   r.calib_s = since(t0);
 

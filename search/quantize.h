@@ -22,8 +22,8 @@ struct QuantizeResult {
 
 // Quantizes network `n` with the float weights of `float_weights` (weights.npz of hdx
 // search: "<layer>.weight" [out_c][kh][kw][cin_g] and "<layer>.bias", float32): activation
-// scales from the largest magnitude of each layer's output over the first `calib` images of
-// `calib_set`, weights per output channel, integer bias, mult and shift. Then measures float
+// scales from the 99.99th percentile of each layer's output magnitudes over the first `calib`
+// images of `calib_set`, weights per output channel, integer bias, mult and shift. Then measures float
 // and int8 (integer reference) accuracy on `test`, using `threads` threads for the latter.
 // Throws IoError naming the file and the array when the weights do not fit the network.
 QuantizeResult quantize(const Network& n, const std::string& float_weights, const Images& calib_set,

@@ -465,7 +465,7 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
   if (status == "feasible" && s.train_epochs > 0) {
     t0 = Clock::now();
     torch::manual_seed(s.seed + 1);
-    NetModule fin(derived);
+    NetModule fin(derived, /*batch_norm=*/true);
     torch::optim::Adam opt(fin->parameters(), torch::optim::AdamOptions(s.train_lr));
     const int64_t tb = s.train_batch;
     const int64_t steps = (final_train.n() + tb - 1) / tb;

@@ -107,12 +107,15 @@ torch::Tensor SuperNetModuleImpl::forward(torch::Tensor x, const PathChoice& how
   return fc_->forward(x.mean({2, 3}));
 }
 
-NetModuleImpl::NetModuleImpl(const Network& n) : net_(n) {
+NetModuleImpl::NetModuleImpl(const Network& n, bool batch_norm) : net_(n) {
   for (const Layer& l : n.layers) {
+    bns_.emplace_back(nullptr);
     if (l.host()) {
       convs_.emplace_back(nullptr);
       continue;
     }
+    if (batch_norm && l.op == Op::Conv)
+      bns_.back() = register_module(key(l.name) + "_bn", torch::nn::BatchNorm2d(l.out_c));
     auto o = torch::nn::Conv2dOptions(l.in_c, l.out_c, {l.kh, l.kw})
                  .stride(l.stride)
                  .padding(l.pad)
@@ -134,6 +137,7 @@ std::vector<torch::Tensor> NetModuleImpl::forward_all(torch::Tensor x) {
       case Op::Conv:
       case Op::Fc:  // fc: the kernel covers the input, as in the cost model
         y = convs_[i]->forward(in);
+        if (bns_[i]) y = bns_[i]->forward(y);
         break;
       case Op::Add:
         y = in + out.at(l.input2);
@@ -154,9 +158,17 @@ std::vector<std::pair<std::string, torch::Tensor>> NetModuleImpl::export_weights
   for (std::size_t i = 0; i < net_.layers.size(); ++i) {
     if (!convs_[i]) continue;
     const std::string& name = net_.layers[i].name;
+    torch::Tensor wt = convs_[i]->weight.detach(), b = convs_[i]->bias.detach();
+    if (bns_[i]) {  // fold: y = (conv(x) + b - mean) * gamma / sqrt(var + eps) + beta
+      const auto& bn = bns_[i];
+      const torch::Tensor g =
+          bn->weight.detach() / (bn->running_var.detach() + bn->options.eps()).sqrt();
+      wt = wt * g.view({-1, 1, 1, 1});
+      b = (b - bn->running_mean.detach()) * g + bn->bias.detach();
+    }
     // PyTorch [out][cin_g][kh][kw] -> hdx [out][kh][kw][cin_g]
-    w.emplace_back(name + ".weight", convs_[i]->weight.detach().permute({0, 2, 3, 1}).contiguous());
-    w.emplace_back(name + ".bias", convs_[i]->bias.detach().contiguous());
+    w.emplace_back(name + ".weight", wt.permute({0, 2, 3, 1}).contiguous());
+    w.emplace_back(name + ".bias", b.contiguous());
   }
   return w;
 }

@@ -39,10 +39,13 @@ class SuperNetModuleImpl : public torch::nn::Module {
 TORCH_MODULE(SuperNetModule);
 
 // Runs a Network with float weights: conv / fc with bias (fc as the convolution that covers
-// its input, like the cost model), add, avgpool; ReLU where the layer says.
+// its input, like the cost model), add, avgpool; ReLU where the layer says. With batch_norm
+// (for training), every conv is followed by batch normalization, which export_weights folds
+// into the conv's weight and bias (using the running statistics), so that the exported
+// network, BN-free, computes what this one computes in eval mode.
 class NetModuleImpl : public torch::nn::Module {
  public:
-  explicit NetModuleImpl(const Network& n);
+  explicit NetModuleImpl(const Network& n, bool batch_norm = false);
   torch::Tensor forward(torch::Tensor x);  // N x C x H x W -> N x classes
   // The output of every layer (N x C x H x W), in layer order.
   std::vector<torch::Tensor> forward_all(torch::Tensor x);
@@ -57,6 +60,7 @@ class NetModuleImpl : public torch::nn::Module {
  private:
   Network net_;
   std::vector<torch::nn::Conv2d> convs_;  // per layer; empty for host operations
+  std::vector<torch::nn::BatchNorm2d> bns_;  // per layer; empty unless batch_norm and a conv
 };
 TORCH_MODULE(NetModule);
 

@@ -119,6 +119,36 @@ TEST(Quantize, EveryLayerTracksTheFloatNetwork) {
   fs::remove_all(dir);
 }
 
+// Training uses batch normalization; the exported weights fold it in: the BN-free network
+// built from them computes what the trained one computes in eval mode.
+TEST(Quantize, BatchNormFoldsIntoTheExportedWeights) {
+  const Network n = residual_net();
+  torch::manual_seed(9);
+  NetModule bn(n, /*batch_norm=*/true);
+  torch::optim::Adam opt(bn->parameters(), torch::optim::AdamOptions(0.01));
+  const Images im = load_images("fashion-mnist", kFmnist, true, 256);
+  const torch::Tensor x = torch::from_blob(const_cast<uint8_t*>(im.pixels.data()), {256, 1, 28, 28},
+                                           torch::kUInt8).to(torch::kFloat32).div(255.0);
+  const torch::Tensor y = torch::from_blob(const_cast<uint8_t*>(im.labels.data()), {256},
+                                           torch::kUInt8).to(torch::kLong);
+  for (int step = 0; step < 20; ++step) {  // moves the weights and the running statistics
+    opt.zero_grad();
+    torch::cross_entropy_loss(bn->forward(x), y).backward();
+    opt.step();
+  }
+  torch::NoGradGuard ng;
+  bn->eval();
+  NetModule plain(n);
+  plain->import_weights(bn->export_weights(), "folded");
+  const auto a = bn->forward_all(x.slice(0, 0, 32)), c = plain->forward_all(x.slice(0, 0, 32));
+  for (size_t i = 0; i < n.layers.size(); ++i) {
+    const double scale = a[i].abs().max().item<double>();
+    EXPECT_LT((a[i] - c[i]).abs().max().item<double>(), 1e-4 * std::max(1.0, scale))
+        << n.layers[i].name;
+  }
+  EXPECT_GT(a[0].abs().max().item<double>(), 0.0);
+}
+
 TEST(QuantNet, RoundTripAndMismatchErrors) {
   const fs::path dir = tmp_dir("qnet");
   const Network n = residual_net();
