@@ -262,16 +262,15 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   if (real && vm.count("tensors"))
     throw ConfigError(24, "--weights and --tensors both give the layer data; pass one");
   if (!waves.empty()) {
-    const Layer* found = nullptr;
-    for (const Layer& l : net.layers)
-      if (l.name == waves) found = &l;
-    if (!found)
+    const int k = find_layer(net, waves);
+    if (k < 0)
       throw ConfigError(20, fmt::format("--waves {}: no layer of that name in network '{}'",
                                         waves, net.name));
-    if (found->host())
+    const Layer& found = net.layers[static_cast<size_t>(k)];
+    if (found.host())
       throw ConfigError(21, fmt::format("--waves {}: that layer is a host operation ({}) and "
                                         "does not run on the RTL; name an accelerator layer",
-                                        waves, op_name(found->op)));
+                                        waves, op_name(found.op)));
   }
   // Check every input before building anything.
   for (const Layer& l : net.layers) (void)layer_cost(l, acc);
