@@ -12,6 +12,7 @@
 #include "errors.h"
 #include "model.h"
 #include "network.h"
+#include "plot.h"
 #include "util.h"
 
 namespace fs = std::filesystem;
@@ -32,16 +33,6 @@ json read_json(const std::string& path) {
   }
 }
 
-std::string esc(const std::string& s) {
-  std::string o;
-  for (char c : s) {
-    if (c == '<') o += "&lt;";
-    else if (c == '>') o += "&gt;";
-    else if (c == '&') o += "&amp;";
-    else o += c;
-  }
-  return o;
-}
 
 std::string num(double v) { return fmt::format("{:.4g}", v); }
 std::string pct(double v) { return fmt::format("{:.2f}%", 100 * v); }
@@ -104,7 +95,7 @@ std::string svg_hbars(const std::string& title, const std::string& unit,
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
       "font-family=\"sans-serif\"><rect width=\"100%\" height=\"100%\" fill=\"white\"/>"
       "<text x=\"8\" y=\"20\" font-size=\"14\" font-weight=\"bold\">{}</text>\n",
-      w, h, w, h, esc(title));
+      w, h, w, h, xml_escape(title));
   double total = 0;
   for (const auto& b : bars) total += b.second;
   for (size_t i = 0; i < bars.size(); ++i) {
@@ -113,7 +104,7 @@ std::string svg_hbars(const std::string& title, const std::string& unit,
     o += fmt::format("<text x=\"{}\" y=\"{:.0f}\" font-size=\"12\" text-anchor=\"end\">{}</text>"
                      "<rect x=\"{}\" y=\"{:.0f}\" width=\"{:.1f}\" height=\"{}\" fill=\"#4c78a8\"/>"
                      "<text x=\"{:.1f}\" y=\"{:.0f}\" font-size=\"11\">{} {} ({:.1f}%)</text>\n",
-                     left - 6, y + 15, esc(bars[i].first), left, y + 3, bw, bh - 6,
+                     left - 6, y + 15, xml_escape(bars[i].first), left, y + 3, bw, bh - 6,
                      left + bw + 5, y + 15, num(bars[i].second), unit,
                      total > 0 ? 100 * bars[i].second / total : 0.0);
   }
@@ -148,7 +139,7 @@ std::string svg_cycles(const json& layers) {
                      x, top + ph - hm, bw, hm, x + bw + 1, top + ph - hr, bw, hr);
     const std::string name = l["name"].get<std::string>() + (l["host"].get<bool>() ? " (host)" : "");
     o += fmt::format("<text x=\"{:.1f}\" y=\"{}\" font-size=\"10\" transform=\"rotate(60 {:.1f} "
-                     "{})\">{}</text>\n", x + 4, top + ph + 10, x + 4, top + ph + 10, esc(name));
+                     "{})\">{}</text>\n", x + 4, top + ph + 10, x + 4, top + ph + 10, xml_escape(name));
   }
   return o + "</svg>\n";
 }
@@ -182,7 +173,7 @@ std::string svg_pareto(const std::vector<Point>& pts, const std::string& obj_lab
       "<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">{} (exact model)</text>\n"
       "<text x=\"15\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 15 "
       "{})\">held-out accuracy</text>\n",
-      w, h, w, h, esc(obj_label), l, t, pw, ph, l + pw / 2, h - 12, esc(obj_label), t + ph / 2,
+      w, h, w, h, xml_escape(obj_label), l, t, pw, ph, l + pw / 2, h - 12, xml_escape(obj_label), t + ph / 2,
       t + ph / 2);
   for (int k = 0; k <= 4; ++k) {
     const double xv = xlo + (xhi - xlo) * k / 4, yv = ylo + (yhi - ylo) * k / 4;
@@ -386,13 +377,13 @@ json build_report(const std::string& dir, const json& stage_seconds, const Spec&
   };
   auto html_table = [](const std::vector<std::string>& h, const std::vector<std::vector<std::string>>& rows) {
     std::string o = "<table><tr>";
-    for (const auto& c : h) o += "<th>" + esc(c) + "</th>";
+    for (const auto& c : h) o += "<th>" + xml_escape(c) + "</th>";
     o += "</tr>\n";
     for (const auto& r : rows) {
       o += "<tr>";
       for (const auto& c : r) {
         const bool bad = c == "MISSED" || c == "DIFFER";
-        o += (bad ? "<td class=\"bad\">" : "<td>") + esc(c) + "</td>";
+        o += (bad ? "<td class=\"bad\">" : "<td>") + xml_escape(c) + "</td>";
       }
       o += "</tr>\n";
     }
@@ -435,9 +426,9 @@ json build_report(const std::string& dir, const json& stage_seconds, const Spec&
       " svg{{max-width:100%;height:auto;display:block;margin:8px 0 24px}}</style></head><body>\n"
       "<h1>{}</h1>\n<p class=\"verdict\">{}</p>\n<p>Network <code>{}</code>: {}; {} layers, {} "
       "MACs per image. Host operations: {}.</p>\n",
-      esc(title), pass ? "#e6f4e6" : "#fbe3e3", esc(title), esc(verdict), esc(net.name),
-      esc(sr.at("design").at("choice").get<std::string>()), net.layers.size(), cost.macs,
-      esc(host_note));
+      xml_escape(title), pass ? "#e6f4e6" : "#fbe3e3", xml_escape(title), xml_escape(verdict), xml_escape(net.name),
+      xml_escape(sr.at("design").at("choice").get<std::string>()), net.layers.size(), cost.macs,
+      xml_escape(host_note));
   html += "<h2>Constraints</h2>\n" + html_table(chead, crow);
   html += "<h2>Accuracy</h2>\n" + html_table({"", "accuracy", "on"}, arow);
   html += "<h2>Accelerator</h2>\n" + html_table({"", ""}, hrow);

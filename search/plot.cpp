@@ -7,9 +7,7 @@
 
 namespace hdx {
 
-namespace {
-
-std::string esc(const std::string& s) {
+std::string xml_escape(const std::string& s) {
   std::string o;
   for (char c : s) {
     if (c == '<') o += "&lt;";
@@ -19,6 +17,8 @@ std::string esc(const std::string& s) {
   }
   return o;
 }
+
+namespace {
 
 // A "nice" tick step for a range.
 double tick_step(double range) {
@@ -55,7 +55,7 @@ std::string svg_panel(const std::string& title, const std::string& x_label,
   auto Y = [&](double v) { return t + ph * (1 - (v - lo) / (hi - lo)); };
   std::string o = fmt::format("<g transform=\"translate(0,{})\">\n", y_offset);
   o += fmt::format("<text x=\"{}\" y=\"18\" font-size=\"14\" font-weight=\"bold\">{}</text>\n", l,
-                   esc(title));
+                   xml_escape(title));
   o += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" "
                    "stroke=\"#888\"/>\n", l, t, pw, ph);
   const double step = tick_step(hi - lo);
@@ -69,10 +69,10 @@ std::string svg_panel(const std::string& title, const std::string& x_label,
     o += fmt::format("<text x=\"{:.1f}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{:g}"
                      "</text>\n", X(i), t + ph + 15, i);
   o += fmt::format("<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">{}</text>\n",
-                   l + pw / 2, t + ph + 35, esc(x_label));
+                   l + pw / 2, t + ph + 35, xml_escape(x_label));
   o += fmt::format("<text x=\"15\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\" "
                    "transform=\"rotate(-90 15 {})\">{}</text>\n", t + ph / 2, t + ph / 2,
-                   esc(y_label));
+                   xml_escape(y_label));
   if (has_limit)
     o += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#d62728\" "
                      "stroke-dasharray=\"6 4\"/>\n", l, l + pw, Y(limit), Y(limit));
@@ -85,7 +85,7 @@ std::string svg_panel(const std::string& title, const std::string& x_label,
                      s.color, s.dashed ? " stroke-dasharray=\"4 3\"" : "", pts);
     o += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\"/>"
                      "<text x=\"{}\" y=\"{}\" font-size=\"11\">{}</text>\n",
-                     lx, lx + 18, t + 12, t + 12, s.color, lx + 22, t + 16, esc(s.label));
+                     lx, lx + 18, t + 12, t + 12, s.color, lx + 22, t + 16, xml_escape(s.label));
     lx += 30 + 6.5 * static_cast<double>(s.label.size());
   }
   if (has_limit)

@@ -11,6 +11,9 @@ struct PlotSeries {
   bool dashed = false;
 };
 
+// Text with <, > and & escaped for SVG and HTML.
+std::string xml_escape(const std::string& s);
+
 // One panel per call: the series against x, with a horizontal limit line when has_limit.
 std::string svg_panel(const std::string& title, const std::string& x_label,
                       const std::string& y_label, const std::vector<PlotSeries>& series,
