@@ -43,19 +43,7 @@ torch::Tensor ok_tensor(const std::vector<char>& v, int64_t rows, int64_t cols, 
 
 }  // namespace
 
-torch::Tensor HwMetrics::value(Metric m) const {
-  switch (m) {
-    case Metric::LatencyMs:
-      return latency_ms;
-    case Metric::EnergyUj:
-      return energy_uj;
-    case Metric::AreaMm2:
-      return area_mm2;
-    case Metric::Fps:
-      return 1000.0 / latency_ms;
-  }
-  return latency_ms;
-}
+torch::Tensor HwMetrics::value(Metric m) const { return metric_value(*this, m); }
 
 ExactCost::ExactCost(const CostTables& t, const HwSpace& hw) {
   const int64_t P = hw.points;

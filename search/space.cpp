@@ -334,19 +334,7 @@ CostTables fill_tables(const Supernet& n, const HwSpace& hw, const Tech& tech,
   return t;
 }
 
-double DesignCost::value(Metric m) const {
-  switch (m) {
-    case Metric::LatencyMs:
-      return latency_ms;
-    case Metric::EnergyUj:
-      return energy_uj;
-    case Metric::AreaMm2:
-      return area_mm2;
-    case Metric::Fps:
-      return 1000.0 / latency_ms;
-  }
-  return 0;
-}
+double DesignCost::value(Metric m) const { return metric_value(*this, m); }
 
 DesignCost design_cost(const CostTables& t, const std::vector<int>& choice, long long point) {
   const std::size_t P = static_cast<std::size_t>(t.points);

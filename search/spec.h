@@ -44,6 +44,23 @@ struct HardwareSpace {
 enum class Metric { LatencyMs, EnergyUj, AreaMm2, Fps };
 const char* metric_name(Metric m);  // "latency_ms", ...
 
+// Metric m of anything with latency_ms, energy_uj and area_mm2 members (numbers, or tensors of
+// expected values); fps is 1000 / latency_ms.
+template <class C>
+auto metric_value(const C& c, Metric m) -> decltype(c.latency_ms) {
+  switch (m) {
+    case Metric::EnergyUj:
+      return c.energy_uj;
+    case Metric::AreaMm2:
+      return c.area_mm2;
+    case Metric::Fps:
+      return 1000.0 / c.latency_ms;
+    case Metric::LatencyMs:
+      break;
+  }
+  return c.latency_ms;
+}
+
 struct Constraint {
   Metric metric = Metric::LatencyMs;
   bool is_max = true;  // "max" (value <= limit) or "min" (value >= limit; fps)
