@@ -240,12 +240,19 @@ int cmd_sim(const Args& args, const std::string& command_line) {
       "read each layer's input, weight, bias, mult and shift from DIR/<layer>/*.npy (the "
       "layout --dump-tensors writes) instead of random data")(
       "waves", po::value<std::string>(), "write OUT/waves/<LAYER>.fst for this layer")(
+      "simulator", po::value<std::string>()->default_value("verilator"),
+      "verilator (2-state, fast) or icarus (4-state: an X or Z on a handshake, done, payload, "
+      "output or counter fails the layer)")(
+      "backpressure", po::value<double>()->default_value(0.0),
+      "0 <= P < 1: each cycle the DRAM model withholds request ready, write ready, a due read "
+      "response and a due write response, each with probability P (seeded by --seed); "
+      "outputs and events must stay exact, cycles may only grow")(
       "force", "write into a non-empty output folder");
   add_data_options(od);
   po::variables_map vm;
   if (!parse(args, od, vm,
              "usage: hdx sim --network N --accel A --out DIR [--seed S | --tensors DIR | "
-             "--weights W [--images K]] [--dump-tensors] [--waves LAYER]",
+             "--weights W [--images K]] [--dump-tensors] [--waves LAYER] [--simulator icarus] [--backpressure P]",
              "  hdx sim --network examples/net_all_kinds.json --accel "
              "examples/accel_ws_16x16.json --out out/sim16\n"
              "  hdx sim --network examples/net_tiny.json --accel examples/accel_ws_4x4.json "
@@ -259,6 +266,15 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   const uint64_t seed = vm["seed"].as<uint64_t>();
   const std::string waves = vm.count("waves") ? vm["waves"].as<std::string>() : "";
   const bool real = vm.count("weights") > 0;
+  const std::string sim_name = vm["simulator"].as<std::string>();
+  if (sim_name != "verilator" && sim_name != "icarus")
+    throw ConfigError(25, fmt::format("--simulator {}: must be verilator or icarus", sim_name));
+  const Simulator simulator = sim_name == "icarus" ? Simulator::Icarus : Simulator::Verilator;
+  const double bp = vm["backpressure"].as<double>();
+  if (!(bp >= 0 && bp < 1))
+    throw ConfigError(25, fmt::format("--backpressure {}: must be at least 0 and below 1", bp));
+  if (simulator == Simulator::Icarus && !waves.empty())
+    throw ConfigError(25, "--waves needs --simulator verilator (FST waveforms)");
   if (real && vm.count("tensors"))
     throw ConfigError(24, "--weights and --tensors both give the layer data; pass one");
   if (!waves.empty()) {
@@ -294,7 +310,7 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   prepare_out(out, vm.count("force") > 0);
 
   auto log = [](const std::string& s) { fmt::print("[sim] {}\n", s); std::fflush(stdout); };
-  const SimModel model = build_sim_model(acc, false, log);
+  const SimModel model = build_sim_model(acc, false, log, simulator);
   if (model.built_now) log(fmt::format("model built in {:.1f} s", model.build_seconds));
   else log(fmt::format("model found in cache {}", model.dir));
   SimModel wave_model;
@@ -348,8 +364,11 @@ int cmd_sim(const Args& args, const std::string& command_line) {
         fst = out + "/waves/" + l.name + ".fst";
         files.push_back("waves/" + l.name + ".fst");
       }
+      SimOptions so;
+      so.backpressure = bp;
+      so.seed = (seed * 1000 + i) * 1000 + static_cast<uint64_t>(p) + 1;
       s = simulate_layer(l.name == waves && p == 0 ? wave_model : model, l, acc, d,
-                         fst.empty() ? "" : fs::absolute(fst).string());
+                         fst.empty() ? "" : fs::absolute(fst).string(), so);
       if (real) {
         // Bit-exact against the golden kernel on the RTL's own input, and against the
         // reference inference of the whole network.
@@ -445,7 +464,8 @@ int cmd_sim(const Args& args, const std::string& command_line) {
     em += s0.model.energy.total() * 1e-6;
     er += event_energy(s0.rtl, acc).total() * 1e-6;
     fmt::print("{:<16} {:<14} {:>10} {:>10} {:>7} {:>8} {:>7}\n", l.name, op_desc(l),
-               s0.model.cycles, rtl_cycles, cycles ? "equal" : "DIFFER",
+               s0.model.cycles, rtl_cycles,
+               !cycles ? "DIFFER" : bp > 0 ? (rtl_cycles == s0.model.cycles ? "equal" : ">=") : "equal",
                outputs ? "exact" : bad ? fmt::format("{} bad", bad) : "DIFFER",
                events ? "equal" : "DIFFER");
     layers.push_back({{"name", l.name},
@@ -471,6 +491,8 @@ int cmd_sim(const Args& args, const std::string& command_line) {
                            {"accelerator", accelerator_to_json(acc)},
                            {"command", command_line},
                            {"config_hash", config_hash(acc)},
+                           {"simulator", sim_name},
+                           {"backpressure", bp},
                            {"layers", layers},
                            {"total", {{"model_cycles", tm}, {"rtl_cycles", tr},
                                       {"model_energy_uj", em}, {"rtl_energy_uj", er},
@@ -511,9 +533,11 @@ int cmd_sim(const Args& args, const std::string& command_line) {
                        "sim_report.json)\n", real ? " or image" : "", out);
     return 1;
   }
-  fmt::print("all {} accelerator layers{}: outputs bit-exact, RTL cycles == model cycles, events "
+  fmt::print("all {} accelerator layers{}: outputs bit-exact, RTL cycles {}, events "
              "equal{} (report: {}/sim_report.json)\n", n_acc,
              real ? fmt::format(" x {} images", passes) : "",
+             bp > 0 ? fmt::format(">= model cycles ({} vs {} under backpressure {})", tr, tm, bp)
+                    : std::string("== model cycles"),
              n_acc == L ? "" : fmt::format("; {} host operation{} {}", L - n_acc, L - n_acc == 1 ? "" : "s",
                                            real ? "run on the host" : "not simulated"),
              out);

@@ -41,7 +41,8 @@ class RtlError : public Error {
 // Simulation failure: build, watchdog, I/O.
 class SimError : public Error {
  public:
-  SimError(int code, const std::string& msg) : Error("sim", code, msg, 1) {}
+  SimError(int code, const std::string& msg, int exit_code = 1)
+      : Error("sim", code, msg, exit_code) {}
 };
 
 // File system and other I/O failures.

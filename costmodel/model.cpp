@@ -280,9 +280,13 @@ class Timing {
     ev += (b.ev - a.ev) * k;
   }
 
+  // done_o waits for the engines and for the response of the last write beat, which the
+  // DRAM returns 1 + latency cycles after the beat (one cycle after the ST count moves).
   u64 end() const {
     u64 t = 0;
     for (const DoneList& d : done_) t = std::max(t, d.at(static_cast<long long>(d.count()) - 1));
+    const long long n_st = static_cast<long long>(done_[2].count()) - 1;
+    if (n_st > 0) t = std::max(t, done_[2].at(n_st) + 1 + lat_);
     return t;
   }
   long long count(int x) const { return static_cast<long long>(done_[x].count()) - 1; }

@@ -183,6 +183,7 @@ void rs_schedule(const Layer& l, const Accelerator& a, const RsTiling& t, const 
                 c.cg0 = static_cast<uint32_t>((g - ga) * cin_g);
                 c.acc_addr = acc_addr;
                 c.first = first;
+                c.pe_rows = static_cast<uint32_t>(a.pe_rows);
                 sink.pass(c);
                 ++n_pass;
                 islot_pass[islot] = n_pass;
@@ -220,23 +221,46 @@ RsProgram rs_program(const Layer& l, const Accelerator& a, const DramMap& map) {
 
 // ---- command words: the three waits, then the fields in this order ----
 
+// The command words. Besides the pass's own fields, the host sends values derived from them
+// (QKW and after), so that the engine needs no multiplier or divider for its addresses and
+// loop bounds (docs/architecture.md, "rs command words"); the weight slot, first filter
+// row, ifmap region base and first channel enter the engine only through WBASE and IADDR0.
 const std::vector<CmdField>& rs_fields() {
   static const std::vector<CmdField> f = {
-      {"WAIT_LD", 0},  {"WAIT_CMP", 1}, {"WAIT_ST", 2},  {"W_ADDR", 3},   {"TILE_N", 4},
-      {"KR0", 5},      {"ROWS", 6},     {"C0", 7},       {"CHUNKS", 8},   {"N_VALID", 9},
-      {"SETS", 10},    {"E", 11},       {"Q", 12},       {"P", 13},       {"CIN_G", 14},
-      {"KW", 15},      {"STRIDE", 16},  {"WOUT", 17},    {"IN_H", 18},    {"IN_W", 19},
-      {"IH0", 20},     {"IW0", 21},     {"IBASE", 22},   {"IR0", 23},     {"CL", 24},
-      {"CG0", 25},     {"ACC_ADDR", 26}, {"FIRST", 27}};
+      {"WAIT_LD", 0},  {"WAIT_CMP", 1}, {"WAIT_ST", 2},  {"TILE_N", 3},   {"ROWS", 4},
+      {"C0", 5},       {"CHUNKS", 6},   {"N_VALID", 7},  {"SETS", 8},     {"E", 9},
+      {"Q", 10},       {"P", 11},       {"CIN_G", 12},   {"KW", 13},      {"STRIDE", 14},
+      {"WOUT", 15},    {"IN_H", 16},    {"IN_W", 17},    {"IH0", 18},     {"IW0", 19},
+      {"CL", 20},      {"ACC_ADDR", 21}, {"FIRST", 22},  {"QKW", 23},     {"WX", 24},
+      {"WROW", 25},    {"WCHUNK", 26},  {"WBASE", 27},   {"NB", 28},      {"SPAN", 29},
+      {"SMOD", 30},    {"RWCL", 31},    {"BSTEP", 32},   {"IADDR0", 33},  {"IW0CL", 34},
+      {"SCL", 35},     {"KWS1CL", 36},  {"SQ", 37},      {"SR", 38}};
   return f;
 }
 
 std::vector<uint32_t> pack(const RsCmd& c) {
-  auto u = [](int32_t v) { return static_cast<uint32_t>(v); };
-  return {c.w.ld,  c.w.cmp, c.w.st,    c.w_addr, c.tile_n,  c.kr0,  c.rows,      c.c0,
-          c.chunks, c.nv,   c.sets,    c.e,      c.q,       c.p,    c.cin_g,     c.kw,
-          c.stride, c.wout, c.in_h,    c.in_w,   u(c.ih0),  u(c.iw0), c.ibase,   u(c.ir0),
-          c.cl,     c.cg0,  c.acc_addr, c.first};
+  auto u = [](int64_t v) { return static_cast<uint32_t>(v); };  // two's complement words
+  const int64_t rows = c.pe_rows, tn = c.tile_n, kw = c.kw, cin_g = c.cin_g, cl = c.cl;
+  const int64_t s1 = std::min(c.stride, c.kw), rwcl = int64_t(c.in_w) * cl;
+  return {c.w.ld,  c.w.cmp,  c.w.st, c.tile_n, c.rows,   c.c0,     c.chunks, c.nv,
+          c.sets,  c.e,      c.q,    c.p,      c.cin_g,  c.kw,     c.stride, c.wout,
+          c.in_h,  c.in_w,   u(c.ih0), u(c.iw0), c.cl,   c.acc_addr, c.first,
+          u(int64_t(c.q) * kw),                                     // QKW
+          u(cin_g * tn),                                            // WX
+          u(kw * cin_g * tn),                                       // WROW
+          u(int64_t(c.q) * tn),                                     // WCHUNK
+          u(c.w_addr + (int64_t(c.kr0) * kw * cin_g + c.c0) * tn),  // WBASE
+          u((int64_t(c.span()) + rows - 1) / rows),                 // NB
+          u(int64_t(c.span())),                                     // SPAN
+          u(int64_t(c.stride) % kw),                                // SMOD
+          u(rwcl),                                                  // RWCL
+          u(rows * rwcl),                                           // BSTEP
+          u(c.ibase + (int64_t(c.ih0) - c.ir0) * rwcl + c.cg0 + c.c0),  // IADDR0
+          u(int64_t(c.iw0) * cl),                                   // IW0CL
+          u(int64_t(c.stride) * cl),                                // SCL
+          u((kw - s1) * cl),                                        // KWS1CL
+          u(int64_t(c.stride) / rows),                              // SQ
+          u(int64_t(c.stride) % rows)};                             // SR
 }
 
 }  // namespace hdx

@@ -59,6 +59,7 @@ struct RsCmd {
   int32_t ir0 = 0;       // position, first channel of this group within the position
   uint32_t cl = 0, cg0 = 0;
   uint32_t acc_addr = 0, first = 0;
+  uint32_t pe_rows = 0;  // of the array: the command's derived words depend on it
 
   // Input rows (diagonals) of one chunk, and values per diagonal over all output columns.
   uint64_t span() const { return uint64_t(e - 1) * stride + rows; }

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -136,6 +137,15 @@ int run_command(const std::vector<std::string>& argv, std::string* output,
     return WEXITSTATUS(status);
   }
   return 128 + WTERMSIG(status);
+}
+
+void require_tool(const std::string& tool, const std::string& debian_package) {
+  const char* path = std::getenv("PATH");
+  std::stringstream dirs(path ? path : "");
+  for (std::string d; std::getline(dirs, d, ':');)
+    if (!d.empty() && access((d + "/" + tool).c_str(), X_OK) == 0) return;
+  throw IoError(41, fmt::format("{} not found on PATH; install Debian's {} package "
+                                "(apt-get install {})", tool, debian_package, debian_package), 2);
 }
 
 std::string shell_join(const std::vector<std::string>& argv) {

@@ -21,6 +21,8 @@ namespace hdx {
 // when the program cannot be started.
 int run_command(const std::vector<std::string>& argv, std::string* output,
                 const std::string& cwd = "");
+// Throws IoError (exit 2) naming the Debian package when `tool` is not on PATH.
+void require_tool(const std::string& tool, const std::string& debian_package);
 // Quotes argv for display in messages and banners.
 std::string shell_join(const std::vector<std::string>& argv);
 }  // namespace hdx

@@ -19,13 +19,14 @@ namespace {
 
 bool is_rs(const Accelerator& a) { return a.dataflow == Dataflow::RS; }
 
-std::vector<std::string> template_files(const Accelerator& a) {
-  std::vector<std::string> f = {"common/hdx_buf.sv", "common/hdx_acc_mem.sv",
-                                "common/hdx_requant.sv", "common/hdx_ld.sv", "common/hdx_st.sv",
-                                "common/hdx_core.sv"};
-  const std::string dir = is_rs(a) ? "eyeriss/hdx_rs_" : "systolic/hdx_ws_";
-  for (const char* m : {"pe.sv", "array.sv", "cmp.sv"}) f.push_back(dir + m);
-  return f;
+// Every tree holds both compute engines: the shell names both in its generate branches, so
+// a tool that elaborates the filelist the ordinary way (every module with its default
+// parameters first) finds every module it references. Only the top's engine is built.
+std::vector<std::string> template_files() {
+  return {"common/hdx_buf.sv",       "common/hdx_acc_mem.sv",   "common/hdx_requant.sv",
+          "common/hdx_ld.sv",        "common/hdx_st.sv",        "systolic/hdx_ws_pe.sv",
+          "systolic/hdx_ws_array.sv", "systolic/hdx_ws_cmp.sv", "eyeriss/hdx_rs_pe.sv",
+          "eyeriss/hdx_rs_array.sv", "eyeriss/hdx_rs_cmp.sv",   "common/hdx_core.sv"};
 }
 
 int words(const std::vector<CmdField>& f) { return static_cast<int>(f.size()); }
@@ -138,6 +139,7 @@ std::vector<Port> top_ports(const Accelerator& a) {
       {"start_i", true, 1},         {"n_ld_i", true, 32},
       {"n_cmp_i", true, 32},        {"n_st_i", true, 32},
       {"busy_o", false, 1},         {"done_o", false, 1},
+      {"err_o", false, 3},
       {"ld_cmd_valid_i", true, 1},  {"ld_cmd_ready_o", false, 1},
       {"ld_cmd_i", true, 32 * words(ld_fields())},
       {"cmp_cmd_valid_i", true, 1}, {"cmp_cmd_ready_o", false, 1},
@@ -148,9 +150,10 @@ std::vector<Port> top_ports(const Accelerator& a) {
       {"rd_req_addr_o", false, 32}, {"rd_req_len_o", false, 8},
       {"rd_req_tag_o", false, 35},  {"rd_rsp_valid_i", true, 1},
       {"rd_rsp_data_i", true, d},   {"rd_rsp_tag_i", true, 35},
-      {"wr_valid_o", false, 1},     {"wr_ready_i", true, 1},
-      {"wr_addr_o", false, 32},     {"wr_len_o", false, 8},
-      {"wr_data_o", false, d}};
+      {"rd_rsp_ready_o", false, 1}, {"wr_valid_o", false, 1},
+      {"wr_ready_i", true, 1},      {"wr_addr_o", false, 32},
+      {"wr_len_o", false, 8},       {"wr_data_o", false, d},
+      {"wr_rsp_valid_i", true, 1},  {"wr_rsp_ready_o", false, 1}};
   for (const char* c :
        {"cycles", "macs", "dram_rd_bytes", "dram_wr_bytes", "ifmap_wr", "ifmap_rd", "weight_wr",
         "weight_rd", "param_wr", "acc_rd", "acc_wr", "spad_ifmap_rd", "spad_ifmap_wr",
@@ -177,7 +180,7 @@ std::string config_hash(const Accelerator& a) {
                         {"acc", a.acc_entries()}};
   if (is_rs(a)) rtl["spad"] = {a.spad_ifmap, a.spad_filter, a.spad_psum};
   std::string text = rtl.dump() + HDX_VERSION_STR;
-  for (const auto& f : template_files(a)) text += read_file(data_dir() + "/templates/" + f);
+  for (const auto& f : template_files()) text += read_file(data_dir() + "/templates/" + f);
   return sha256_hex(text).substr(0, 16);
 }
 
@@ -229,7 +232,7 @@ RtlResult generate_rtl(const Accelerator& a, const RtlOptions& opt) {
   r.config_hash = config_hash(a);
   r.rtl_dir = rtl.string();
   std::vector<std::string> names;
-  for (const auto& f : template_files(a)) {
+  for (const auto& f : template_files()) {
     const std::string name = fs::path(f).filename().string();
     const std::string src = read_file(data_dir() + "/templates/" + f);
     write_file_atomic((rtl / name).string(),
@@ -238,9 +241,7 @@ RtlResult generate_rtl(const Accelerator& a, const RtlOptions& opt) {
     names.push_back(name);
   }
   const std::pair<const char*, const std::vector<CmdField>*> cmds[] = {
-      {"LD", &ld_fields()},
-      {is_rs(a) ? "RS" : "CMP", &compute_fields(a)},
-      {"ST", &st_fields()}};
+      {"LD", &ld_fields()}, {"CMP", &cmp_fields()}, {"RS", &rs_fields()}, {"ST", &st_fields()}};
   std::vector<std::string> includes;
   for (const auto& [prefix, fields] : cmds) {
     std::string lower = prefix;
@@ -281,9 +282,7 @@ RtlResult generate_rtl(const Accelerator& a, const RtlOptions& opt) {
     fs::create_directories(rep, ec);
     // The buffers stay $mem cells (they stand for SRAM macros); the logic is mapped to gates.
     // Yosys runs in DIR with relative paths, so DIR may contain spaces.
-    // -defer: hdx_core is elaborated only with the top's parameters, so the engine of the
-    // other dataflow (not in this tree) is never looked for.
-    std::string script = "read_verilog -sv -defer -I rtl";
+    std::string script = "read_verilog -sv -I rtl";
     for (const auto& n : names) script += " rtl/" + n;
     script += fmt::format(
         "; synth -flatten -top {} -run begin:fine; opt -fast -full; techmap; opt -fast; "

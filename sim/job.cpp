@@ -7,7 +7,7 @@
 namespace hdx {
 namespace {
 
-const char kJobMagic[8] = {'H', 'D', 'X', 'J', 'O', 'B', '1', 0};
+const char kJobMagic[8] = {'H', 'D', 'X', 'J', 'O', 'B', '2', 0};
 const char kResMagic[8] = {'H', 'D', 'X', 'R', 'E', 'S', '1', 0};
 
 struct Out {
@@ -61,6 +61,8 @@ void write_job(const std::string& path, const SimJob& j) {
   if (!o.f) throw std::runtime_error("cannot write " + path);
   o.raw(kJobMagic, 8);
   o.v(j.latency);
+  o.v(j.backpressure);
+  o.v(j.seed);
   o.v(j.max_cycles);
   o.v(j.ld_words);
   o.v(j.cmp_words);
@@ -79,6 +81,8 @@ SimJob read_job(const std::string& path) {
   check_magic(in, kJobMagic);
   SimJob j;
   j.latency = in.v<uint32_t>();
+  j.backpressure = in.v<uint64_t>();
+  j.seed = in.v<uint64_t>();
   j.max_cycles = in.v<uint64_t>();
   j.ld_words = in.v<uint32_t>();
   j.cmp_words = in.v<uint32_t>();

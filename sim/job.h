@@ -11,16 +11,22 @@ namespace hdx {
 constexpr int kNumCounters = 17;  // order of rtlgen's cnt_*_o ports
 
 struct SimJob {
-  uint32_t latency = 0;       // DRAM read latency beyond one cycle
+  uint32_t latency = 0;       // DRAM read and write-response latency beyond one cycle
+  uint64_t backpressure = 0;  // P * 2^53: per-cycle probability of each DRAM stall
+  uint64_t seed = 1;          // of the stalls
   uint64_t max_cycles = 0;    // watchdog
   uint32_t ld_words = 0, cmp_words = 0, st_words = 0;  // words per command
   std::vector<uint32_t> ld, cmp, st;                   // packed commands
   std::vector<uint8_t> dram;
   std::string fst_path;       // empty: no waveform
+  // The output region: the Icarus testbench writes back only these bytes.
+  uint64_t out_addr = 0, out_bytes = 0;
 };
 
 struct SimResult {
-  uint32_t status = 0;        // 0 done, 1 watchdog expired, 2 DRAM access out of range
+  uint32_t status = 0;        // 0 done, 1 watchdog expired, 2 DRAM access out of range,
+                              // 3 X or Z on a checked signal (Icarus), 4 assertion failed,
+                              // 5 an engine flagged an illegal command (err_o)
   uint64_t cycles_run = 0;    // harness cycles, including the start cycle
   uint64_t counters[kNumCounters] = {};
   std::vector<uint8_t> dram;

@@ -6,10 +6,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
 #include "errors.h"
+#include "icarus.h"
 #include "job.h"
 #include "npy.h"
 #include "schedule_ws.h"
@@ -99,7 +101,9 @@ std::string temp_base() {
 }  // namespace
 
 LayerSim simulate_layer(const SimModel& m, const Layer& l, const Accelerator& a,
-                        const LayerData& d, const std::string& fst) {
+                        const LayerData& d, const std::string& fst, const SimOptions& opt) {
+  if (!(opt.backpressure >= 0 && opt.backpressure < 1))
+    throw SimError(16, fmt::format("backpressure {} is outside [0, 1)", opt.backpressure), 2);
   const auto t0 = std::chrono::steady_clock::now();
   LayerSim r;
   r.name = l.name;
@@ -132,34 +136,57 @@ LayerSim simulate_layer(const SimModel& m, const Layer& l, const Accelerator& a,
   else
     set_commands(job, ws_program(l, a, map));
   job.latency = static_cast<uint32_t>(a.dram_latency_cycles);
-  job.max_cycles = static_cast<uint64_t>(r.model.cycles) * 4 + 100000;
+  job.backpressure = static_cast<uint64_t>(std::ldexp(opt.backpressure, 53));
+  job.seed = opt.seed;
+  r.backpressure = job.backpressure != 0;
+  // Each stall kind slows its channel by 1 / (1 - P); the watchdog allows for all of them.
+  const double slow = 1.0 / std::pow(1.0 - opt.backpressure, 4);
+  job.max_cycles = static_cast<uint64_t>((static_cast<double>(r.model.cycles) * 4 + 100000) * slow);
   job.fst_path = fst;
 
+  job.out_addr = map.out;
+  job.out_bytes = static_cast<uint64_t>(l.out_size());
+
   const std::string base = temp_base();
-  const std::string job_path = base + ".job", res_path = base + ".res";
+  const std::string job_path = base + ".job", res_path = base + ".res", dir = base + ".d";
+  auto clean = [&] {
+    std::error_code ec;
+    std::filesystem::remove(job_path, ec);
+    std::filesystem::remove(res_path, ec);
+    std::filesystem::remove_all(dir, ec);
+  };
   SimResult res;
+  std::string out;
   try {
-    write_job(job_path, job);
-    std::string out;
-    const int rc = run_command({m.exe, job_path, res_path}, &out);
-    if (rc != 0)
-      throw SimError(10, fmt::format("layer '{}': model {} exited with {}: {}", l.name, m.exe, rc,
-                                     out.substr(0, 300)));
-    res = read_result(res_path);
+    if (m.simulator == Simulator::Icarus) {
+      res = run_icarus_job(m, job, dir);
+    } else {
+      write_job(job_path, job);
+      const int rc = run_command({m.exe, job_path, res_path}, &out);
+      if (rc != 0)
+        throw SimError(10, fmt::format("layer '{}': model {} exited with {}: {}", l.name, m.exe,
+                                       rc, out.substr(0, 300)));
+      res = read_result(res_path);
+    }
   } catch (const std::runtime_error& e) {
-    std::remove(job_path.c_str());
-    std::remove(res_path.c_str());
+    clean();
     if (dynamic_cast<const Error*>(&e)) throw;
     throw SimError(11, fmt::format("layer '{}': {}", l.name, e.what()));
   }
-  std::remove(job_path.c_str());
-  std::remove(res_path.c_str());
+  clean();
   if (res.status == 1)
     throw SimError(12, fmt::format("layer '{}': watchdog: {} (the model predicts {} cycles); "
                                    "rerun with --waves {} to see where it stalls",
                                    l.name, res.message, r.model.cycles, l.name));
+  if (res.status == 4 && m.simulator == Simulator::Verilator) {
+    // The model printed "[time] %Error: file:line: Assertion failed in TOP...: rule: text".
+    const auto p = out.find("Assertion failed in");
+    if (p != std::string::npos)
+      res.message += ": " + out.substr(p, out.find('\n', p) - p);
+  }
   if (res.status != 0)
-    throw SimError(13, fmt::format("layer '{}': {}", l.name, res.message));
+    throw SimError(13, fmt::format("layer '{}' on {}: {}", l.name, simulator_name(m.simulator),
+                                   res.message));
 
   const uint64_t* c = res.counters;
   r.rtl_cycles = static_cast<long long>(c[0]);

@@ -30,23 +30,34 @@ LayerData load_layer_data(const Layer& l, const std::string& dir);
 void set_commands(SimJob& job, const WsProgram& prog);
 void set_commands(SimJob& job, const RsProgram& prog);
 
+// How the DRAM model behaves (docs/architecture.md, "DRAM channels").
+struct SimOptions {
+  double backpressure = 0;  // 0 <= P < 1: per-cycle probability of each kind of DRAM stall
+  uint64_t seed = 1;        // of the stalls
+};
+
 struct LayerSim {
   std::string name;
   LayerCost model;
+  bool backpressure = false;  // the DRAM stalled at random: cycles may exceed the model's
   long long rtl_cycles = 0;
   Events rtl;
   bool outputs_match = false;
   long long mismatches = 0;
   std::vector<int8_t> rtl_out, golden_out;  // HWC
   double seconds = 0;
-  bool cycles_match() const { return rtl_cycles == model.cycles; }
+  // Exact without backpressure; with it, never fewer than the model's.
+  bool cycles_match() const {
+    return backpressure ? rtl_cycles >= model.cycles : rtl_cycles == model.cycles;
+  }
   bool events_match() const { return rtl == model.ev; }
   bool ok() const { return outputs_match && cycles_match() && events_match(); }
 };
 
 // Runs one layer. `fst` names a waveform file (the model must be built with tracing).
-// Throws SimError on a watchdog expiry or a harness failure.
+// Throws SimError on a watchdog expiry, an X (Icarus), an assertion or a harness failure.
 LayerSim simulate_layer(const SimModel& m, const Layer& l, const Accelerator& a,
-                        const LayerData& d, const std::string& fst = "");
+                        const LayerData& d, const std::string& fst = "",
+                        const SimOptions& opt = {});
 
 }  // namespace hdx

@@ -1,8 +1,14 @@
 // Driver of the Verilated model of one accelerator configuration: reads a job file (the
-// three command streams and a DRAM image), runs the layer cycle by cycle with the DRAM model
-// (one request per cycle on each channel, read data 1 + latency cycles after the request),
+// three command streams and a DRAM image), runs the layer cycle by cycle with the DRAM model,
 // and writes a result file (status, event counters, DRAM image). Built by hdx per
-// configuration (sim/verilate.cpp); not a user-facing program.
+// configuration (sim/verilate.cpp); not a user-facing program. sim/hdx_tb.sv is its twin for
+// Icarus and must draw the same random numbers in the same order.
+//
+// DRAM model (docs/architecture.md, "DRAM channels"): at most one read request and one write
+// beat accepted per cycle; read data, and the write response of each beat, are due 1 +
+// latency cycles after acceptance and are returned in order. With backpressure P > 0, each
+// cycle four numbers are drawn from a seeded xorshift64*: request ready low, write ready low,
+// a due read response held back, a due write response held back, each with probability P.
 #include <verilated.h>
 #if HDX_TRACE
 #include <verilated_fst_c.h>
@@ -49,6 +55,19 @@ struct Pending {
   uint8_t data[64];
 };
 
+// xorshift64* (Vigna); the testbench computes the same sequence.
+struct Rng {
+  uint64_t s;
+  uint64_t next() {
+    s ^= s >> 12;
+    s ^= s << 25;
+    s ^= s >> 27;
+    return s * 0x2545F4914F6CDD1DULL;
+  }
+  // True with probability threshold / 2^53.
+  bool hit(uint64_t threshold) { return (next() >> 11) < threshold; }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -65,6 +84,8 @@ int main(int argc, char** argv) {
   }
   hdx::SimResult res;
   auto ctx = std::make_unique<VerilatedContext>();
+  // A failed assertion prints its message and lets the run go on; the loop stops on it.
+  ctx->fatalOnError(false);
   auto top = std::make_unique<Vhdx_top>(ctx.get());
 #if HDX_TRACE
   std::unique_ptr<VerilatedFstC> tfp;
@@ -81,11 +102,13 @@ int main(int argc, char** argv) {
   uint64_t t = 0;
   auto tick = [&]() {
     top->clk_i = 1;
+    ctx->timeInc(1);
     top->eval();
 #if HDX_TRACE
     if (tfp) tfp->dump(2 * t + 1);
 #endif
     top->clk_i = 0;
+    ctx->timeInc(1);
     top->eval();
 #if HDX_TRACE
     if (tfp) tfp->dump(2 * t + 2);
@@ -102,16 +125,22 @@ int main(int argc, char** argv) {
   top->n_ld_i = n_ld;
   top->n_cmp_i = n_cmp;
   top->n_st_i = n_st;
-  top->rd_req_ready_i = 1;
-  top->wr_ready_i = 1;
-
+  bool rsp_offered = false, ack_offered = false;
   std::deque<Pending> rsp;
+  std::deque<uint64_t> acks;  // due cycles of write responses
+  Rng rng{job.seed | 1};
   uint32_t i_ld = 0, i_cmp = 0, i_st = 0;
   const uint64_t size = job.dram.size();
   uint64_t cycle = 0;
   bool started = false;
   for (;; ++cycle) {
+    const uint64_t p = job.backpressure;
+    bool hold[4] = {false, false, false, false};
+    if (p != 0)
+      for (bool& h : hold) h = rng.hit(p);
     top->start_i = !started;
+    top->rd_req_ready_i = !hold[0];
+    top->wr_ready_i = !hold[1];
     top->ld_cmd_valid_i = i_ld < n_ld;
     if (i_ld < n_ld) put(top->ld_cmd_i, &job.ld[size_t(i_ld) * job.ld_words], int(job.ld_words));
     top->cmp_cmd_valid_i = i_cmp < n_cmp;
@@ -119,20 +148,26 @@ int main(int argc, char** argv) {
       put(top->cmp_cmd_i, &job.cmp[size_t(i_cmp) * job.cmp_words], int(job.cmp_words));
     top->st_cmd_valid_i = i_st < n_st;
     if (i_st < n_st) put(top->st_cmd_i, &job.st[size_t(i_st) * job.st_words], int(job.st_words));
-    const bool rsp_now = !rsp.empty() && rsp.front().due == cycle;
+    // A response once offered stays offered until taken, so only a fresh one is held back.
+    const bool rsp_now = !rsp.empty() && rsp.front().due <= cycle && (rsp_offered || !hold[2]);
     top->rd_rsp_valid_i = rsp_now;
     if (rsp_now) {
       put_bytes(top->rd_rsp_data_i, rsp.front().data, HDX_BPC);
       top->rd_rsp_tag_i = rsp.front().tag;
     }
+    const bool ack_now = !acks.empty() && acks.front() <= cycle && (ack_offered || !hold[3]);
+    top->wr_rsp_valid_i = ack_now;
     top->eval();
 
     // Handshakes that the coming edge completes.
     if (top->ld_cmd_valid_i && top->ld_cmd_ready_o) ++i_ld;
     if (top->cmp_cmd_valid_i && top->cmp_cmd_ready_o) ++i_cmp;
     if (top->st_cmd_valid_i && top->st_cmd_ready_o) ++i_st;
-    if (rsp_now) rsp.pop_front();
-    if (top->rd_req_valid_o) {
+    rsp_offered = rsp_now && !top->rd_rsp_ready_o;
+    if (rsp_now && top->rd_rsp_ready_o) rsp.pop_front();
+    ack_offered = ack_now && !top->wr_rsp_ready_o;
+    if (ack_now && top->wr_rsp_ready_o) acks.pop_front();
+    if (top->rd_req_valid_o && top->rd_req_ready_i) {
       Pending p{};
       p.due = cycle + 1 + job.latency;
       p.tag = top->rd_req_tag_o;
@@ -146,7 +181,7 @@ int main(int argc, char** argv) {
       for (uint64_t k = 0; k < n; ++k) p.data[k] = job.dram[a + k];
       rsp.push_back(p);
     }
-    if (top->wr_valid_o) {
+    if (top->wr_valid_o && top->wr_ready_i) {
       const uint64_t a = top->wr_addr_o, n = top->wr_len_o;
       if (a + n > size) {
         res.status = 2;
@@ -157,9 +192,26 @@ int main(int argc, char** argv) {
       uint8_t b[64];
       get_bytes(top->wr_data_o, b, static_cast<int>(n));
       for (uint64_t k = 0; k < n; ++k) job.dram[a + k] = b[k];
+      acks.push_back(cycle + 1 + job.latency);
     }
     tick();
     started = true;
+    if (ctx->gotError()) {
+      res.status = 4;
+      res.message = "assertion failed in cycle " + std::to_string(cycle);
+      break;
+    }
+    if (top->err_o) {
+      static const char* const kEngine[3] = {"LD", "CMP", "ST"};
+      res.status = 5;
+      res.message = "illegal command: the";
+      for (int e = 0; e < 3; ++e)
+        if (top->err_o >> e & 1) res.message += std::string(" ") + kEngine[e];
+      res.message += " engine flagged an illegal command in cycle " + std::to_string(cycle) +
+                     "; commands taken: ld " + std::to_string(i_ld) + ", cmp " +
+                     std::to_string(i_cmp) + ", st " + std::to_string(i_st);
+      break;
+    }
     if (top->done_o) break;
     if (cycle >= job.max_cycles) {
       res.status = 1;

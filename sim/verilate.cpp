@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "errors.h"
+#include "icarus.h"
 #include "rtlgen.h"
 #include "util.h"
 
@@ -22,8 +23,17 @@ std::string cache_root() {
   return "/tmp/hdx-cache";
 }
 
+const char* simulator_name(Simulator s) {
+  return s == Simulator::Icarus ? "icarus" : "verilator";
+}
+
 SimModel build_sim_model(const Accelerator& a, bool trace,
-                         const std::function<void(const std::string&)>& log) {
+                         const std::function<void(const std::string&)>& log, Simulator sim) {
+  if (sim == Simulator::Icarus) {
+    if (trace) throw SimError(4, "waveforms (--waves) need --simulator verilator", 2);
+    return build_icarus_model(a, log);
+  }
+  require_tool("verilator", "verilator");
   SimModel m;
   m.top = top_name(a);
   m.trace = trace;
@@ -50,7 +60,7 @@ SimModel build_sim_model(const Accelerator& a, bool trace,
   ro.command_line = "hdx sim (model build)";
   const RtlResult rr = generate_rtl(a, ro);
   std::vector<std::string> argv = {
-      "verilator", "--cc", "--exe", "--build", "-j", "2", "--prefix", "Vhdx_top",
+      "verilator", "--cc", "--exe", "--build", "--assert", "-j", "2", "--prefix", "Vhdx_top",
       "--top-module", rr.top, "-F", rr.filelist, sim_dir + "/sim_main.cpp",
       sim_dir + "/job.cpp", "--Mdir", tmp + "/obj", "-o", "hdx_sim_model", "-CFLAGS",
       fmt::format("-O1 -DHDX_TRACE={} -DHDX_BPC={} -I{}", trace ? 1 : 0, a.dram_bytes_per_cycle,

@@ -8,8 +8,14 @@
 
 namespace hdx {
 
+enum class Simulator { Verilator, Icarus };
+// "verilator" / "icarus".
+const char* simulator_name(Simulator s);
+
 struct SimModel {
-  std::string exe;       // the model executable (sim/sim_main.cpp + Verilated RTL)
+  Simulator simulator = Simulator::Verilator;
+  std::string exe;       // Verilator: the model executable (sim/sim_main.cpp + Verilated RTL);
+                         // Icarus: the compiled testbench (sim/hdx_tb.sv) for vvp
   std::string dir;       // its cache folder, holding the generated tree under tree/
   std::string top;
   bool trace = false;    // built with FST tracing
@@ -20,8 +26,10 @@ struct SimModel {
 // HDX_CACHE_DIR, else $XDG_CACHE_HOME/hdx, else ~/.cache/hdx.
 std::string cache_root();
 
-// Builds (or finds) the model; `log` receives progress lines. Throws SimError.
+// Builds (or finds) the model; `log` receives progress lines. Tracing is for Verilator only.
+// Throws SimError.
 SimModel build_sim_model(const Accelerator& a, bool trace,
-                         const std::function<void(const std::string&)>& log = {});
+                         const std::function<void(const std::string&)>& log = {},
+                         Simulator sim = Simulator::Verilator);
 
 }  // namespace hdx

@@ -228,8 +228,9 @@ TEST_P(RtlgenTree, GeneratesLintCleanTreeWithManifest) {
   }
 }
 
-// 2. The filelist works from the documented places: Verilator -F from another directory
-// (paths relative to the filelist) and Icarus -f from inside DIR/rtl.
+// 2. The filelist works from the documented places, read the ordinary way (no -defer, no
+// defines): Verilator -F from another directory (paths relative to the filelist), Icarus -f
+// from inside DIR/rtl, and Yosys reading its entries in order and elaborating the top.
 TEST_P(RtlgenTree, FilelistWorksWithVerilatorAndIcarus) {
   const Accelerator a = GetParam().make();
   TempDir tmp;
@@ -263,6 +264,16 @@ TEST_P(RtlgenTree, FilelistWorksWithVerilatorAndIcarus) {
     EXPECT_EQ(out, "") << "iverilog -g2012 -f filelist.f in DIR/rtl printed:\n"
                        << trim_output(out);
     EXPECT_TRUE(fs::is_regular_file(fs::path(r.rtl_dir) / "x.vvp"));
+  }
+  {
+    std::string script = "read_verilog -sv";
+    std::istringstream lines(read_file(r.filelist));
+    for (std::string line; std::getline(lines, line);)
+      script += line.rfind("+incdir+", 0) == 0 ? " -I" + line.substr(8) : " " + line;
+    script += "; hierarchy -check -top " + r.top + "; proc";
+    std::string out;
+    const int rc = run_command({"yosys", "-q", "-p", script}, &out, r.rtl_dir);
+    EXPECT_EQ(rc, 0) << "yosys -p '" << script << "' in DIR/rtl:\n" << trim_output(out);
   }
 }
 

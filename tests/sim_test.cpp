@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
+#include <functional>
 #include <random>
 
 #include "errors.h"
 #include "job.h"
+#include "schedule_rs.h"
 #include "schedule_ws.h"
 #include "util.h"
 #include "model.h"
@@ -202,4 +205,280 @@ TEST(SimWs, WatchdogStopsAHang) {
             std::string::npos) << r.message;
   std::remove((base + ".job").c_str());
   std::remove((base + ".res").c_str());
+}
+
+// The 4-state sign-off: random layers on small ws and rs arrays in Icarus, every one equal to
+// the model in cycles and events and bit-exact, with no X or Z on any checked signal.
+TEST(SimIcarus, RandomLayersExact) {
+  const RsCfg cfgs[] = {{2, 2, 1, 1, 1, 1, 0, 0, 0},  {4, 4, 4, 2, 1, 1, 0, 0, 0},
+                        {3, 5, 2, 4, 2, 1, 0, 0, 0},  {2, 2, 1, 1, 1, 1, 7, 7, 1},
+                        {4, 4, 4, 2, 1, 1, 12, 48, 8}, {3, 5, 2, 4, 2, 1, 8, 16, 4}};
+  // ws on the first three, rs on the last three
+  std::mt19937_64 rng(20261127);
+  int pairs[2] = {0, 0}, short_k = 0;
+  for (const RsCfg& cf : cfgs) {
+    Accelerator a = accel(cf.r, cf.c, cf.bpc, 0, cf.ik, cf.wk, cf.ok);
+    const bool rs = cf.si > 0;
+    if (rs) {
+      a.name = fmt::format("rs{}x{}s{}_{}_{}", cf.r, cf.c, cf.si, cf.sf, cf.sp);
+      a.dataflow = Dataflow::RS;
+      a.spad_ifmap = cf.si;
+      a.spad_filter = cf.sf;
+      a.spad_psum = cf.sp;
+    }
+    const SimModel m = build_sim_model(a, false, {}, Simulator::Icarus);
+    for (int n = 0; n < 7;) {
+      const Layer l = random_layer(rng, pairs[rs]);
+      a.dram_latency_cycles = static_cast<int>(rng() % 21);
+      LayerCost c;
+      try {
+        c = layer_cost(l, a);
+      } catch (const MappingError&) {
+        continue;
+      }
+      if (c.cycles > 6000) continue;  // Icarus is slow; keep the set to seconds per layer
+      short_k += l.k() < a.pe_rows;
+      expect_exact(m, l, a, static_cast<uint64_t>(pairs[rs]));
+      ++pairs[rs];
+      ++n;
+    }
+  }
+  EXPECT_GE(pairs[0], 20);
+  EXPECT_GE(pairs[1], 20);
+  EXPECT_GE(short_k, 3);  // reductions shorter than the array: rows that hold no weight
+}
+
+// The check catches what it is there for: with the ws templates as they were before 4-state
+// cleaning (weight registers not reset, rows past the reduction length never loaded), a layer
+// whose reduction is shorter than the array multiplies by never-loaded weights, and Icarus
+// reports the X with the signal and cycle.
+TEST(SimIcarus, ReportsAnUnknownValue) {
+  namespace fs = std::filesystem;
+  const std::string data = std::string(HDX_BINARY_DIR) + "/icarus_x_test";
+  fs::remove_all(data);
+  fs::create_directories(data);
+  fs::copy(std::string(HDX_SOURCE_DIR) + "/templates", data + "/templates",
+           fs::copy_options::recursive);
+  fs::copy(std::string(HDX_SOURCE_DIR) + "/sim", data + "/sim", fs::copy_options::recursive);
+  auto patch = [&](const std::string& file, const std::string& from, const std::string& to) {
+    std::string text = read_file(data + "/templates/" + file);
+    const auto at = text.find(from);
+    ASSERT_NE(at, std::string::npos) << file << " changed; update this test";
+    text.replace(at, from.size(), to);
+    write_file_atomic(data + "/templates/" + file, text);
+  };
+  patch("systolic/hdx_ws_pe.sv", "      w0_q <= '0;\n", "");
+  patch("systolic/hdx_ws_pe.sv", "      w1_q <= '0;\n", "");
+  patch("systolic/hdx_ws_cmp.sv", "assign wl_en[r] = su_active && su_row == Row;",
+        "assign wl_en[r] = row_ok && su_row == Row;");
+  setenv("HDX_DATA_DIR", data.c_str(), 1);
+  const Accelerator a = accel(4, 4, 4, 3, 1, 1, 1);
+  try {
+    const SimModel m = build_sim_model(a, false, {}, Simulator::Icarus);
+    (void)simulate_layer(m, conv("pw", 2, 5, 5, 3, 1, 1, 0, 1, false), a,
+                         random_layer_data(conv("pw", 2, 5, 5, 3, 1, 1, 0, 1, false), 1));
+    ADD_FAILURE() << "the unknown weights went unnoticed";
+  } catch (const SimError& e) {
+    EXPECT_NE(std::string(e.what()).find("X or Z on wr_data_o byte 0 in cycle"),
+              std::string::npos) << e.what();
+  }
+  unsetenv("HDX_DATA_DIR");
+  fs::remove_all(data);
+}
+
+namespace {
+
+Accelerator make_cfg(const RsCfg& cf) {
+  Accelerator a = accel(cf.r, cf.c, cf.bpc, 0, cf.ik, cf.wk, cf.ok);
+  if (cf.si > 0) {
+    a.name = fmt::format("rs{}x{}s{}_{}_{}", cf.r, cf.c, cf.si, cf.sf, cf.sp);
+    a.dataflow = Dataflow::RS;
+    a.spad_ifmap = cf.si;
+    a.spad_filter = cf.sf;
+    a.spad_psum = cf.sp;
+  }
+  return a;
+}
+
+}  // namespace
+
+// Every handshake stalls sometimes: with the DRAM withholding ready and delaying responses
+// and write acknowledgements at random (P = 0.3), outputs stay bit-exact and events equal,
+// and the cycles are never fewer than the model's.
+TEST(SimBackpressure, RandomLayersStayExact) {
+  const RsCfg cfgs[] = {{4, 4, 4, 2, 1, 1, 0, 0, 0}, {3, 5, 2, 4, 2, 1, 0, 0, 0},
+                        {4, 4, 4, 2, 1, 1, 12, 48, 8}, {3, 5, 2, 4, 2, 1, 8, 16, 4}};
+  std::mt19937_64 rng(20261128);
+  int pairs = 0, slower = 0;
+  for (const RsCfg& cf : cfgs) {
+    Accelerator a = make_cfg(cf);
+    const SimModel m = build_sim_model(a, false);
+    for (int n = 0; n < 10;) {
+      const Layer l = random_layer(rng, pairs);
+      a.dram_latency_cycles = static_cast<int>(rng() % 41);
+      try {
+        (void)layer_cost(l, a);
+      } catch (const MappingError&) {
+        continue;
+      }
+      SimOptions o;
+      o.backpressure = 0.3;
+      o.seed = static_cast<uint64_t>(pairs) + 1;
+      LayerSim s;
+      try {
+        s = simulate_layer(m, l, a, random_layer_data(l, static_cast<uint64_t>(pairs)), "", o);
+      } catch (const Error& e) {
+        ADD_FAILURE() << l.name << ": " << e.what();
+        ++n;
+        continue;
+      }
+      EXPECT_TRUE(s.outputs_match) << l.name << ": " << s.mismatches << " mismatches";
+      EXPECT_TRUE(s.events_match()) << l.name;
+      EXPECT_GE(s.rtl_cycles, s.model.cycles) << l.name;
+      slower += s.rtl_cycles > s.model.cycles;
+      ++pairs;
+      ++n;
+    }
+  }
+  EXPECT_EQ(pairs, 40);
+  EXPECT_GE(slower, 36);  // the stalls are real
+}
+
+// The two simulators draw the same stalls from the same seed, so they agree cycle for cycle
+// under backpressure too; a bad probability is refused.
+TEST(SimBackpressure, IcarusAndVerilatorAgree) {
+  const Accelerator a = make_cfg({4, 4, 4, 2, 1, 1, 0, 0, 0});
+  const SimModel v = build_sim_model(a, false);
+  const SimModel i = build_sim_model(a, false, {}, Simulator::Icarus);
+  const Layer l = conv("c1", 3, 6, 6, 5, 3, 1, 1, 1, true);
+  const LayerData d = random_layer_data(l, 3);
+  SimOptions o;
+  o.backpressure = 0.5;
+  o.seed = 42;
+  const LayerSim sv = simulate_layer(v, l, a, d, "", o), si = simulate_layer(i, l, a, d, "", o);
+  EXPECT_TRUE(sv.ok() && si.ok());
+  EXPECT_GT(sv.rtl_cycles, sv.model.cycles);
+  EXPECT_EQ(sv.rtl_cycles, si.rtl_cycles);
+  EXPECT_EQ(sv.rtl_out, si.rtl_out);
+  o.backpressure = 1.0;
+  EXPECT_THROW(simulate_layer(v, l, a, d, "", o), SimError);
+}
+
+namespace {
+
+// Runs a hand-edited program on a model's executable (no hdx in between) and returns the
+// result, as the watchdog test does.
+SimResult run_program(const SimModel& m, SimJob job, const std::string& name) {
+  job.latency = 3;
+  job.max_cycles = 20000;
+  job.dram.assign(16384, 0);
+  const std::string base = std::string(HDX_BINARY_DIR) + "/" + name;
+  write_job(base + ".job", job);
+  std::string out;
+  EXPECT_EQ(run_command({m.exe, base + ".job", base + ".res"}, &out), 0) << out;
+  SimResult r = read_result(base + ".res");
+  std::remove((base + ".job").c_str());
+  std::remove((base + ".res").c_str());
+  return r;
+}
+
+}  // namespace
+
+// An illegal command is flagged on err_o and stops its engine, instead of wrapping a counter
+// or writing past a buffer; the harness names the engine.
+TEST(SimIllegal, CommandsAreFlaggedNotRun) {
+  const Accelerator a = accel(4, 4, 4, 3, 1, 1, 1);
+  const SimModel m = build_sim_model(a, false);
+  const Layer l = conv("c1", 3, 6, 6, 5, 3, 1, 1, 1, true);
+  const WsProgram good = ws_program(l, a, DramMap{0, 1024, 2048, 4096});
+  struct Case {
+    const char* engine;
+    std::function<void(WsProgram&)> spoil;
+  };
+  const Case cases[] = {
+      {"LD", [](WsProgram& p) { p.ld[0].rows = 0; }},
+      {"LD", [](WsProgram& p) { p.ld[0].row_len = 0; }},
+      {"LD", [](WsProgram& p) { p.ld[0].target = 3; }},
+      {"LD", [](WsProgram& p) { p.ld[0].dst_addr = 1020; }},  // past the 1 KiB ifmap buffer
+      {"CMP", [](WsProgram& p) { p.cmp[0].m_count = 0; }},
+      {"CMP", [](WsProgram& p) { p.cmp[0].k_valid = 5; }},     // more than 4 rows
+      {"CMP", [](WsProgram& p) { p.cmp[0].n_valid = 0; }},
+      {"CMP", [](WsProgram& p) { p.cmp[0].acc_addr = 1u << 20; }},
+      {"ST", [](WsProgram& p) { p.st[0].m_count = 0; }},
+      {"ST", [](WsProgram& p) { p.st[0].n_valid = 9; }},
+      {"ST", [](WsProgram& p) { p.st[0].param_slot = 2; }},
+  };
+  int k = 0;
+  for (const Case& c : cases) {
+    WsProgram p = good;
+    c.spoil(p);
+    SimJob job;
+    set_commands(job, p);
+    const SimResult r = run_program(m, job, fmt::format("illegal_{}", k++));
+    EXPECT_EQ(r.status, 5u) << c.engine << " case " << k << ": " << r.message;
+    EXPECT_NE(r.message.find(fmt::format("the {} engine flagged an illegal command", c.engine)),
+              std::string::npos) << r.message;
+  }
+  SimJob job;
+  set_commands(job, good);
+  EXPECT_EQ(run_program(m, job, "illegal_none").status, 0u);
+}
+
+TEST(SimIllegal, RsPassIsFlagged) {
+  Accelerator a = accel(4, 4, 4, 3, 1, 1, 1);
+  a.name = "rs_illegal";
+  a.dataflow = Dataflow::RS;
+  a.spad_ifmap = 12;
+  a.spad_filter = 48;
+  a.spad_psum = 8;
+  const SimModel m = build_sim_model(a, false);
+  const Layer l = conv("c1", 2, 4, 4, 3, 3, 1, 1, 1, false);
+  for (int k = 0; k < 3; ++k) {
+    RsProgram p = rs_program(l, a, DramMap{0, 1024, 2048, 4096});
+    if (k == 0) p.pass[0].p = 0;
+    if (k == 1) p.pass[0].e = 5;  // more than 4 columns
+    if (k == 2) p.pass[0].kw = 13;  // more than the 12-entry ifmap scratchpad
+    SimJob job;
+    set_commands(job, p);
+    const SimResult r = run_program(m, job, fmt::format("illegal_rs_{}", k));
+    EXPECT_EQ(r.status, 5u) << k << ": " << r.message;
+    EXPECT_NE(r.message.find("the CMP engine flagged"), std::string::npos) << r.message;
+  }
+}
+
+// An assertion names its rule and cycle: a load engine that changes its request address
+// while the DRAM withholds ready breaks hdx_core.rd_req_hold, on both simulators.
+TEST(SimAssertions, BrokenHandshakeIsReported) {
+  namespace fs = std::filesystem;
+  const std::string data = std::string(HDX_BINARY_DIR) + "/assert_test";
+  fs::remove_all(data);
+  fs::create_directories(data);
+  fs::copy(std::string(HDX_SOURCE_DIR) + "/templates", data + "/templates",
+           fs::copy_options::recursive);
+  fs::copy(std::string(HDX_SOURCE_DIR) + "/sim", data + "/sim", fs::copy_options::recursive);
+  const std::string ld = data + "/templates/common/hdx_ld.sv";
+  std::string text = read_file(ld);
+  const std::string from = "assign rd_req_addr_o = addr_q;";
+  const auto at = text.find(from);
+  ASSERT_NE(at, std::string::npos) << "hdx_ld.sv changed; update this test";
+  text.replace(at, from.size(), "assign rd_req_addr_o = addr_q + {31'd0, !rd_req_ready_i};");
+  write_file_atomic(ld, text);
+  setenv("HDX_DATA_DIR", data.c_str(), 1);
+  const Accelerator a = accel(2, 2, 4, 3, 1, 1, 1);
+  const Layer l = conv("c1", 2, 4, 4, 2, 1, 1, 0, 1, false);
+  SimOptions o;
+  o.backpressure = 0.3;
+  for (Simulator sim : {Simulator::Verilator, Simulator::Icarus}) {
+    try {
+      const SimModel m = build_sim_model(a, false, {}, sim);
+      (void)simulate_layer(m, l, a, random_layer_data(l, 1), "", o);
+      ADD_FAILURE() << simulator_name(sim) << ": the broken handshake went unnoticed";
+    } catch (const SimError& e) {
+      const std::string w = e.what();
+      EXPECT_NE(w.find("assertion failed in cycle"), std::string::npos) << w;
+      EXPECT_NE(w.find("hdx_core.rd_req_hold"), std::string::npos) << w;
+    }
+  }
+  unsetenv("HDX_DATA_DIR");
+  fs::remove_all(data);
 }

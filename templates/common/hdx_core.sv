@@ -3,7 +3,11 @@
 // array (RS = 0) or the row-stationary array (RS = 1). docs/architecture.md describes both.
 //
 // The host writes the number of commands of each engine, pulses start_i, and keeps the
-// three command streams valid; done_o rises when every engine has completed its commands.
+// three command streams valid; done_o rises when every engine has completed its commands
+// and every write beat has been acknowledged on the write response channel. An engine that
+// takes an illegal command (a zero count, a field out of range, an address past its buffer)
+// does not run it, sets its bit of err_o and takes no further command until the next start;
+// done_o then never rises and the host reads err_o.
 // cnt_cycles_o counts the cycles from the edge that sampled start_i to the edge that raised
 // done_o.
 module hdx_core #(
@@ -32,6 +36,7 @@ module hdx_core #(
   input  logic [31:0]            n_st_i,
   output logic                   busy_o,
   output logic                   done_o,
+  output logic [2:0]             err_o,   // illegal command taken by LD (bit 0), CMP (1), ST (2)
   input  logic                   ld_cmd_valid_i,
   output logic                   ld_cmd_ready_o,
   input  logic [LD_WORDS*32-1:0]  ld_cmd_i,
@@ -49,11 +54,14 @@ module hdx_core #(
   input  logic                   rd_rsp_valid_i,
   input  logic [BPC*8-1:0]       rd_rsp_data_i,
   input  logic [34:0]            rd_rsp_tag_i,
+  output logic                   rd_rsp_ready_o,
   output logic                   wr_valid_o,
   input  logic                   wr_ready_i,
   output logic [31:0]            wr_addr_o,
   output logic [7:0]             wr_len_o,
   output logic [BPC*8-1:0]       wr_data_o,
+  input  logic                   wr_rsp_valid_i,
+  output logic                   wr_rsp_ready_o,
   output logic [63:0]            cnt_cycles_o,
   output logic [63:0]            cnt_macs_o,
   output logic [63:0]            cnt_dram_rd_bytes_o,
@@ -81,7 +89,21 @@ module hdx_core #(
   logic        busy_q, done_q, finished;
   logic [63:0] cycles_q;
   logic [31:0] cnt_ld, cnt_cmp, cnt_st;
-  assign finished = cnt_ld == n_ld_i && cnt_cmp == n_cmp_i && cnt_st == n_st_i;
+  logic [31:0] wr_out_q;  // write beats accepted and not yet acknowledged
+  assign finished = cnt_ld == n_ld_i && cnt_cmp == n_cmp_i && cnt_st == n_st_i &&
+                    wr_out_q == 32'd0;
+
+  // Both response channels are always taken: the load engine writes each read response into
+  // its buffer in the cycle it arrives, and a write response only decrements wr_out_q.
+  assign rd_rsp_ready_o = 1'b1;
+  assign wr_rsp_ready_o = 1'b1;
+  logic wr_acc;
+  assign wr_acc = wr_valid_o && wr_ready_i;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni)                          wr_out_q <= '0;
+    else if (wr_acc && !wr_rsp_valid_i)   wr_out_q <= wr_out_q + 32'd1;
+    else if (!wr_acc && wr_rsp_valid_i)   wr_out_q <= wr_out_q - 32'd1;
+  end
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -111,7 +133,10 @@ module hdx_core #(
   logic [7:0]       bw_len;
   logic [BPC*8-1:0] bw_data;
 
-  hdx_ld #(.BPC(BPC), .WORDS(LD_WORDS)) u_ld (
+  hdx_ld #(
+    .BPC(BPC), .WORDS(LD_WORDS), .IFMAP_BYTES(IFMAP_BYTES), .WEIGHT_BYTES(WEIGHT_BYTES),
+    .PARAM_BYTES(2 * PE_COLS * 9)
+  ) u_ld (
     .clk_i          (clk_i),
     .rst_ni         (rst_ni),
     .busy_i         (busy_q),
@@ -123,6 +148,7 @@ module hdx_core #(
     .cnt_cmp_i      (cnt_cmp),
     .cnt_st_i       (cnt_st),
     .done_cnt_o     (cnt_ld),
+    .err_o          (err_o[0]),
     .rd_req_valid_o (rd_req_valid_o),
     .rd_req_ready_i (rd_req_ready_i),
     .rd_req_addr_o  (rd_req_addr_o),
@@ -190,7 +216,7 @@ module hdx_core #(
     logic [63:0] spad_rd;
     hdx_rs_cmp #(
       .ROWS(PE_ROWS), .COLS(PE_COLS), .SI(SPAD_IFMAP), .SF(SPAD_FILTER), .SP(SPAD_PSUM),
-      .WORDS(CMP_WORDS), .IAW(IAW), .WAW(WAW), .CAW(CAW)
+      .WORDS(CMP_WORDS), .IAW(IAW), .WAW(WAW), .CAW(CAW), .ACC(ACC_ENTRIES)
     ) u_cmp (
       .clk_i               (clk_i),
       .rst_ni              (rst_ni),
@@ -202,6 +228,7 @@ module hdx_core #(
       .cnt_ld_i            (cnt_ld),
       .cnt_st_i            (cnt_st),
       .done_cnt_o          (cnt_cmp),
+      .err_o               (err_o[1]),
       .wb_raddr_o          (wb_raddr),
       .wb_rdata_i          (wb_rdata),
       .ib_raddr_o          (ib_raddr),
@@ -227,7 +254,7 @@ module hdx_core #(
     assign cnt_spad_psum_wr_o   = spad_rd;
   end else begin : g_ws
     hdx_ws_cmp #(
-      .ROWS(PE_ROWS), .COLS(PE_COLS), .WORDS(CMP_WORDS), .IAW(IAW), .WAW(WAW), .CAW(CAW)
+      .ROWS(PE_ROWS), .COLS(PE_COLS), .WORDS(CMP_WORDS), .IAW(IAW), .WAW(WAW), .CAW(CAW), .ACC(ACC_ENTRIES)
     ) u_cmp (
       .clk_i          (clk_i),
       .rst_ni         (rst_ni),
@@ -239,6 +266,7 @@ module hdx_core #(
       .cnt_ld_i       (cnt_ld),
       .cnt_st_i       (cnt_st),
       .done_cnt_o     (cnt_cmp),
+      .err_o          (err_o[1]),
       .wb_raddr_o     (wb_raddr),
       .wb_rdata_i     (wb_rdata),
       .ib_raddr_o     (ib_raddr),
@@ -259,7 +287,7 @@ module hdx_core #(
   end
 
   // ---------------------------------------------------------------- store engine
-  hdx_st #(.COLS(PE_COLS), .BPC(BPC), .WORDS(ST_WORDS), .CAW(CAW)) u_st (
+  hdx_st #(.COLS(PE_COLS), .BPC(BPC), .WORDS(ST_WORDS), .CAW(CAW), .ACC(ACC_ENTRIES)) u_st (
     .clk_i         (clk_i),
     .rst_ni        (rst_ni),
     .busy_i        (busy_q),
@@ -270,6 +298,7 @@ module hdx_core #(
     .cnt_ld_i      (cnt_ld),
     .cnt_cmp_i     (cnt_cmp),
     .done_cnt_o    (cnt_st),
+    .err_o         (err_o[2]),
     .pw_valid_i    (bw_valid && bw_target == 2'd2),
     .pw_addr_i     (bw_addr),
     .pw_len_i      (bw_len),
@@ -286,4 +315,77 @@ module hdx_core #(
   );
 
   assign cnt_acc_rd_o = cmp_acc_rd + st_acc_rd;
+
+  // ---------------------------------------------------------------- assertions
+  // Handshake and counter rules, checked by the simulators (Verilator with --assert, Icarus);
+  // synthesis skips them. Each message starts with the rule's name.
+`ifndef SYNTHESIS
+  logic [LD_WORDS*32-1:0]  ld_cmd_q;
+  logic [CMP_WORDS*32-1:0] cmp_cmd_q;
+  logic [ST_WORDS*32-1:0]  st_cmd_q;
+  logic [31:0]             rd_addr_q, wr_addr_q;
+  logic [7:0]              rd_len_q, wr_len_q;
+  logic [34:0]             rd_tag_q;
+  logic [BPC*8-1:0]        wr_data_q;
+  logic ld_wait_q, cmp_wait_q, st_wait_q, rd_wait_q, wr_wait_q, started_q;
+  logic [17*64+3*32-1:0]   cnt_q, cnt;
+  assign cnt = {cnt_cycles_o, cnt_macs_o, cnt_dram_rd_bytes_o, cnt_dram_wr_bytes_o,
+                cnt_ifmap_wr_o, cnt_ifmap_rd_o, cnt_weight_wr_o, cnt_weight_rd_o,
+                cnt_param_wr_o, cnt_acc_rd_o, cnt_acc_wr_o, cnt_spad_ifmap_rd_o,
+                cnt_spad_ifmap_wr_o, cnt_spad_filter_rd_o, cnt_spad_filter_wr_o,
+                cnt_spad_psum_rd_o, cnt_spad_psum_wr_o, cnt_ld, cnt_cmp, cnt_st};
+  // One vector: Icarus 11's $isunknown misreads a concatenation.
+  logic [9:0] ctl;
+  assign ctl = {busy_o, done_o, err_o, ld_cmd_ready_o, cmp_cmd_ready_o, st_cmd_ready_o,
+                rd_req_valid_o, wr_valid_o};
+  always @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      {ld_wait_q, cmp_wait_q, st_wait_q, rd_wait_q, wr_wait_q, started_q} <= '0;
+    end else begin
+      assert (!$isunknown(ctl))
+        else $error("hdx_core.control_known: a valid, ready, busy, done or err output is X");
+      // Valid and payload hold until ready, on the host's streams and on the DRAM's.
+      assert (!ld_wait_q || (ld_cmd_valid_i && ld_cmd_i == ld_cmd_q))
+        else $error("hdx_core.ld_cmd_hold: LD command withdrawn or changed before ready");
+      assert (!cmp_wait_q || (cmp_cmd_valid_i && cmp_cmd_i == cmp_cmd_q))
+        else $error("hdx_core.cmp_cmd_hold: CMP command withdrawn or changed before ready");
+      assert (!st_wait_q || (st_cmd_valid_i && st_cmd_i == st_cmd_q))
+        else $error("hdx_core.st_cmd_hold: ST command withdrawn or changed before ready");
+      assert (!rd_wait_q || (rd_req_valid_o && rd_req_addr_o == rd_addr_q &&
+                             rd_req_len_o == rd_len_q && rd_req_tag_o == rd_tag_q))
+        else $error("hdx_core.rd_req_hold: read request withdrawn or changed before ready");
+      assert (!wr_wait_q || (wr_valid_o && wr_addr_o == wr_addr_q && wr_len_o == wr_len_q &&
+                             wr_data_o == wr_data_q))
+        else $error("hdx_core.wr_hold: write beat withdrawn or changed before ready");
+      assert (!wr_rsp_valid_i || wr_out_q != 32'd0 || wr_acc)
+        else $error("hdx_core.wr_rsp_expected: write response with no write outstanding");
+      assert (!rd_req_valid_o || rd_req_len_o != 8'd0)
+        else $error("hdx_core.rd_req_len: read request of 0 bytes");
+      // Counters never decrease within a run (start clears them).
+      if (started_q)
+        for (int k = 0; k < 20; k++)
+          assert (k < 17 ? cnt[k*64 +: 64] >= cnt_q[k*64 +: 64]
+                         : cnt[17*64 + (k-17)*32 +: 32] >= cnt_q[17*64 + (k-17)*32 +: 32])
+            else $error("hdx_core.counter_monotonic: counter %0d decreased", k);
+      ld_wait_q  <= ld_cmd_valid_i && !ld_cmd_ready_o;
+      cmp_wait_q <= cmp_cmd_valid_i && !cmp_cmd_ready_o;
+      st_wait_q  <= st_cmd_valid_i && !st_cmd_ready_o;
+      rd_wait_q  <= rd_req_valid_o && !rd_req_ready_i;
+      wr_wait_q  <= wr_valid_o && !wr_ready_i;
+      started_q  <= started_q || start_i;
+    end
+  end
+  always @(posedge clk_i) begin
+    ld_cmd_q  <= ld_cmd_i;
+    cmp_cmd_q <= cmp_cmd_i;
+    st_cmd_q  <= st_cmd_i;
+    rd_addr_q <= rd_req_addr_o;
+    rd_len_q  <= rd_req_len_o;
+    rd_tag_q  <= rd_req_tag_o;
+    wr_addr_q <= wr_addr_o;
+    wr_len_q  <= wr_len_o;
+    wr_data_q <= wr_data_o;
+    cnt_q     <= start_i ? '0 : cnt;  // start clears the counters
+  end
+`endif
 endmodule

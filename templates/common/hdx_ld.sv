@@ -2,9 +2,16 @@
 // param buffer, one request of up to BPC bytes per cycle. Each request carries a tag (last,
 // target, length, buffer address) that the memory returns with its data, so requests of
 // consecutive commands stream back to back whatever the latency.
+//
+// Illegal commands (err_o, sticky until clear_i; the engine then takes no further command):
+// zero rows or row length, a target other than 0..2, or a beat that would write past the end
+// of its buffer (checked per beat, before it is requested).
 module hdx_ld #(
-  parameter BPC   = 8,
-  parameter WORDS = 10
+  parameter BPC          = 8,
+  parameter WORDS        = 10,
+  parameter IFMAP_BYTES  = 1024,
+  parameter WEIGHT_BYTES = 1024,
+  parameter PARAM_BYTES  = 72
 ) (
   input  logic               clk_i,
   input  logic               rst_ni,
@@ -19,6 +26,7 @@ module hdx_ld #(
   input  logic [31:0]        cnt_cmp_i,
   input  logic [31:0]        cnt_st_i,
   output logic [31:0]        done_cnt_o,
+  output logic               err_o,
   // DRAM read channel
   output logic               rd_req_valid_o,
   input  logic               rd_req_ready_i,
@@ -63,16 +71,25 @@ module hdx_ld #(
 
   localparam [31:0] Bpc = BPC;
 
-  logic deps_ok, fire, row_end, cmd_end;
+  logic deps_ok, fire, row_end, cmd_end, bad_cmd, bad_beat, err_q;
   assign deps_ok = cnt_ld_i >= wait_ld && cnt_cmp_i >= wait_cmp && cnt_st_i >= wait_st;
-  assign rd_req_valid_o = cur_valid_q && deps_ok;
+  assign rd_req_valid_o = cur_valid_q && deps_ok && !bad_beat;
   assign fire    = rd_req_valid_o && rd_req_ready_i;
   assign row_end = rem_q <= Bpc;
   assign cmd_end = row_end && rows_left_q == 32'd1;
-  assign cmd_ready_o = busy_i && (!cur_valid_q || (fire && cmd_end));
+  assign cmd_ready_o = busy_i && !err_q && (!cur_valid_q || (fire && cmd_end));
+  assign bad_cmd = cmd_i[LD_ROWS*32 +: 32] == 32'd0 || cmd_i[LD_ROW_LEN*32 +: 32] == 32'd0 ||
+                   cmd_i[LD_TARGET*32 +: 32] > 32'd2;
 
   logic [7:0] len;
   assign len = row_end ? rem_q[7:0] : Bpc[7:0];
+  // The beat's last byte must lie inside its buffer.
+  localparam integer IfmapI = IFMAP_BYTES, WeightI = WEIGHT_BYTES, ParamI = PARAM_BYTES;
+  localparam [24:0] IfmapEnd = IfmapI[24:0], WeightEnd = WeightI[24:0], ParamEnd = ParamI[24:0];
+  logic [24:0] beat_end, buf_end;
+  assign beat_end = {1'b0, dst_q} + {17'd0, len};
+  assign buf_end  = target == 2'd0 ? IfmapEnd : target == 2'd1 ? WeightEnd : ParamEnd;
+  assign bad_beat = cur_valid_q && beat_end > buf_end;
   assign rd_req_addr_o = addr_q;
   assign rd_req_len_o  = len;
   assign rd_req_tag_o  = {cmd_end, target, len, dst_q};
@@ -103,7 +120,7 @@ module hdx_ld #(
           dst_q  <= dst_q + Bpc[23:0];
         end
       end
-      if (cmd_ready_o && cmd_valid_i) begin
+      if (cmd_ready_o && cmd_valid_i && !bad_cmd) begin
         cur_valid_q <= 1'b1;
         cmd_q       <= cmd_i;
         addr_q      <= cmd_i[LD_DRAM_ADDR*32 +: 32];
@@ -125,6 +142,14 @@ module hdx_ld #(
   assign bw_target_o = rsp_target;
   assign bw_len_o    = rsp_len;
   assign bw_data_o   = rd_rsp_data_i;
+
+  // The error flag: set by an illegal command or beat, cleared by start.
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni)      err_q <= 1'b0;
+    else if (clear_i) err_q <= 1'b0;
+    else if ((cmd_ready_o && cmd_valid_i && bad_cmd) || (deps_ok && bad_beat)) err_q <= 1'b1;
+  end
+  assign err_o = err_q;
 
   logic [31:0] done_q;
   logic [63:0] rd_bytes_q, ifmap_wr_q, weight_wr_q, param_wr_q;

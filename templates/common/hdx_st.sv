@@ -3,11 +3,16 @@
 // results to DRAM in beats of up to BPC bytes, one beat per cycle. A pixel is issued every
 // beats_per_pix cycles, so the stage registers hold each pixel until its beats are out.
 // Also holds the per-channel output parameters (param buffer, two slots of COLS channels).
+//
+// Illegal commands (err_o, sticky until clear_i; the engine then takes no further command):
+// zero pixels or beats per pixel, n_valid of 0 or above COLS, a param slot other than 0 or 1,
+// or accumulator entries past ACC.
 module hdx_st #(
   parameter COLS  = 4,
   parameter BPC   = 8,
   parameter WORDS = 11,
-  parameter CAW   = 8
+  parameter CAW   = 8,
+  parameter ACC   = 256
 ) (
   input  logic                clk_i,
   input  logic                rst_ni,
@@ -19,6 +24,7 @@ module hdx_st #(
   input  logic [31:0]         cnt_ld_i,
   input  logic [31:0]         cnt_cmp_i,
   output logic [31:0]         done_cnt_o,
+  output logic                err_o,
   // param buffer write port (from the load engine)
   input  logic                pw_valid_i,
   input  logic [23:0]         pw_addr_i,
@@ -53,8 +59,10 @@ module hdx_st #(
     logic [23:0] off;
     logic [7:0]  byte_q;
     assign off = J - pw_addr_i;
-    always_ff @(posedge clk_i) begin
-      if (pw_valid_i && J >= pw_addr_i && off < {16'd0, pw_len_i}) byte_q <= pw_data_i[off*8 +: 8];
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) byte_q <= '0;
+      else if (pw_valid_i && J >= pw_addr_i && off < {16'd0, pw_len_i})
+        byte_q <= pw_data_i[off*8 +: 8];
     end
     assign par[j*8 +: 8] = byte_q;
   end
@@ -80,7 +88,20 @@ module hdx_st #(
   assign issue   = tick && slot_q == 32'd0;
   assign pix_end = slot_q == fld(cmd_q, ST_BEATS_PER_PIX) - 32'd1;
   assign cmd_end = pix_end && pix_q == fld(cmd_q, ST_M_COUNT) - 32'd1;
-  assign cmd_ready_o = busy_i && (!cur_valid_q || (tick && cmd_end));
+  logic bad_cmd, err_q;
+  localparam [32:0] AccN = ACC;
+  localparam [31:0] ColsN = COLS;
+  assign bad_cmd = fld(cmd_i, ST_M_COUNT) == 32'd0 || fld(cmd_i, ST_BEATS_PER_PIX) == 32'd0 ||
+                   fld(cmd_i, ST_N_VALID) == 32'd0 || fld(cmd_i, ST_N_VALID) > ColsN ||
+                   fld(cmd_i, ST_PARAM_SLOT) > 32'd1 ||
+                   {1'b0, fld(cmd_i, ST_ACC_ADDR)} + {1'b0, fld(cmd_i, ST_M_COUNT)} > AccN;
+  assign cmd_ready_o = busy_i && !err_q && (!cur_valid_q || (tick && cmd_end));
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni)                                  err_q <= 1'b0;
+    else if (clear_i)                             err_q <= 1'b0;
+    else if (cmd_ready_o && cmd_valid_i && bad_cmd) err_q <= 1'b1;
+  end
+  assign err_o = err_q;
 
   assign acc_raddr_o = cmd_q[ST_ACC_ADDR*32 +: CAW] + pix_q[CAW-1:0];
 
@@ -102,7 +123,7 @@ module hdx_st #(
           slot_q <= slot_q + 32'd1;
         end
       end
-      if (cmd_ready_o && cmd_valid_i) begin
+      if (cmd_ready_o && cmd_valid_i && !bad_cmd) begin
         cur_valid_q <= 1'b1;
         cmd_q       <= cmd_i;
         pix_q       <= '0;
@@ -196,7 +217,9 @@ module hdx_st #(
   for (genvar k = 0; k < BPC; k++) begin : g_beat
     logic [31:0] lane;
     assign lane = lane0 + k;
-    assign wr_data_o[k*8 +: 8] = lane < NB ? row[lane*8 +: 8] : 8'd0;
+    localparam [7:0] K = k;
+    // Bytes past the beat's length are driven 0, never a stale or unknown lane.
+    assign wr_data_o[k*8 +: 8] = lane < NB && K < wr_len_o ? row[lane*8 +: 8] : 8'd0;
   end
 
   logic        beat_last;

@@ -1,13 +1,16 @@
 // Row-stationary PE array and its multicast networks (docs/architecture.md, section 9).
 //
 // PE (r, c) belongs to vertical set row_v[r] (a channel chunk) as filter row row_i[r], and
-// to horizontal set col_h[c] (p filters) as output row col_j[c] of the strip.
+// to horizontal set h (p filters) as output row j of the strip; the engine gives each column
+// h * p (col_hp) and j * stride as ROWS * col_bq + col_br (col_br < ROWS), so that nothing
+// here multiplies or divides.
 // - Filter network (horizontal): each PE row receives one weight row (COLS bytes, all the
-//   tile's filters) per cycle; a PE keeps byte col_h * p + f, or 0 when that filter or the
+//   tile's filters) per cycle; a PE keeps byte h * p + f, or 0 when that filter or the
 //   row's channel is not valid.
 // - Ifmap network (diagonal): input row d of chunk v goes to the PEs with row_v = v and
-//   col_j * stride + row_i = d. Diagonals are delivered ROWS at a time: diagonal d arrives
-//   on port d % ROWS in batch d / ROWS.
+//   j * stride + row_i = d. Diagonals are delivered ROWS at a time: diagonal d arrives
+//   on port d mod ROWS in batch d / ROWS, that is port col_br + row_i (less ROWS when that
+//   is ROWS or more, with one more batch) in batch col_bq.
 // - Psum network (vertical): colsum_o holds, for each PE column and filter, the sum of the
 //   shadow psums of the rows in sum_rows_i (the rows of the pass being drained).
 module hdx_rs_array #(
@@ -21,14 +24,14 @@ module hdx_rs_array #(
   parameter SPW  = 5
 ) (
   input  logic                    clk_i,
+  input  logic                    rst_ni,
   input  logic [ROWS-1:0]         row_act_i,
   input  logic [ROWS*8-1:0]       row_v_i,
   input  logic [ROWS*8-1:0]       row_i_i,
   input  logic [COLS-1:0]         col_act_i,
-  input  logic [COLS*8-1:0]       col_h_i,
-  input  logic [COLS*8-1:0]       col_j_i,
-  input  logic [7:0]              stride_i,
-  input  logic [7:0]              p_i,
+  input  logic [COLS*16-1:0]      col_hp_i,
+  input  logic [COLS*8-1:0]       col_bq_i,
+  input  logic [COLS*8-1:0]       col_br_i,
   input  logic [15:0]             nv_i,
   // filter load
   input  logic                    fl_en_i,
@@ -57,7 +60,7 @@ module hdx_rs_array #(
 );
   localparam integer RowsI = ROWS;
   localparam integer ColsI = COLS;
-  localparam [15:0] RowsW = RowsI[15:0];
+  localparam [7:0]  Rows8 = RowsI[7:0];
   localparam [15:0] ColsW = ColsI[15:0];
   logic [ROWS*COLS-1:0] fw_cnt, iw_cnt;
 
@@ -65,19 +68,20 @@ module hdx_rs_array #(
     for (genvar c = 0; c < COLS; c++) begin : g_col
       localparam integer Idx = r * COLS + c;
       logic act, listen, f_ok;
-      logic [15:0] diag, fsel;
-      logic [7:0] wbyte, ibyte;
+      logic [15:0] fsel;
+      logic [7:0] wbyte, ibyte, port_raw, port, batch;
       logic [SP*32-1:0] sh, acc;  // this PE's shadow psums; the sums of rows 0..r
       assign act  = row_act_i[r] && col_act_i[c];
       // filter network: byte h * p + f of the row's weight row
-      assign fsel  = {8'd0, col_h_i[c*8 +: 8]} * {8'd0, p_i} + {{(16-SPW){1'b0}}, fl_f_i};
+      assign fsel  = col_hp_i[c*16 +: 16] + {{(16-SPW){1'b0}}, fl_f_i};
       assign f_ok  = fl_cv_i[r] && fsel < nv_i && fsel < ColsW;
       assign wbyte = f_ok ? fl_rows_i[(r*COLS + {16'd0, fsel})*8 +: 8] : 8'd0;
-      // ifmap network: the PE's diagonal, its batch and port
-      assign diag   = {8'd0, col_j_i[c*8 +: 8]} * {8'd0, stride_i} + {8'd0, row_i_i[r*8 +: 8]};
-      assign listen = dl_en_i && act && row_v_i[r*8 +: 8] == dl_v_i &&
-                      diag / RowsW == {8'd0, dl_b_i};
-      assign ibyte  = dl_data_i[(diag % RowsW)*8 +: 8];
+      // ifmap network: the batch and port of the PE's diagonal
+      assign port_raw = col_br_i[c*8 +: 8] + row_i_i[r*8 +: 8];
+      assign port     = port_raw >= Rows8 ? port_raw - Rows8 : port_raw;
+      assign batch    = port_raw >= Rows8 ? col_bq_i[c*8 +: 8] + 8'd1 : col_bq_i[c*8 +: 8];
+      assign listen = dl_en_i && act && row_v_i[r*8 +: 8] == dl_v_i && batch == dl_b_i;
+      assign ibyte  = dl_data_i[port*8 +: 8];
       assign fw_cnt[Idx] = fl_en_i && act && f_ok;
       assign iw_cnt[Idx] = listen;
 
@@ -85,13 +89,14 @@ module hdx_rs_array #(
         .SI(SI), .SF(SF), .SP(SP), .SIW(SIW), .SFW(SFW), .SPW(SPW)
       ) u_pe (
         .clk_i       (clk_i),
+        .rst_ni      (rst_ni),
         .fw_en_i     (fl_en_i && act),
         .fw_addr_i   (fl_addr_i),
         .fw_data_i   (wbyte),
         .iw_en_i     (listen),
         .iw_addr_i   (dl_addr_i),
         .iw_data_i   (ibyte),
-        .mac_en_i    (mac_en_i),
+        .mac_en_i    (mac_en_i && act),  // idle PEs do not switch
         .mac_first_i (mac_first_i),
         .mac_f_i     (mac_f_i),
         .mac_fa_i    (mac_fa_i),

@@ -7,6 +7,10 @@
 // each PE column into the accumulators, one output row (entry) per cycle. The cycle after a
 // column's last MAC is the copy cycle; the next column's delivery, or the next pass's
 // filter load, starts in it.
+//
+// Illegal commands (err_o, sticky until clear_i; the engine then takes no further command):
+// a zero output width, channel count, stride, chunk or set count; p of 0 or above SP; kw of 0
+// or above SI; e or N_VALID of 0 or above COLS; a row count of 0 or above ROWS.
 module hdx_rs_cmp #(
   parameter ROWS  = 4,
   parameter COLS  = 4,
@@ -16,7 +20,11 @@ module hdx_rs_cmp #(
   parameter WORDS = 28,
   parameter IAW   = 10,
   parameter WAW   = 10,
-  parameter CAW   = 8
+  parameter CAW   = 8,
+  // verilator lint_off UNUSEDPARAM
+  // The accumulator size; the rs drain's addresses are checked by the schedule only.
+  parameter ACC   = 256
+  // verilator lint_on UNUSEDPARAM
 ) (
   input  logic                     clk_i,
   input  logic                     rst_ni,
@@ -28,6 +36,7 @@ module hdx_rs_cmp #(
   input  logic [31:0]              cnt_ld_i,
   input  logic [31:0]              cnt_st_i,
   output logic [31:0]              done_cnt_o,
+  output logic                     err_o,
   // weight buffer: one row of COLS bytes per PE row
   output logic [ROWS*WAW-1:0]      wb_raddr_o,
   input  logic [ROWS*COLS*8-1:0]   wb_rdata_i,
@@ -86,7 +95,23 @@ module hdx_rs_cmp #(
   assign pass_end  = copy && !more_cols;
   assign deliv_start = copy && more_cols;
   assign start     = (ph_q == IDLE || pass_end) && nxt_valid_q && deps_ok;
-  assign cmd_ready_o = busy_i && (!nxt_valid_q || start);
+  logic bad_cmd, err_q;
+  localparam [31:0] RowsN = ROWS, ColsN = COLS, SpN = SP, SiN = SI;
+  assign bad_cmd = fld(cmd_i, RS_WOUT) == 32'd0 || fld(cmd_i, RS_Q) == 32'd0 ||
+                   fld(cmd_i, RS_CIN_G) == 32'd0 || fld(cmd_i, RS_STRIDE) == 32'd0 ||
+                   fld(cmd_i, RS_CHUNKS) == 32'd0 || fld(cmd_i, RS_SETS) == 32'd0 ||
+                   fld(cmd_i, RS_P) == 32'd0 || fld(cmd_i, RS_P) > SpN ||
+                   fld(cmd_i, RS_KW) == 32'd0 || fld(cmd_i, RS_KW) > SiN ||
+                   fld(cmd_i, RS_E) == 32'd0 || fld(cmd_i, RS_E) > ColsN ||
+                   fld(cmd_i, RS_N_VALID) == 32'd0 || fld(cmd_i, RS_N_VALID) > ColsN ||
+                   fld(cmd_i, RS_ROWS) == 32'd0 || fld(cmd_i, RS_ROWS) > RowsN;
+  assign cmd_ready_o = busy_i && !err_q && (!nxt_valid_q || start);
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni)                                    err_q <= 1'b0;
+    else if (clear_i)                               err_q <= 1'b0;
+    else if (cmd_ready_o && cmd_valid_i && bad_cmd) err_q <= 1'b1;
+  end
+  assign err_o = err_q;
   assign acmd      = start ? nxt_q : cur_q;  // the command the array works on this cycle
 
   // Effective phase of this cycle.
@@ -96,7 +121,15 @@ module hdx_rs_cmp #(
   assign in_mac   = ph_q == MAC;
 
   // ---------------------------------------------------------------- row and column roles
-  logic [31:0] q, p, kw, stride, cin_g, c0, nv;
+  // No multiplier or divider here: products and quotients of command fields come with the
+  // command (words QKW and up, computed by the host), and everything else steps by addition.
+  logic [31:0] q, p, kw, stride, cin_g, c0, nv, tile_n, qkw, wx, smod, cl, scl;
+  // verilator lint_off UNUSEDSIGNAL
+  // j * stride / ROWS and its remainder are small; their low byte is used.
+  logic [31:0] sq, sr;
+  // verilator lint_on UNUSEDSIGNAL
+  assign sq     = fld(acmd, RS_SQ);
+  assign sr     = fld(acmd, RS_SR);
   assign q      = fld(acmd, RS_Q);
   assign p      = fld(acmd, RS_P);
   assign kw     = fld(acmd, RS_KW);
@@ -104,38 +137,76 @@ module hdx_rs_cmp #(
   assign cin_g  = fld(acmd, RS_CIN_G);
   assign c0     = fld(acmd, RS_C0);
   assign nv     = fld(acmd, RS_N_VALID);
+  assign tile_n = fld(acmd, RS_TILE_N);
+  assign qkw    = fld(acmd, RS_QKW);
+  assign wx     = fld(acmd, RS_WX);
+  assign smod   = fld(acmd, RS_SMOD);
+  assign cl     = fld(acmd, RS_CL);
+  assign scl    = fld(acmd, RS_SCL);
 
-  logic [ROWS-1:0] row_act;
-  logic [ROWS*8-1:0] row_v, row_i;
-  logic [COLS-1:0] col_act;
-  logic [COLS*8-1:0] col_h, col_j;
-  // PE row r is filter row r mod rows of chunk r / rows; rows of chunks < CHUNKS work.
+  logic [ROWS-1:0]    row_act;
+  logic [ROWS*8-1:0]  row_v, row_i;
+  logic [ROWS*32-1:0] row_ch, row_wb, port_rw;
+  logic [COLS-1:0]    col_act;
+  logic [COLS*16-1:0] col_hp;
+  logic [COLS*8-1:0]  col_bq, col_br;
+  // PE row r is filter row r mod rows of chunk r / rows; rows of chunks < CHUNKS work. Per
+  // row: its first channel (c0 + v * q) and weight row base (WBASE + v * WCHUNK + i * WROW).
+  // Per column: h * p, and j * stride as ROWS * bq + br (br < ROWS). Per ifmap port r:
+  // r * RWCL.
   always_comb begin : roles
-    logic [7:0] rv, ri, ch, cj;
-    rv = 8'd0;
-    ri = 8'd0;
+    logic [7:0]  rv, ri, ch, cj, bq, br;
+    logic [31:0] chv, wbv, wbi, prw;
+    logic [15:0] hp;
+    rv  = 8'd0;
+    ri  = 8'd0;
+    chv = c0;
+    wbv = fld(acmd, RS_WBASE);
+    wbi = '0;
+    prw = '0;
     for (int r = 0; r < ROWS; r++) begin
-      row_v[r*8 +: 8] = rv;
-      row_i[r*8 +: 8] = ri;
+      row_v[r*8 +: 8]    = rv;
+      row_i[r*8 +: 8]    = ri;
+      row_ch[r*32 +: 32] = chv;
+      row_wb[r*32 +: 32] = wbv + wbi;
+      port_rw[r*32 +: 32] = prw;
       row_act[r] = {24'd0, rv} < fld(acmd, RS_CHUNKS);
+      prw = prw + fld(acmd, RS_RWCL);
       if ({24'd0, ri} + 32'd1 == fld(acmd, RS_ROWS)) begin
-        ri = 8'd0;
-        rv = rv + 8'd1;
+        ri  = 8'd0;
+        rv  = rv + 8'd1;
+        chv = chv + q;
+        wbv = wbv + fld(acmd, RS_WCHUNK);
+        wbi = '0;
       end else begin
-        ri = ri + 8'd1;
+        ri  = ri + 8'd1;
+        wbi = wbi + fld(acmd, RS_WROW);
       end
     end
     ch = 8'd0;
     cj = 8'd0;
+    hp = 16'd0;
+    bq = 8'd0;
+    br = 8'd0;
     for (int k = 0; k < COLS; k++) begin
-      col_h[k*8 +: 8] = ch;
-      col_j[k*8 +: 8] = cj;
+      col_hp[k*16 +: 16] = hp;
+      col_bq[k*8 +: 8]   = bq;
+      col_br[k*8 +: 8]   = br;
       col_act[k] = {24'd0, ch} < fld(acmd, RS_SETS);
       if ({24'd0, cj} + 32'd1 == fld(acmd, RS_E)) begin
         cj = 8'd0;
         ch = ch + 8'd1;
+        hp = hp + p[15:0];
+        bq = 8'd0;
+        br = 8'd0;
       end else begin
         cj = cj + 8'd1;
+        bq = bq + sq[7:0];
+        br = br + sr[7:0];
+        if ({24'd0, br} >= Rows32) begin
+          br = br - Rows32[7:0];
+          bq = bq + 8'd1;
+        end
       end
     end
   end
@@ -143,26 +214,38 @@ module hdx_rs_cmp #(
   // ---------------------------------------------------------------- counters of the phases
   // Filter load: f fastest, then tap x, then channel c. Delivery: batch b fastest, then
   // chunk v, then column y, then channel c. MACs: tap x fastest, then channel c, then f.
+  // Beside each counter, its scaled values: f * QKW, x * WX, c * kw, c * TILE_N, b * ROWS,
+  // b * BSTEP, v * q, y * CL, updated whenever the counter is.
   logic [15:0] f_q, x_q, c_q, b_q, v_q, y_q;
   logic [15:0] f, x, c, b, v, y;
+  logic [31:0] fq_q, xw_q, ck_q, ct_q, br_q, bs_q, vq_q, yc_q;
+  logic [31:0] fq, xw, ck, ct, bro, bs, vq, yc;
   logic fresh;  // first cycle of a phase: counters read as 0
   assign fresh = start || deliv_start;
-  assign f = fresh ? 16'd0 : f_q;
-  assign x = fresh ? 16'd0 : x_q;
-  assign c = fresh ? 16'd0 : c_q;
-  assign b = fresh ? 16'd0 : b_q;
-  assign v = fresh ? 16'd0 : v_q;
-  assign y = fresh ? 16'd0 : y_q;
+  assign f   = fresh ? 16'd0 : f_q;
+  assign x   = fresh ? 16'd0 : x_q;
+  assign c   = fresh ? 16'd0 : c_q;
+  assign b   = fresh ? 16'd0 : b_q;
+  assign v   = fresh ? 16'd0 : v_q;
+  assign y   = fresh ? 16'd0 : y_q;
+  assign fq  = fresh ? 32'd0 : fq_q;
+  assign xw  = fresh ? 32'd0 : xw_q;
+  assign ck  = fresh ? 32'd0 : ck_q;
+  assign ct  = fresh ? 32'd0 : ct_q;
+  assign bro = fresh ? 32'd0 : br_q;
+  assign bs  = fresh ? 32'd0 : bs_q;
+  assign vq  = fresh ? 32'd0 : vq_q;
+  assign yc  = fresh ? 32'd0 : yc_q;
 
-  // Column state: ow, the ring base (ow * stride) mod kw, and the input column of tap 0.
-  logic [31:0] base_q, colb_q, ow, base, colb, span, nb, ny, s1;
-  logic [31:0] base_next;
-  assign base_next = (base_q + stride) % kw;
+  // Column state: ow, the ring base (ow * stride) mod kw, the input column of tap 0 and that
+  // column times CL.
+  logic [31:0] base_q, colb_q, colc_q, ow, base, colb, colc, nb, ny, s1, base_sum;
+  assign base_sum = base_q + smod;
   assign ow   = deliv_start ? ow_q + 32'd1 : ow_q;
-  assign base = deliv_start ? base_next : base_q;
+  assign base = deliv_start ? (base_sum >= kw ? base_sum - kw : base_sum) : base_q;
   assign colb = deliv_start ? colb_q + stride : colb_q;
-  assign span = (fld(acmd, RS_E) - 32'd1) * stride + fld(acmd, RS_ROWS);
-  assign nb   = (span + Rows32 - 32'd1) / Rows32;          // batches per chunk
+  assign colc = deliv_start ? colc_q + scl : colc_q;
+  assign nb   = fld(acmd, RS_NB);                           // batches per chunk
   assign s1   = stride < kw ? stride : kw;                  // new columns per later column
   assign ny   = ow == 32'd0 ? kw : s1;
 
@@ -172,60 +255,58 @@ module hdx_rs_cmp #(
                       {16'd0, y} + 1 == ny && {16'd0, c} + 1 == q;
   assign mac_last   = {16'd0, x} + 1 == kw && {16'd0, c} + 1 == q && {16'd0, f} + 1 == p;
 
+  // Filter scratchpad entry (f * q + c) * kw + x, in the filter load and in the MACs.
+  // verilator lint_off UNUSEDSIGNAL
+  // Scratchpad addresses are computed in 32 bits; the low SFW / SIW bits index the entry.
+  logic [31:0] fa;
+  // verilator lint_on UNUSEDSIGNAL
+  assign fa = fq + ck + {16'd0, x};
+
   // ---------------------------------------------------------------- filter load
   logic [ROWS-1:0] fl_cv;
   logic [SFW-1:0]  fl_addr;
-  logic [31:0]     fl_rows_ok;
   for (genvar r = 0; r < ROWS; r++) begin : g_wrow
     // verilator lint_off UNUSEDSIGNAL
     // Only the weight buffer's address bits of the 32-bit address are used.
-    logic [31:0] ch, k, addr;
+    logic [31:0] addr;
     // verilator lint_on UNUSEDSIGNAL
-    assign ch   = c0 + {24'd0, row_v[r*8 +: 8]} * q + {16'd0, c};
-    assign fl_cv[r] = in_filt && row_act[r] && ch < cin_g;
-    assign k    = ((fld(acmd, RS_KR0) + {24'd0, row_i[r*8 +: 8]}) * kw + {16'd0, x}) * cin_g + ch;
-    assign addr = fld(acmd, RS_W_ADDR) + k * fld(acmd, RS_TILE_N);
+    assign fl_cv[r] = in_filt && row_act[r] && row_ch[r*32 +: 32] + {16'd0, c} < cin_g;
+    // W_ADDR + (((kr0 + i) * kw + x) * cin_g + ch) * TILE_N
+    assign addr = row_wb[r*32 +: 32] + xw + ct;
     assign wb_raddr_o[r*WAW +: WAW] = addr[WAW-1:0];
   end
-  // verilator lint_off UNUSEDSIGNAL
-  // Scratchpad addresses are computed in 32 bits; the low SFW / SIW bits index the entry.
-  logic [31:0] fl_a;
-  assign fl_a    = ({16'd0, f} * q + {16'd0, c}) * kw + {16'd0, x};
-  // verilator lint_on UNUSEDSIGNAL
-  assign fl_addr = fl_a[SFW-1:0];
-  always_comb begin
-    fl_rows_ok = '0;
-    for (int r = 0; r < ROWS; r++) fl_rows_ok = fl_rows_ok + {31'd0, fl_cv[r]};
-  end
+  assign fl_addr = fa[SFW-1:0];
 
   // ---------------------------------------------------------------- ifmap delivery
   logic [ROWS*8-1:0] dl_data;
   logic [ROWS-1:0]   dl_rd;
   // verilator lint_off UNUSEDSIGNAL
   // Scratchpad addresses are computed in 32 bits; the low SIW bits index the entry.
-  logic [31:0]       dl_slot_raw, dl_slot, dl_a, ycol;
+  logic [31:0]       dl_slot_raw, dl_slot, dl_a, ycol, ycl, dl_ch, dl_addr0;
   // verilator lint_on UNUSEDSIGNAL
   assign ycol        = ow == 32'd0 ? {16'd0, y} : kw - s1 + {16'd0, y};
+  assign ycl         = ow == 32'd0 ? yc : fld(acmd, RS_KWS1CL) + yc;   // ycol * CL
   assign dl_slot_raw = base + ycol;
   assign dl_slot     = dl_slot_raw >= kw ? dl_slot_raw - kw : dl_slot_raw;
-  assign dl_a        = {16'd0, c} * kw + dl_slot;
+  assign dl_a        = ck + dl_slot;
+  assign dl_ch       = c0 + vq + {16'd0, c};
+  // IBASE + ((row - IR0) * IN_W + col) * CL + CG0 + ch, with row = IH0 + b * ROWS + port,
+  // col = colb + ycol: IADDR0 + b * BSTEP + port * RWCL + (colb + ycol) * CL + v * q + c.
+  assign dl_addr0    = fld(acmd, RS_IADDR0) + bs + colc + ycl + vq + {16'd0, c};
   for (genvar r = 0; r < ROWS; r++) begin : g_port
     localparam [31:0] Port = r;
     // verilator lint_off UNUSEDSIGNAL
     // Only the ifmap buffer's address bits of the 32-bit address are used.
-    logic [31:0] d, ch, row, col, addr;
+    logic [31:0] d, row, col, addr;
     // verilator lint_on UNUSEDSIGNAL
     logic ok;
-    assign d    = {16'd0, b} * Rows32 + Port;
-    assign ch   = c0 + {16'd0, v} * q + {16'd0, c};
+    assign d    = bro + Port;
     assign row  = $signed(fld(acmd, RS_IH0)) + d;
     assign col  = colb + ycol;
-    assign ok   = in_deliv && d < span && ch < cin_g && $signed(row) >= 0 &&
+    assign ok   = in_deliv && d < fld(acmd, RS_SPAN) && dl_ch < cin_g && $signed(row) >= 0 &&
                   $signed(row) < $signed(fld(acmd, RS_IN_H)) && $signed(col) >= 0 &&
                   $signed(col) < $signed(fld(acmd, RS_IN_W));
-    assign addr = fld(acmd, RS_IBASE) +
-                  ((row - fld(acmd, RS_IR0)) * fld(acmd, RS_IN_W) + col) * fld(acmd, RS_CL) +
-                  fld(acmd, RS_CG0) + ch;
+    assign addr = dl_addr0 + port_rw[r*32 +: 32];
     assign ib_raddr_o[r*IAW +: IAW] = addr[IAW-1:0];
     assign dl_rd[r] = ok;
     assign dl_data[r*8 +: 8] = ok ? ib_rdata_i[r*8 +: 8] : 8'd0;
@@ -234,12 +315,10 @@ module hdx_rs_cmp #(
   // ---------------------------------------------------------------- MACs
   // verilator lint_off UNUSEDSIGNAL
   // Scratchpad addresses are computed in 32 bits; the low SFW / SIW bits index the entry.
-  logic [31:0] mac_fa, mac_slot_raw, mac_ia;
+  logic [31:0] mac_slot_raw, mac_ia;
   // verilator lint_on UNUSEDSIGNAL
-  assign mac_fa       = ({16'd0, f} * q + {16'd0, c}) * kw + {16'd0, x};
   assign mac_slot_raw = base + {16'd0, x};
-  assign mac_ia       = {16'd0, c} * kw +
-                        (mac_slot_raw >= kw ? mac_slot_raw - kw : mac_slot_raw);
+  assign mac_ia       = ck + (mac_slot_raw >= kw ? mac_slot_raw - kw : mac_slot_raw);
 
   // ---------------------------------------------------------------- array
   logic [COLS*SP*32-1:0] colsum;
@@ -249,14 +328,14 @@ module hdx_rs_cmp #(
     .ROWS(ROWS), .COLS(COLS), .SI(SI), .SF(SF), .SP(SP), .SIW(SIW), .SFW(SFW), .SPW(SPW)
   ) u_array (
     .clk_i       (clk_i),
+    .rst_ni      (rst_ni),
     .row_act_i   (row_act),
     .row_v_i     (row_v),
     .row_i_i     (row_i),
     .col_act_i   (col_act),
-    .col_h_i     (col_h),
-    .col_j_i     (col_j),
-    .stride_i    (stride[7:0]),
-    .p_i         (p[7:0]),
+    .col_hp_i    (col_hp),
+    .col_bq_i    (col_bq),
+    .col_br_i    (col_br),
     .nv_i        (nv[15:0]),
     .fl_en_i     (in_filt),
     .fl_cv_i     (fl_cv),
@@ -271,7 +350,7 @@ module hdx_rs_cmp #(
     .mac_en_i    (in_mac),
     .mac_first_i (c == 16'd0 && x == 16'd0),
     .mac_f_i     (f[SPW-1:0]),
-    .mac_fa_i    (mac_fa[SFW-1:0]),
+    .mac_fa_i    (fa[SFW-1:0]),
     .mac_ia_i    (mac_ia[SIW-1:0]),
     .copy_i      (copy),
     .sum_rows_i  (dr_rows_q),
@@ -289,12 +368,14 @@ module hdx_rs_cmp #(
       ph_q        <= IDLE;
       cur_rows_q  <= '0;
       {f_q, x_q, c_q, b_q, v_q, y_q} <= '0;
+      {fq_q, xw_q, ck_q, ct_q, br_q, bs_q, vq_q, yc_q} <= '0;
       ow_q   <= '0;
       base_q <= '0;
       colb_q <= '0;
+      colc_q <= '0;
     end else begin
       if (start) nxt_valid_q <= 1'b0;
-      if (cmd_ready_o && cmd_valid_i) begin
+      if (cmd_ready_o && cmd_valid_i && !bad_cmd) begin
         nxt_valid_q <= 1'b1;
         nxt_q       <= cmd_i;
       end
@@ -304,49 +385,77 @@ module hdx_rs_cmp #(
         ow_q   <= '0;
         base_q <= '0;
         colb_q <= fld(nxt_q, RS_IW0);
+        colc_q <= fld(nxt_q, RS_IW0CL);
       end else if (deliv_start) begin
         ow_q   <= ow;
         base_q <= base;
         colb_q <= colb;
+        colc_q <= colc;
       end
       if (in_filt) begin
         // f fastest, then x, then c
         if ({16'd0, f} + 1 < p) begin
           f_q <= f + 16'd1; x_q <= x; c_q <= c;
+          fq_q <= fq + qkw; xw_q <= xw; ck_q <= ck; ct_q <= ct;
         end else if ({16'd0, x} + 1 < kw) begin
           f_q <= '0; x_q <= x + 16'd1; c_q <= c;
+          fq_q <= '0; xw_q <= xw + wx; ck_q <= ck; ct_q <= ct;
         end else begin
           f_q <= '0; x_q <= '0; c_q <= c + 16'd1;
+          fq_q <= '0; xw_q <= '0; ck_q <= ck + kw; ct_q <= ct + tile_n;
         end
         {b_q, v_q, y_q} <= '0;
+        {br_q, bs_q, vq_q, yc_q} <= '0;
         ph_q <= filt_last ? DELIV : FILT;
-        if (filt_last) {f_q, x_q, c_q} <= '0;
+        if (filt_last) begin
+          {f_q, x_q, c_q} <= '0;
+          {fq_q, xw_q, ck_q, ct_q} <= '0;
+        end
       end else if (in_deliv) begin
         // b fastest, then v, then y, then c
         if ({16'd0, b} + 1 < nb) begin
           b_q <= b + 16'd1; v_q <= v; y_q <= y; c_q <= c;
+          br_q <= bro + Rows32; bs_q <= bs + fld(acmd, RS_BSTEP); vq_q <= vq; yc_q <= yc;
+          ck_q <= ck; ct_q <= ct;
         end else if ({16'd0, v} + 1 < fld(acmd, RS_CHUNKS)) begin
           b_q <= '0; v_q <= v + 16'd1; y_q <= y; c_q <= c;
+          br_q <= '0; bs_q <= '0; vq_q <= vq + q; yc_q <= yc;
+          ck_q <= ck; ct_q <= ct;
         end else if ({16'd0, y} + 1 < ny) begin
           b_q <= '0; v_q <= '0; y_q <= y + 16'd1; c_q <= c;
+          br_q <= '0; bs_q <= '0; vq_q <= '0; yc_q <= yc + cl;
+          ck_q <= ck; ct_q <= ct;
         end else begin
           b_q <= '0; v_q <= '0; y_q <= '0; c_q <= c + 16'd1;
+          br_q <= '0; bs_q <= '0; vq_q <= '0; yc_q <= '0;
+          ck_q <= ck + kw; ct_q <= ct + tile_n;
         end
         f_q  <= '0;
         x_q  <= '0;
+        fq_q <= '0;
+        xw_q <= '0;
         ph_q <= deliv_last ? MAC : DELIV;
-        if (deliv_last) {b_q, v_q, y_q, c_q} <= '0;
+        if (deliv_last) begin
+          {b_q, v_q, y_q, c_q} <= '0;
+          {br_q, bs_q, vq_q, yc_q, ck_q, ct_q} <= '0;
+        end
       end else if (in_mac) begin
         // x fastest, then c, then f
         if ({16'd0, x} + 1 < kw) begin
           x_q <= x + 16'd1;
+          xw_q <= xw + wx;
         end else if ({16'd0, c} + 1 < q) begin
           x_q <= '0; c_q <= c + 16'd1;
+          xw_q <= '0; ck_q <= ck + kw; ct_q <= ct + tile_n;
         end else begin
           x_q <= '0; c_q <= '0; f_q <= f + 16'd1;
+          xw_q <= '0; ck_q <= '0; ct_q <= '0; fq_q <= fq + qkw;
         end
         ph_q <= mac_last ? WAIT : MAC;
-        if (mac_last) {f_q, x_q, c_q} <= '0;
+        if (mac_last) begin
+          {f_q, x_q, c_q} <= '0;
+          {fq_q, xw_q, ck_q, ct_q} <= '0;
+        end
       end else if (pass_end) begin
         ph_q <= IDLE;
       end
@@ -356,20 +465,25 @@ module hdx_rs_cmp #(
   // ---------------------------------------------------------------- drain
   // Lane L of an accumulator entry is filter f = L mod p of set h = L / p: the column sum of
   // filter f in PE column h * e + j (the array adds the active rows).
-  logic [31:0] dr_acc_q, dr_ow_q, dr_wout_q, dr_p_q, dr_sets_q;
+  logic [31:0] dr_addr_q, dr_wout_q, dr_p_q, dr_sets_q;
   logic dr_first_q, dr_last_q, done_pend_q;
   logic [COLS*32-1:0] lane_sum;
   always_comb begin : sums
     logic [31:0] lf, lh, col, s;
-    lf = '0;
-    lh = '0;
+    logic [SP*32-1:0] cs;
+    lf  = '0;
+    lh  = '0;
+    col = {16'd0, dr_j_q};  // lh * e + j, stepped by e
     for (int l = 0; l < COLS; l++) begin
-      col = lh * {16'd0, dr_e_q} + {16'd0, dr_j_q};
-      s = lh < dr_sets_q ? colsum[(col * SP + lf) * 32 +: 32] : 32'd0;
+      cs = '0;
+      for (int k = 0; k < COLS; k++)
+        if (col == k) cs = colsum[k*SP*32 +: SP*32];
+      s = lh < dr_sets_q ? cs[lf[SPW-1:0]*32 +: 32] : 32'd0;
       lane_sum[l*32 +: 32] = s;
       if (lf + 32'd1 == dr_p_q) begin
-        lf = '0;
-        lh = lh + 32'd1;
+        lf  = '0;
+        lh  = lh + 32'd1;
+        col = col + {16'd0, dr_e_q};
       end else begin
         lf = lf + 32'd1;
       end
@@ -380,13 +494,9 @@ module hdx_rs_cmp #(
   logic [31:0] cur_e;  // strips are at most COLS rows
   // verilator lint_on UNUSEDSIGNAL
   assign cur_e = fld(cur_q, RS_E);
-  // verilator lint_off UNUSEDSIGNAL
-  // Only the accumulator address bits of the 32-bit address are used.
-  logic [31:0] dr_addr;
-  // verilator lint_on UNUSEDSIGNAL
-  assign dr_addr     = dr_acc_q + {16'd0, dr_j_q} * dr_wout_q + dr_ow_q;
-  assign acc_raddr_o = dr_addr[CAW-1:0];
-  assign acc_waddr_o = dr_addr[CAW-1:0];
+  // Entry ACC_ADDR + j * WOUT + ow of drain step j, stepped by WOUT.
+  assign acc_raddr_o = dr_addr_q[CAW-1:0];
+  assign acc_waddr_o = dr_addr_q[CAW-1:0];
   assign acc_we_o    = dr_act_q;
   for (genvar l = 0; l < COLS; l++) begin : g_acc
     assign acc_wdata_o[l*32 +: 32] = dr_first_q ? lane_sum[l*32 +: 32] :
@@ -399,8 +509,7 @@ module hdx_rs_cmp #(
       dr_j_q      <= '0;
       dr_e_q      <= '0;
       dr_rows_q   <= '0;
-      dr_acc_q    <= '0;
-      dr_ow_q     <= '0;
+      dr_addr_q   <= '0;
       dr_wout_q   <= '0;
       dr_p_q      <= '0;
       dr_sets_q   <= '0;
@@ -410,7 +519,8 @@ module hdx_rs_cmp #(
     end else begin
       done_pend_q <= dr_act_q && dr_j_q + 16'd1 == dr_e_q && dr_last_q;
       if (dr_act_q) begin
-        dr_j_q <= dr_j_q + 16'd1;
+        dr_j_q    <= dr_j_q + 16'd1;
+        dr_addr_q <= dr_addr_q + dr_wout_q;
         if (dr_j_q + 16'd1 == dr_e_q) dr_act_q <= 1'b0;
       end
       if (copy) begin
@@ -418,8 +528,7 @@ module hdx_rs_cmp #(
         dr_j_q     <= '0;
         dr_e_q     <= cur_e[15:0];
         dr_rows_q  <= cur_rows_q;
-        dr_acc_q   <= fld(cur_q, RS_ACC_ADDR);
-        dr_ow_q    <= ow_q;
+        dr_addr_q  <= fld(cur_q, RS_ACC_ADDR) + ow_q;
         dr_wout_q  <= fld(cur_q, RS_WOUT);
         dr_p_q     <= fld(cur_q, RS_P);
         dr_sets_q  <= fld(cur_q, RS_SETS);
@@ -431,18 +540,21 @@ module hdx_rs_cmp #(
 
   // ---------------------------------------------------------------- events
   logic [63:0] macs_q, ifmap_rd_q, weight_rd_q, acc_rd_q, acc_wr_q, siw_q, sfw_q;
-  logic [31:0] mac_rows, mac_cols, dl_cnt;
+  // MACs this cycle: working columns, once per working row; weight bytes read: N_VALID per
+  // row whose channel is valid (sums, no multiplier).
+  logic [31:0] mac_cols, macs, dl_cnt, w_rd;
   always_comb begin
-    mac_rows = '0;
     mac_cols = '0;
+    macs     = '0;
     dl_cnt   = '0;
+    w_rd     = '0;
+    for (int k = 0; k < COLS; k++)
+      if (col_act[k] && {16'd0, col_hp[k*16 +: 16]} + {16'd0, f} < nv) mac_cols = mac_cols + 32'd1;
     for (int r = 0; r < ROWS; r++) begin
-      if (row_act[r] && c0 + {24'd0, row_v[r*8 +: 8]} * q + {16'd0, c} < cin_g)
-        mac_rows = mac_rows + 32'd1;
+      if (row_act[r] && row_ch[r*32 +: 32] + {16'd0, c} < cin_g) macs = macs + mac_cols;
+      if (fl_cv[r]) w_rd = w_rd + nv;
       dl_cnt = dl_cnt + {31'd0, dl_rd[r]};
     end
-    for (int k = 0; k < COLS; k++)
-      if (col_act[k] && {24'd0, col_h[k*8 +: 8]} * p + {16'd0, f} < nv) mac_cols = mac_cols + 32'd1;
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -450,9 +562,9 @@ module hdx_rs_cmp #(
     end else if (clear_i) begin
       {done_q, macs_q, ifmap_rd_q, weight_rd_q, acc_rd_q, acc_wr_q, siw_q, sfw_q} <= '0;
     end else begin
-      if (in_mac) macs_q <= macs_q + {32'd0, mac_rows * mac_cols};
+      if (in_mac) macs_q <= macs_q + {32'd0, macs};
       if (in_deliv) ifmap_rd_q <= ifmap_rd_q + {32'd0, dl_cnt};
-      if (in_filt && f == 16'd0) weight_rd_q <= weight_rd_q + {32'd0, fl_rows_ok * nv};
+      if (in_filt && f == 16'd0) weight_rd_q <= weight_rd_q + {32'd0, w_rd};
       siw_q <= siw_q + {48'd0, ev_iw};
       sfw_q <= sfw_q + {48'd0, ev_fw};
       if (dr_act_q) begin

@@ -5,7 +5,9 @@
 // as a ring as the window slides) and psum (SP int32 entries, one per filter). Each MAC cycle
 // multiplies one filter entry by one window entry into one psum; the first tap of a filter
 // starts its sum. copy_i moves all psums into the shadow registers, which the drain reads
-// while the next output column is computed.
+// while the next output column is computed. The psums and their shadows are reset and the
+// multiplier's operands are used only in MAC cycles, so no unknown value reaches a product
+// or a sum in a 4-state simulator.
 module hdx_rs_pe #(
   parameter SI  = 12,
   parameter SF  = 224,
@@ -15,6 +17,7 @@ module hdx_rs_pe #(
   parameter SPW = 5
 ) (
   input  logic             clk_i,
+  input  logic             rst_ni,
   input  logic             fw_en_i,     // filter scratchpad write
   input  logic [SFW-1:0]   fw_addr_i,
   input  logic [7:0]       fw_data_i,
@@ -31,7 +34,7 @@ module hdx_rs_pe #(
 );
   logic [7:0]  filt_q [0:SF-1];
   logic [7:0]  win_q  [0:SI-1];
-  logic [31:0] psum_q [0:SP-1];
+  logic [SP*32-1:0] psum_q;
   logic [SP*32-1:0] shadow_q;
   logic signed [15:0] prod;
 
@@ -40,16 +43,26 @@ module hdx_rs_pe #(
     if (iw_en_i) win_q[iw_addr_i] <= iw_data_i;
   end
 
-  assign prod = $signed(filt_q[mac_fa_i]) * $signed(win_q[mac_ia_i]);
+  logic [7:0] fa, ia;
+  assign fa   = mac_en_i ? filt_q[mac_fa_i] : 8'd0;
+  assign ia   = mac_en_i ? win_q[mac_ia_i] : 8'd0;
+  assign prod = $signed(fa) * $signed(ia);
 
-  always_ff @(posedge clk_i) begin
-    if (mac_en_i)
-      psum_q[mac_f_i] <= (mac_first_i ? 32'd0 : psum_q[mac_f_i]) + {{16{prod[15]}}, prod};
-  end
+  // One adder: the selected psum (or 0 at the filter's first tap) plus the product.
+  logic [31:0] sum;
+  assign sum = (mac_first_i ? 32'd0 : psum_q[mac_f_i*32 +: 32]) + {{16{prod[15]}}, prod};
 
-  for (genvar f = 0; f < SP; f++) begin : g_shadow
-    always_ff @(posedge clk_i) begin
-      if (copy_i) shadow_q[f*32 +: 32] <= psum_q[f];
+  for (genvar f = 0; f < SP; f++) begin : g_psum
+    localparam [SPW-1:0] F = f;
+    always_ff @(posedge clk_i or negedge rst_ni) begin
+      if (!rst_ni) begin
+        psum_q[f*32 +: 32]   <= '0;
+        shadow_q[f*32 +: 32] <= '0;
+      end else begin
+        if (mac_en_i && mac_f_i == F)
+          psum_q[f*32 +: 32] <= sum;
+        if (copy_i) shadow_q[f*32 +: 32] <= psum_q[f*32 +: 32];
+      end
     end
   end
   assign shadow_o = shadow_q;

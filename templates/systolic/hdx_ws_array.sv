@@ -1,11 +1,13 @@
 // ROWS x COLS weight-stationary systolic array. Row r receives its activation (already
 // skewed by r cycles) on the left; column c delivers its partial sum at the bottom.
 // Weights are preloaded one row per cycle (wl_en_i one-hot) into the bank wl_bank_i.
+// Every row of a bank is written at each preload (rows and columns outside the fold with 0).
 module hdx_ws_array #(
   parameter ROWS = 4,
   parameter COLS = 4
 ) (
   input  logic               clk_i,
+  input  logic               rst_ni,
   input  logic [ROWS-1:0]    wl_en_i,
   input  logic               wl_bank_i,
   input  logic [COLS*8-1:0]  wl_data_i,
@@ -29,6 +31,7 @@ module hdx_ws_array #(
     for (genvar c = 0; c < COLS; c++) begin : g_col
       hdx_ws_pe u_pe (
         .clk_i     (clk_i),
+        .rst_ni    (rst_ni),
         .wl_en_i   (wl_en_i[r]),
         .wl_bank_i (wl_bank_i),
         .wl_data_i (wl_data_i[c*8 +: 8]),

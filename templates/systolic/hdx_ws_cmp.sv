@@ -9,13 +9,18 @@
 // The setup of command j overlaps the stream of command j-1; it starts once its waits are
 // met and the bank it writes has been left by command j-2's last pixel (COLS-1 cycles after
 // that pixel's issue ended).
+//
+// Illegal commands (err_o, sticky until clear_i; the engine then takes no further command):
+// zero pixels or output width, K_VALID of 0 or above ROWS, N_VALID of 0 or above COLS, a
+// channel count, kernel width or stride below 1, or accumulator entries past ACC.
 module hdx_ws_cmp #(
   parameter ROWS  = 4,
   parameter COLS  = 4,
   parameter WORDS = 28,
   parameter IAW   = 10,
   parameter WAW   = 10,
-  parameter CAW   = 8
+  parameter CAW   = 8,
+  parameter ACC   = 256
 ) (
   input  logic                clk_i,
   input  logic                rst_ni,
@@ -27,6 +32,7 @@ module hdx_ws_cmp #(
   input  logic [31:0]         cnt_ld_i,
   input  logic [31:0]         cnt_st_i,
   output logic [31:0]         done_cnt_o,
+  output logic                err_o,
   // weight buffer read (one row of COLS bytes)
   output logic [WAW-1:0]      wb_raddr_o,
   input  logic [COLS*8-1:0]   wb_rdata_i,
@@ -96,7 +102,22 @@ module hdx_ws_cmp #(
   assign su_row      = su_run_q ? su_r_q : '0;
   assign su_last_row = su_active && su_row == LastRow;
   assign xfer        = su_valid_q && (su_done_q || su_last_row) && (!str_valid_q || str_last);
-  assign cmd_ready_o = busy_i && (!su_valid_q || xfer);
+  logic bad_cmd, err_q;
+  localparam [32:0] AccN = ACC;
+  localparam [31:0] RowsN = ROWS, ColsN = COLS;
+  assign bad_cmd = fld(cmd_i, CMP_M_COUNT) == 32'd0 || fld(cmd_i, CMP_WOUT) == 32'd0 ||
+                   fld(cmd_i, CMP_K_VALID) == 32'd0 || fld(cmd_i, CMP_K_VALID) > RowsN ||
+                   fld(cmd_i, CMP_N_VALID) == 32'd0 || fld(cmd_i, CMP_N_VALID) > ColsN ||
+                   $signed(fld(cmd_i, CMP_CIN_G)) < 1 || $signed(fld(cmd_i, CMP_KW_SIZE)) < 1 ||
+                   $signed(fld(cmd_i, CMP_STRIDE)) < 1 ||
+                   {1'b0, fld(cmd_i, CMP_ACC_ADDR)} + {1'b0, fld(cmd_i, CMP_M_COUNT)} > AccN;
+  assign cmd_ready_o = busy_i && !err_q && (!su_valid_q || xfer);
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni)                                    err_q <= 1'b0;
+    else if (clear_i)                               err_q <= 1'b0;
+    else if (cmd_ready_o && cmd_valid_i && bad_cmd) err_q <= 1'b1;
+  end
+  assign err_o = err_q;
 
   // Weight preload: row su_row of the fold, only rows holding valid reduction indices.
   logic row_ok;
@@ -107,10 +128,18 @@ module hdx_ws_cmp #(
   localparam [WAW-1:0] ColsW = ColsI[WAW-1:0];
   assign wb_raddr_o = su_cmd_q[CMP_W_ADDR*32 +: WAW] + {{(WAW-RW){1'b0}}, su_row} * ColsW;
 
-  logic [ROWS-1:0] wl_en;
+  // Every row of the idle bank is written; rows at or beyond K_VALID and columns at or beyond
+  // N_VALID get 0, so no stale or unknown weight meets an activation.
+  logic [ROWS-1:0]   wl_en;
+  logic [COLS*8-1:0] wl_data;
   for (genvar r = 0; r < ROWS; r++) begin : g_wl
     localparam [RW-1:0] Row = r;
-    assign wl_en[r] = row_ok && su_row == Row;
+    assign wl_en[r] = su_active && su_row == Row;
+  end
+  for (genvar c = 0; c < COLS; c++) begin : g_wd
+    localparam [31:0] Col = c;
+    assign wl_data[c*8 +: 8] =
+        row_ok && Col < fld(su_cmd_q, CMP_N_VALID) ? wb_rdata_i[c*8 +: 8] : 8'd0;
   end
 
   localparam integer RowsI = ROWS;
@@ -165,7 +194,7 @@ module hdx_ws_cmp #(
         su_done_q <= su_last_row;
       end
       if (xfer) su_valid_q <= 1'b0;
-      if (cmd_ready_o && cmd_valid_i) begin
+      if (cmd_ready_o && cmd_valid_i && !bad_cmd) begin
         su_valid_q  <= 1'b1;
         su_run_q    <= 1'b0;
         su_done_q   <= 1'b0;
@@ -252,9 +281,14 @@ module hdx_ws_cmp #(
   assign acc_addr = str_cmd_q[CMP_ACC_ADDR*32 +: CAW] + str_pix_q[CAW-1:0];
   assign ctl_d = {str_valid_q, fld(str_cmd_q, CMP_FIRST) != 32'd0, str_last, acc_addr};
 
-  always_ff @(posedge clk_i) begin
-    a_q      <= a_d;
-    a_bank_q <= str_bank_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      a_q      <= '0;
+      a_bank_q <= 1'b0;
+    end else begin
+      a_q      <= a_d;
+      a_bank_q <= str_bank_q;
+    end
   end
 
   logic [ROWS*8-1:0] arr_a;
@@ -265,11 +299,17 @@ module hdx_ws_cmp #(
       assign arr_bank[0] = a_bank_q;
     end else if (r == 1) begin : g_one
       logic [8:0] sk_q;
-      always_ff @(posedge clk_i) sk_q <= {a_bank_q, a_q[15:8]};
+      always_ff @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) sk_q <= '0;
+        else         sk_q <= {a_bank_q, a_q[15:8]};
+      end
       assign {arr_bank[1], arr_a[15:8]} = sk_q;
     end else begin : g_delay
       logic [9*r-1:0] sk_q;
-      always_ff @(posedge clk_i) sk_q <= {sk_q[9*(r-1)-1:0], a_bank_q, a_q[r*8 +: 8]};
+      always_ff @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) sk_q <= '0;
+        else         sk_q <= {sk_q[9*(r-1)-1:0], a_bank_q, a_q[r*8 +: 8]};
+      end
       assign {arr_bank[r], arr_a[r*8 +: 8]} = sk_q[9*r-1 -: 9];
     end
   end
@@ -277,9 +317,10 @@ module hdx_ws_cmp #(
   logic [COLS*32-1:0] psum;
   hdx_ws_array #(.ROWS(ROWS), .COLS(COLS)) u_array (
     .clk_i     (clk_i),
+    .rst_ni    (rst_ni),
     .wl_en_i   (wl_en),
     .wl_bank_i (su_bank_q),
-    .wl_data_i (wb_rdata_i),
+    .wl_data_i (wl_data),
     .a_i       (arr_a),
     .bank_i    (arr_bank),
     .psum_o    (psum)
@@ -293,11 +334,17 @@ module hdx_ws_cmp #(
       assign col_sum[c*32 +: 32] = psum[c*32 +: 32];
     end else if (Dly == 1) begin : g_one
       logic [31:0] dk_q;
-      always_ff @(posedge clk_i) dk_q <= psum[c*32 +: 32];
+      always_ff @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) dk_q <= '0;
+        else         dk_q <= psum[c*32 +: 32];
+      end
       assign col_sum[c*32 +: 32] = dk_q;
     end else begin : g_delay
       logic [32*Dly-1:0] dk_q;
-      always_ff @(posedge clk_i) dk_q <= {dk_q[32*(Dly-1)-1:0], psum[c*32 +: 32]};
+      always_ff @(posedge clk_i or negedge rst_ni) begin
+        if (!rst_ni) dk_q <= '0;
+        else         dk_q <= {dk_q[32*(Dly-1)-1:0], psum[c*32 +: 32]};
+      end
       assign col_sum[c*32 +: 32] = dk_q[32*Dly-1 -: 32];
     end
   end

@@ -1,8 +1,10 @@
 // Weight-stationary processing element. Two weight registers (banks): one is preloaded while
 // the other computes; each activation carries the bank it is to be multiplied with.
 // The activation moves right and the partial sum moves down, one PE per cycle.
+// Every register is reset, so no unknown value reaches a product in a 4-state simulator.
 module hdx_ws_pe (
   input  logic        clk_i,
+  input  logic        rst_ni,
   input  logic        wl_en_i,
   input  logic        wl_bank_i,
   input  logic [7:0]  wl_data_i,
@@ -18,17 +20,28 @@ module hdx_ws_pe (
   logic [31:0] psum_q;
   logic signed [15:0] prod;
 
-  always_ff @(posedge clk_i) begin
-    if (wl_en_i && !wl_bank_i) w0_q <= wl_data_i;
-    if (wl_en_i && wl_bank_i)  w1_q <= wl_data_i;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      w0_q <= '0;
+      w1_q <= '0;
+    end else begin
+      if (wl_en_i && !wl_bank_i) w0_q <= wl_data_i;
+      if (wl_en_i && wl_bank_i)  w1_q <= wl_data_i;
+    end
   end
 
   assign prod = $signed(a_i) * $signed(bank_i ? w1_q : w0_q);
 
-  always_ff @(posedge clk_i) begin
-    a_q    <= a_i;
-    bank_q <= bank_i;
-    psum_q <= psum_i + {{16{prod[15]}}, prod};
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      a_q    <= '0;
+      bank_q <= 1'b0;
+      psum_q <= '0;
+    end else begin
+      a_q    <= a_i;
+      bank_q <= bank_i;
+      psum_q <= psum_i + {{16{prod[15]}}, prod};
+    end
   end
 
   assign a_o    = a_q;

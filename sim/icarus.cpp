@@ -1,0 +1,140 @@
+#include "icarus.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "errors.h"
+#include "rtlgen.h"
+#include "schedule_rs.h"
+#include "schedule_ws.h"
+#include "util.h"
+
+namespace fs = std::filesystem;
+
+namespace hdx {
+
+SimModel build_icarus_model(const Accelerator& a,
+                            const std::function<void(const std::string&)>& log) {
+  require_tool("iverilog", "iverilog");
+  require_tool("vvp", "iverilog");
+  SimModel m;
+  m.simulator = Simulator::Icarus;
+  m.top = top_name(a);
+  const std::string tb = data_dir() + "/sim/hdx_tb.sv";
+  const std::string key = config_hash(a) + "-" + sha256_hex(read_file(tb)).substr(0, 8);
+  m.dir = cache_root() + "/icarus/" + key;
+  m.exe = m.dir + "/hdx_sim_model.vvp";
+  if (fs::exists(m.exe)) return m;
+
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string tmp = fmt::format("{}.tmp.{}", m.dir, static_cast<long>(getpid()));
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  if (ec) throw SimError(1, fmt::format("cannot create {}: {}", tmp, ec.message()));
+  if (log) log(fmt::format("building the Icarus model of '{}' ({}) in {}", a.name, key, m.dir));
+
+  RtlOptions ro;
+  ro.out_dir = tmp + "/tree";
+  ro.command_line = "hdx sim --simulator icarus (model build)";
+  ro.lint = false;
+  const RtlResult rr = generate_rtl(a, ro);
+  // The filelist is read the ordinary way, from the folder it lives in.
+  const std::vector<std::string> argv = {
+      "iverilog", "-g2012", "-o", tmp + "/hdx_sim_model.vvp", "-s", "hdx_tb",
+      "-DHDX_TOP=" + rr.top, fmt::format("-DHDX_BPC={}", a.dram_bytes_per_cycle),
+      fmt::format("-DHDX_LD_W={}", ld_fields().size()),
+      fmt::format("-DHDX_CMP_W={}", (a.dataflow == Dataflow::RS ? rs_fields() : cmp_fields()).size()),
+      fmt::format("-DHDX_ST_W={}", st_fields().size()), "-f", "filelist.f", tb};
+  std::string out;
+  const int rc = run_command(argv, &out, rr.rtl_dir);
+  if (rc != 0) {
+    fs::remove_all(tmp, ec);
+    throw SimError(2, fmt::format("Icarus build of '{}' failed (exit {}): {}", a.name, rc,
+                                  out.substr(0, 400)));
+  }
+  fs::rename(tmp, m.dir, ec);
+  if (ec) fs::remove_all(tmp, ec);  // another process built the same configuration first
+  if (!fs::exists(m.exe)) throw SimError(3, fmt::format("model {} missing after build", m.exe));
+  m.built_now = true;
+  m.build_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return m;
+}
+
+SimResult run_icarus_job(const SimModel& m, const SimJob& job, const std::string& work_dir) {
+  fs::create_directories(work_dir);
+  {
+    std::ofstream f(work_dir + "/job.txt");
+    const size_t dram_words = (job.dram.size() + 3) / 4;
+    f << fmt::format("{} {} {} {} {} {} {} {} {} {} {}\n", job.latency, job.backpressure,
+                     job.seed, job.max_cycles, job.ld.size(), job.cmp.size(), job.st.size(),
+                     job.dram.size(), job.out_addr, job.out_bytes, dram_words);
+    for (const auto* v : {&job.ld, &job.cmp, &job.st})
+      for (uint32_t w : *v) f << fmt::format("{:08x}\n", w);
+    for (size_t i = 0; i < dram_words; ++i) {
+      uint32_t w = 0;
+      for (size_t b = 0; b < 4 && 4 * i + b < job.dram.size(); ++b)
+        w |= uint32_t(job.dram[4 * i + b]) << (8 * b);
+      f << fmt::format("{:08x}\n", w);
+    }
+    if (!f) throw SimError(14, fmt::format("cannot write {}/job.txt", work_dir));
+  }
+  std::string out;
+  const int rc = run_command({"vvp", "-n", m.exe, "+dir=" + work_dir}, &out);
+  if (rc != 0)
+    throw SimError(10, fmt::format("Icarus model {} exited with {}: {}", m.exe, rc,
+                                   out.substr(0, 300)));
+  std::ifstream f(work_dir + "/result.txt");
+  if (!f) throw SimError(11, fmt::format("Icarus model {} wrote no result: {}", m.exe,
+                                         out.substr(0, 300)));
+  SimResult r;
+  std::string tok;
+  auto num = [&](const char* what) {
+    f >> tok;
+    // An X or Z in a value prints as x/z; the testbench has then set status 3 already.
+    if (!f || tok.find_first_of("xXzZ") != std::string::npos) return uint64_t(0);
+    try {
+      return static_cast<uint64_t>(std::stoull(tok, nullptr, 0));
+    } catch (const std::exception&) {
+      throw SimError(11, fmt::format("Icarus result {}/result.txt: bad {} '{}'", work_dir, what, tok));
+    }
+  };
+  r.status = static_cast<uint32_t>(num("status"));
+  r.cycles_run = num("cycle count");
+  for (uint64_t& c : r.counters) c = num("counter");
+  r.dram.assign(job.dram.size(), 0);
+  for (uint64_t i = 0; i < job.out_bytes; ++i) {
+    f >> tok;
+    if (tok.find_first_of("xXzZ") != std::string::npos) {
+      if (r.status == 0) {
+        r.status = 3;
+        r.message = fmt::format("X or Z in output byte {} (DRAM address {})", i, job.out_addr + i);
+      }
+      continue;
+    }
+    r.dram[job.out_addr + i] = static_cast<uint8_t>(std::stoul(tok, nullptr, 16));
+  }
+  std::getline(f, tok);
+  std::string msg;
+  std::getline(f, msg);
+  if (r.message.empty()) r.message = msg;
+  // Assertion failures print "ERROR: file:line: message" and "Time: T Scope: ..." and let the
+  // run go on; the testbench's clock rises at T = 3 + 3 * cycle.
+  if (const auto p = out.find("ERROR:"); p != std::string::npos && r.status == 0) {
+    r.status = 4;
+    const auto t = out.find("Time:", p);
+    const long long time = t == std::string::npos ? -1 : std::atoll(out.c_str() + t + 5);
+    r.message = fmt::format("assertion failed in cycle {}: {}", time < 3 ? 0 : (time - 3) / 3,
+                            out.substr(p + 7, out.find('\n', p) - p - 7));
+  }
+  return r;
+}
+
+}  // namespace hdx
