@@ -130,6 +130,13 @@ module hdx_rs_cmp #(
   // verilator lint_on UNUSEDSIGNAL
   assign sq     = fld(acmd, RS_SQ);
   assign sr     = fld(acmd, RS_SR);
+  // Narrow copies for the role chains (Icarus 11 cannot select bits inside always_comb).
+  logic [7:0]  sq8, sr8;
+  logic [15:0] p16;
+  assign sq8 = sq[7:0];
+  assign sr8 = sr[7:0];
+  assign p16 = p[15:0];
+  localparam [7:0] Rows8 = RowsI[7:0];
   assign q      = fld(acmd, RS_Q);
   assign p      = fld(acmd, RS_P);
   assign kw     = fld(acmd, RS_KW);
@@ -196,15 +203,15 @@ module hdx_rs_cmp #(
       if ({24'd0, cj} + 32'd1 == fld(acmd, RS_E)) begin
         cj = 8'd0;
         ch = ch + 8'd1;
-        hp = hp + p[15:0];
+        hp = hp + p16;
         bq = 8'd0;
         br = 8'd0;
       end else begin
         cj = cj + 8'd1;
-        bq = bq + sq[7:0];
-        br = br + sr[7:0];
-        if ({24'd0, br} >= Rows32) begin
-          br = br - Rows32[7:0];
+        bq = bq + sq8;
+        br = br + sr8;
+        if (br >= Rows8) begin
+          br = br - Rows8;
           bq = bq + 8'd1;
         end
       end
@@ -478,7 +485,7 @@ module hdx_rs_cmp #(
       cs = '0;
       for (int k = 0; k < COLS; k++)
         if (col == k) cs = colsum[k*SP*32 +: SP*32];
-      s = lh < dr_sets_q ? cs[lf[SPW-1:0]*32 +: 32] : 32'd0;
+      s = lh < dr_sets_q ? cs[lf*32 +: 32] : 32'd0;
       lane_sum[l*32 +: 32] = s;
       if (lf + 32'd1 == dr_p_q) begin
         lf  = '0;
