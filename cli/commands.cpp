@@ -535,12 +535,22 @@ int cmd_search(const Args& args, const std::string& command_line) {
       "out", po::value<std::string>()->required(),
       "output folder: network.json, accelerator.json, weights.npz, search_report.json, "
       "history.csv, trajectory.svg, manifest.json")(
+      "device", po::value<std::string>(),
+      "auto, cpu or cuda: where the search and the final training run (default: the spec's "
+      "device, else auto)")(
       "force", "write into a non-empty output folder");
   po::variables_map vm;
-  if (!parse(args, od, vm, "usage: hdx search --spec S --out DIR [--force]",
+  if (!parse(args, od, vm, "usage: hdx search --spec S --out DIR [--device D] [--force]",
              "  hdx search --spec examples/fmnist-latency.json --out out/search\n"))
     return 0;
-  const Spec spec = load_spec(vm["spec"].as<std::string>());
+  Spec spec = load_spec(vm["spec"].as<std::string>());
+  if (vm.count("device")) {
+    const std::string d = vm["device"].as<std::string>();
+    if (d != "auto" && d != "cpu" && d != "cuda")
+      throw ConfigError(26, fmt::format("--device {}: must be auto, cpu or cuda", d));
+    spec.device = d;
+  }
+  resolve_device(spec.device);  // "cuda" without a GPU fails here, before any work
   const std::string out = vm["out"].as<std::string>();
   prepare_out(out, vm.count("force") > 0);
 
@@ -596,7 +606,9 @@ int cmd_search(const Args& args, const std::string& command_line) {
                c["value"].is_null() ? "does not map" : fmt::format("{:.4g}", c["value"].get<double>()),
                c["met"].get<bool>() ? "met" : "MISSED");
   if (!rep["accuracy"].is_null())
-    fmt::print("test accuracy: {:.2f}%\n", 100 * rep["accuracy"]["test_accuracy"].get<double>());
+    fmt::print("float test accuracy: {:.2f}% on the {} test images\n",
+               100 * rep["accuracy"]["test_accuracy"].get<double>(),
+               rep["accuracy"]["test_images"].get<int>());
   if (r.status == "stopped") {
     fmt::print(stderr, "[search E031] stopped by Ctrl-C; the design at that point is in {}/"
                        "network.partial.json and accelerator.partial.json (no weights); it is not "
