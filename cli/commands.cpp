@@ -641,6 +641,8 @@ int cmd_quantize(const Args& args, const std::string& command_line) {
       "training images for the activation scales")(
       "test", po::value<int>()->default_value(0), "test images to measure (0: all)")(
       "threads", po::value<int>()->default_value(0), "threads for the int8 reference (0: all cores)")(
+      "device", po::value<std::string>()->default_value("cpu"),
+      "auto, cpu or cuda: where the float passes (calibration, float accuracy) run")(
       "force", "write into a non-empty output folder");
   add_data_options(od);
   po::variables_map vm;
@@ -658,12 +660,16 @@ int cmd_quantize(const Args& args, const std::string& command_line) {
   if (ntest < 0) throw ConfigError(23, fmt::format("--test {}: must be 0 (all) or more", ntest));
   int threads = vm["threads"].as<int>();
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const std::string want = vm["device"].as<std::string>();
+  if (want != "auto" && want != "cpu" && want != "cuda")
+    throw ConfigError(26, fmt::format("--device {}: must be auto, cpu or cuda", want));
+  const std::string device = resolve_device(want);
   const Images train = load_images(name, dir, true, calib);
   const Images test = load_images(name, dir, false, ntest);
   prepare_out(out, vm.count("force") > 0);
   auto log = [](const std::string& s) { fmt::print("[quantize] {}\n", s); std::fflush(stdout); };
   const QuantizeResult r = quantize(net, vm["weights"].as<std::string>(), train, calib, test,
-                                    threads, log);
+                                    threads, log, device);
   write_qnet(out + "/weights_int8.npz", net, r.q);
   nlohmann::json layers = nlohmann::json::array();
   for (size_t i = 0; i < net.layers.size(); ++i) {

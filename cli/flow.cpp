@@ -146,7 +146,7 @@ int cmd_flow(const Args& args, const std::string& command_line) {
       a = {"--network", s + "network.json", "--weights", s + "weights.npz", "--out", out + "/quant",
            "--calib", std::to_string(spec.calib_images), "--test", std::to_string(spec.dataset.test),
            "--dataset", spec.dataset.name, "--data", spec.dataset.path,
-           "--threads", std::to_string(spec.threads), force};
+           "--threads", std::to_string(spec.threads), "--device", device, force};
     } else if (name == "rtl") {
       a = {"--accel", s + "accelerator.json", "--out", out + "/rtl", force};
     } else if (name == "sim") {

@@ -688,6 +688,16 @@ TEST(SearchCli, SplitsTimeLimitAndDevice) {
     EXPECT_EQ(run_command({kHdx, "search", "--spec", (dir / "spec.json").string(), "--out", o3,
                            "--device", "tpu"}, &out), 2) << out;
     EXPECT_NE(out.find("--device tpu: must be auto, cpu or cuda"), std::string::npos) << out;
+    // The flow checks before any stage runs; quantize's float passes take the same option.
+    const std::string of = (dir / "f").string();
+    EXPECT_EQ(run_command({kHdx, "flow", "--spec", (dir / "spec.json").string(), "--out", of,
+                           "--device", "cuda"}, &out), 2) << out;
+    EXPECT_NE(out.find("[config E026]"), std::string::npos) << out;
+    EXPECT_FALSE(fs::exists(fs::path(of) / "search"));
+    EXPECT_EQ(run_command({kHdx, "quantize", "--network", o + "/network.json", "--weights",
+                           o + "/weights.npz", "--out", (dir / "q").string(), "--device", "cuda"},
+                          &out), 2) << out;
+    EXPECT_NE(out.find("[config E026]"), std::string::npos) << out;
   }
   fs::remove_all(dir);
 }
