@@ -559,12 +559,22 @@ int cmd_search(const Args& args, const std::string& command_line) {
       "out", po::value<std::string>()->required(),
       "output folder: network.json, accelerator.json, weights.npz, search_report.json, "
       "history.csv, trajectory.svg, manifest.json")(
+      "device", po::value<std::string>(),
+      "auto, cpu or cuda: where the search and the final training run (default: the spec's "
+      "device, else auto)")(
       "force", "write into a non-empty output folder");
   po::variables_map vm;
-  if (!parse(args, od, vm, "usage: hdx search --spec S --out DIR [--force]",
+  if (!parse(args, od, vm, "usage: hdx search --spec S --out DIR [--device D] [--force]",
              "  hdx search --spec examples/fmnist-latency.json --out out/search\n"))
     return 0;
-  const Spec spec = load_spec(vm["spec"].as<std::string>());
+  Spec spec = load_spec(vm["spec"].as<std::string>());
+  if (vm.count("device")) {
+    const std::string d = vm["device"].as<std::string>();
+    if (d != "auto" && d != "cpu" && d != "cuda")
+      throw ConfigError(26, fmt::format("--device {}: must be auto, cpu or cuda", d));
+    spec.device = d;
+  }
+  resolve_device(spec.device);  // "cuda" without a GPU fails here, before any work
   const std::string out = vm["out"].as<std::string>();
   prepare_out(out, vm.count("force") > 0);
 
@@ -620,7 +630,9 @@ int cmd_search(const Args& args, const std::string& command_line) {
                c["value"].is_null() ? "does not map" : fmt::format("{:.4g}", c["value"].get<double>()),
                c["met"].get<bool>() ? "met" : "MISSED");
   if (!rep["accuracy"].is_null())
-    fmt::print("test accuracy: {:.2f}%\n", 100 * rep["accuracy"]["test_accuracy"].get<double>());
+    fmt::print("float test accuracy: {:.2f}% on the {} test images\n",
+               100 * rep["accuracy"]["test_accuracy"].get<double>(),
+               rep["accuracy"]["test_images"].get<int>());
   if (r.status == "stopped") {
     fmt::print(stderr, "[search E031] stopped by Ctrl-C; the design at that point is in {}/"
                        "network.partial.json and accelerator.partial.json (no weights); it is not "
@@ -653,6 +665,8 @@ int cmd_quantize(const Args& args, const std::string& command_line) {
       "training images for the activation scales")(
       "test", po::value<int>()->default_value(0), "test images to measure (0: all)")(
       "threads", po::value<int>()->default_value(0), "threads for the int8 reference (0: all cores)")(
+      "device", po::value<std::string>()->default_value("cpu"),
+      "auto, cpu or cuda: where the float passes (calibration, float accuracy) run")(
       "force", "write into a non-empty output folder");
   add_data_options(od);
   po::variables_map vm;
@@ -670,12 +684,16 @@ int cmd_quantize(const Args& args, const std::string& command_line) {
   if (ntest < 0) throw ConfigError(23, fmt::format("--test {}: must be 0 (all) or more", ntest));
   int threads = vm["threads"].as<int>();
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const std::string want = vm["device"].as<std::string>();
+  if (want != "auto" && want != "cpu" && want != "cuda")
+    throw ConfigError(26, fmt::format("--device {}: must be auto, cpu or cuda", want));
+  const std::string device = resolve_device(want);
   const Images train = load_images(name, dir, true, calib);
   const Images test = load_images(name, dir, false, ntest);
   prepare_out(out, vm.count("force") > 0);
   auto log = [](const std::string& s) { fmt::print("[quantize] {}\n", s); std::fflush(stdout); };
   const QuantizeResult r = quantize(net, vm["weights"].as<std::string>(), train, calib, test,
-                                    threads, log);
+                                    threads, log, device);
   write_qnet(out + "/weights_int8.npz", net, r.q);
   nlohmann::json layers = nlohmann::json::array();
   for (size_t i = 0; i < net.layers.size(); ++i) {

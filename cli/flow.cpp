@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "errors.h"
 #include "report.h"
+#include "search.h"
 #include "spec.h"
 #include "util.h"
 
@@ -68,10 +69,13 @@ int cmd_flow(const Args& args, const std::string& command_line) {
       "to", po::value<std::string>()->default_value("report"), "last stage to run")(
       "images", po::value<int>(), "test images to run on the RTL (default: the spec's "
                                   "flow.sim_images)")(
+      "device", po::value<std::string>(),
+      "auto, cpu or cuda for the search stage (default: the spec's device)")(
       "force", "start from search in a non-empty output folder");
   po::variables_map vm;
   if (!parse(args, od, vm,
-             "usage: hdx flow --spec S --out DIR [--from STAGE] [--to STAGE] [--images K]",
+             "usage: hdx flow --spec S --out DIR [--from STAGE] [--to STAGE] [--images K] "
+             "[--device D]",
              "  hdx flow --spec examples/fmnist-latency.json --out out/flow\n"
              "  hdx flow --spec examples/fmnist-latency.json --out out/flow --from rtl\n"))
     return 0;
@@ -83,6 +87,13 @@ int cmd_flow(const Args& args, const std::string& command_line) {
   if (from > to)
     throw ConfigError(25, fmt::format("--from {} comes after --to {}; the order is search, "
                                       "quantize, rtl, sim, report", kStages[from], kStages[to]));
+  std::string device = spec.device;
+  if (vm.count("device")) {
+    device = vm["device"].as<std::string>();
+    if (device != "auto" && device != "cpu" && device != "cuda")
+      throw ConfigError(26, fmt::format("--device {}: must be auto, cpu or cuda", device));
+  }
+  if (from == 0) resolve_device(device);  // "cuda" without a GPU fails before any stage runs
   const int images = vm.count("images") ? vm["images"].as<int>() : spec.sim_images;
   if (images < 1) throw ConfigError(25, fmt::format("--images {}: must be at least 1", images));
 
@@ -97,9 +108,10 @@ int cmd_flow(const Args& args, const std::string& command_line) {
       if (!fs::exists(fs::path(out) / file))
         throw IoError(51, fmt::format("--from {} needs {}/{}, which stage {} writes; run with "
                                       "--from {}", kStages[from], out, file, writer, writer), 2);
-    // Only what the search reads counts: flow settings and thread counts may change.
+    // Only what the search reads counts: flow settings, thread counts and the device may
+    // change.
     auto searched = [](nlohmann::json j) {
-      if (j.is_object()) j.erase("flow"), j.erase("threads");
+      if (j.is_object()) j.erase("flow"), j.erase("threads"), j.erase("device");
       return j;
     };
     const nlohmann::json used = nlohmann::json::parse(read_file(out + "/search/manifest.json"));
@@ -129,11 +141,12 @@ int cmd_flow(const Args& args, const std::string& command_line) {
     const std::string force = "--force";
     if (name == "search") {
       a = {"--spec", spec_path, "--out", out + "/search", force};
+      if (vm.count("device")) a.insert(a.end(), {"--device", vm["device"].as<std::string>()});
     } else if (name == "quantize") {
       a = {"--network", s + "network.json", "--weights", s + "weights.npz", "--out", out + "/quant",
            "--calib", std::to_string(spec.calib_images), "--test", std::to_string(spec.dataset.test),
            "--dataset", spec.dataset.name, "--data", spec.dataset.path,
-           "--threads", std::to_string(spec.threads), force};
+           "--threads", std::to_string(spec.threads), "--device", device, force};
     } else if (name == "rtl") {
       a = {"--accel", s + "accelerator.json", "--out", out + "/rtl", force};
     } else if (name == "sim") {

@@ -168,11 +168,11 @@ std::string svg_pareto(const std::vector<Point>& pts, const std::string& obj_lab
       "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
       "font-family=\"sans-serif\"><rect width=\"100%\" height=\"100%\" fill=\"white\"/>"
       "<text x=\"8\" y=\"20\" font-size=\"14\" font-weight=\"bold\">Designs seen during the "
-      "search: held-out accuracy vs {}</text>\n"
+      "search: search_val accuracy vs {}</text>\n"
       "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#888\"/>\n"
       "<text x=\"{}\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\">{} (exact model)</text>\n"
       "<text x=\"15\" y=\"{}\" font-size=\"12\" text-anchor=\"middle\" transform=\"rotate(-90 15 "
-      "{})\">held-out accuracy</text>\n",
+      "{})\">search_val accuracy</text>\n",
       w, h, w, h, xml_escape(obj_label), l, t, pw, ph, l + pw / 2, h - 12, xml_escape(obj_label), t + ph / 2,
       t + ph / 2);
   for (int k = 0; k <= 4; ++k) {

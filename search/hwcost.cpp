@@ -117,6 +117,20 @@ Distributions one_hot(const Supernet& n, const HwSpace& hw, const Design& d) {
   return r;
 }
 
+EstimatorError compare_estimates(const std::vector<double> (&pred)[3],
+                                 const std::vector<double> (&truth)[3]) {
+  EstimatorError e;
+  e.samples = static_cast<int>(truth[0].size());
+  for (int k = 0; k < 3; ++k) {
+    double sum = 0;
+    for (std::size_t i = 0; i < truth[k].size(); ++i)
+      sum += std::fabs(pred[k][i] - truth[k][i]) / truth[k][i];
+    e.mape[k] = truth[k].empty() ? 0 : 100 * sum / static_cast<double>(truth[k].size());
+    e.spearman[k] = spearman(pred[k], truth[k]);
+  }
+  return e;
+}
+
 EstimatorError estimator_error(const Supernet& n, const HwSpace& hw, const CostTables& t,
                                const std::vector<Design>& designs,
                                const std::function<HwMetrics(const Distributions&)>& estimate) {
@@ -132,16 +146,36 @@ EstimatorError estimator_error(const Supernet& n, const HwSpace& hw, const CostT
     truth[1].push_back(c.energy_uj);
     truth[2].push_back(c.area_mm2);
   }
-  EstimatorError e;
-  e.samples = static_cast<int>(designs.size());
-  for (int k = 0; k < 3; ++k) {
-    double sum = 0;
-    for (std::size_t i = 0; i < designs.size(); ++i)
-      sum += std::fabs(pred[k][i] - truth[k][i]) / truth[k][i];
-    e.mape[k] = designs.empty() ? 0 : 100 * sum / static_cast<double>(designs.size());
-    e.spearman[k] = spearman(pred[k], truth[k]);
+  return compare_estimates(pred, truth);
+}
+
+std::vector<Distributions> random_distributions(const Supernet& n, const HwSpace& hw, int count,
+                                                uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> normal(0, 1);
+  std::uniform_real_distribution<double> log_sharp(std::log(0.3), std::log(10.0));
+  std::vector<int64_t> sizes;
+  for (const Slot& s : n.slots) sizes.push_back(static_cast<int64_t>(s.cands.size()));
+  const std::size_t n_ops = sizes.size();
+  for (const HwDim& d : hw.dims) sizes.push_back(static_cast<int64_t>(d.labels.size()));
+  std::vector<Distributions> out;
+  for (int i = 0; i < count; ++i) {
+    Distributions d;
+    const bool hot = i % 4 == 0;
+    const double sharp = std::exp(log_sharp(rng));
+    for (std::size_t k = 0; k < sizes.size(); ++k) {
+      auto v = torch::zeros({sizes[k]}, torch::kFloat64);
+      if (hot) {
+        v[static_cast<int64_t>(rng() % static_cast<uint64_t>(sizes[k]))] = 1.0;
+      } else {
+        for (int64_t j = 0; j < sizes[k]; ++j) v[j] = normal(rng) * sharp;
+        v = torch::softmax(v, 0);
+      }
+      (k < n_ops ? d.ops : d.hw).push_back(v);
+    }
+    out.push_back(std::move(d));
   }
-  return e;
+  return out;
 }
 
 double spearman(const std::vector<double>& a, const std::vector<double>& b) {
@@ -188,24 +222,27 @@ torch::Tensor Evaluator::encode(const Distributions& d) const {
   return torch::cat(parts);
 }
 
-EstimatorError Evaluator::train(const CostTables& t, int samples, int steps, uint64_t seed) {
-  torch::manual_seed(seed);
-  const std::vector<Design> ds = random_designs(*net_, t, samples, seed);
+EstimatorError Evaluator::train(const ExactCost& exact, int samples, int steps, uint64_t seed) {
+  torch::NoGradGuard ng_outer;
+  const std::vector<Distributions> ds = random_distributions(*net_, *hw_, samples, seed);
   const int64_t n = static_cast<int64_t>(ds.size());
   const int64_t n_test = std::max<int64_t>(1, n / 5), n_train = n - n_test;
   if (n_train < 10)
-    throw MappingError(21, fmt::format("the evaluator found only {} mappable designs in {} "
-                                       "random draws; use \"estimator\": \"exact\" or widen "
-                                       "the hardware space", n, samples));
+    throw MappingError(21, fmt::format("the evaluator needs at least 13 samples, got {}; raise "
+                                       "cost.evaluator.samples", n));
   std::vector<torch::Tensor> xs;
   auto y = torch::empty({n, 3}, torch::kFloat64);
+  std::vector<double> truth[3];
   for (int64_t i = 0; i < n; ++i) {
-    const Design& d = ds[static_cast<std::size_t>(i)];
-    xs.push_back(encode(one_hot(*net_, *hw_, d)));
-    const DesignCost c = design_cost(t, d.choice, d.point);
-    y[i][0] = std::log(c.latency_ms);
-    y[i][1] = std::log(c.energy_uj);
-    y[i][2] = std::log(c.area_mm2);
+    const Distributions& d = ds[static_cast<std::size_t>(i)];
+    xs.push_back(encode(d));
+    const HwMetrics m = exact(d);
+    const double v[3] = {m.latency_ms.item<double>(), m.energy_uj.item<double>(),
+                         m.area_mm2.item<double>()};
+    for (int k = 0; k < 3; ++k) {
+      y[i][k] = std::log(v[k]);
+      if (i >= n_train) truth[k].push_back(v[k]);
+    }
   }
   const torch::Tensor x = torch::stack(xs);
   const torch::Tensor xtr = x.slice(0, 0, n_train), ytr = y.slice(0, 0, n_train);
@@ -214,8 +251,12 @@ EstimatorError Evaluator::train(const CostTables& t, int samples, int steps, uin
   const torch::Tensor ztr = (ytr - mean_) / std_;
   torch::optim::Adam opt(mlp_->parameters(), torch::optim::AdamOptions(2e-3));
   const int64_t batch = std::min<int64_t>(256, n_train);
+  std::mt19937_64 rng(seed ^ 0x9e3779b97f4a7c15ULL);
+  std::vector<int64_t> pick(static_cast<std::size_t>(batch));
   for (int step = 0; step < steps; ++step) {
-    const torch::Tensor idx = torch::randint(n_train, {batch}, torch::kLong);
+    for (auto& p : pick) p = static_cast<int64_t>(rng() % static_cast<uint64_t>(n_train));
+    const torch::Tensor idx = torch::tensor(pick, torch::kLong);
+    torch::AutoGradMode grad(true);
     opt.zero_grad();
     const torch::Tensor loss = torch::mse_loss(mlp_->forward(xtr.index_select(0, idx)),
                                                ztr.index_select(0, idx));
@@ -224,8 +265,14 @@ EstimatorError Evaluator::train(const CostTables& t, int samples, int steps, uin
   }
   mlp_->eval();
   for (auto& p : mlp_->parameters()) p.set_requires_grad(false);
-  return estimator_error(*net_, *hw_, t, std::vector<Design>(ds.begin() + n_train, ds.end()),
-                         [this](const Distributions& d) { return (*this)(d); });
+  std::vector<double> pred[3];
+  for (int64_t i = n_train; i < n; ++i) {
+    const HwMetrics m = (*this)(ds[static_cast<std::size_t>(i)]);
+    pred[0].push_back(m.latency_ms.item<double>());
+    pred[1].push_back(m.energy_uj.item<double>());
+    pred[2].push_back(m.area_mm2.item<double>());
+  }
+  return compare_estimates(pred, truth);
 }
 
 HwMetrics Evaluator::operator()(const Distributions& d) {

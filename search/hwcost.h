@@ -50,14 +50,17 @@ struct EstimatorError {
 };
 
 // The DANCE evaluator: an MLP from the concatenated distributions to log latency, energy and
-// area (standardized), trained on one-hot encodings of random mappable designs whose cost
-// the tables give exactly; frozen afterwards.
+// area (standardized), trained on the kind of input the search queries it with: random
+// distributions from one-hot (any design, mappable or not) to nearly uniform, whose expected
+// cost the exact contraction gives (unmappable cells at their penalty cost); frozen
+// afterwards.
 class Evaluator {
  public:
   Evaluator(const Supernet& n, const HwSpace& hw, int hidden);
-  // Trains on `samples` random designs (a fifth held out) for `steps` Adam steps; returns
-  // the error on the held-out fifth.
-  EstimatorError train(const CostTables& t, int samples, int steps, uint64_t seed);
+  // Trains on `samples` random distributions (a fifth held out) for `steps` Adam steps;
+  // returns the error on the held-out fifth. Its draws come from `seed` alone (LibTorch's
+  // global generator is neither used nor reseeded).
+  EstimatorError train(const ExactCost& exact, int samples, int steps, uint64_t seed);
   HwMetrics operator()(const Distributions& d);
 
  private:
@@ -73,6 +76,14 @@ std::vector<Design> random_designs(const Supernet& n, const CostTables& t, int c
                                    uint64_t seed);
 // One-hot distributions of a discrete design.
 Distributions one_hot(const Supernet& n, const HwSpace& hw, const Design& d);
+// Random distributions for training and scoring the evaluator: every fourth one a one-hot
+// design drawn uniformly (mappable or not), the others softmax(N(0, 1) * sharpness) per
+// vector with the sharpness log-uniform in [0.3, 10].
+std::vector<Distributions> random_distributions(const Supernet& n, const HwSpace& hw, int count,
+                                                uint64_t seed);
+// Error of estimates against truths ([k][i]: metric k = latency, energy, area of sample i).
+EstimatorError compare_estimates(const std::vector<double> (&pred)[3],
+                                 const std::vector<double> (&truth)[3]);
 // Error of an estimator on one-hot encodings of `designs` against their exact cost.
 EstimatorError estimator_error(const Supernet& n, const HwSpace& hw, const CostTables& t,
                                const std::vector<Design>& designs,

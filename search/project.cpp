@@ -1,5 +1,6 @@
 #include "project.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -95,6 +96,25 @@ std::vector<double> project_direction(const std::vector<double>& u,
     }
   }
   return best.empty() ? u : best;
+}
+
+std::vector<double> hdx_direction(const std::vector<double>& u, const std::vector<bool>& violated,
+                                  const std::vector<std::vector<double>>& grads,
+                                  std::vector<double>& margins, const HdxSchedule& schedule) {
+  const double un = std::sqrt(dot(u, u));
+  std::vector<std::vector<double>> rows;
+  std::vector<double> need;
+  for (std::size_t i = 0; i < violated.size(); ++i) {
+    if (!violated[i]) {
+      margins[i] = schedule.start;
+      continue;
+    }
+    const double gn = std::sqrt(dot(grads[i], grads[i]));
+    rows.push_back(grads[i]);
+    need.push_back(margins[i] * (un > 0 ? un * gn : gn * gn));
+    margins[i] = std::min(margins[i] * schedule.growth, schedule.max_margin);
+  }
+  return rows.empty() ? u : project_direction(u, rows, need);
 }
 
 }  // namespace hdx

@@ -17,4 +17,16 @@ std::vector<double> project_direction(const std::vector<double>& u,
                                       const std::vector<std::vector<double>>& g,
                                       const std::vector<double>& m);
 
+// The HDX rule for one architecture step (docs/search.md, "Hard constraints"). Constraint i
+// is violated when violated[i]; its margin then is margins[i] * |u| |g_i| (margins[i] * |g_i|^2
+// when u = 0), after which margins[i] grows by `growth` up to `max_margin`; a constraint that
+// is met gets its margin back to `start` and no row. With no violated constraint the result
+// is u itself, the plain objective's step. grads[i] is read only where violated[i].
+struct HdxSchedule {
+  double start = 0.05, growth = 1.1, max_margin = 1.0;
+};
+std::vector<double> hdx_direction(const std::vector<double>& u, const std::vector<bool>& violated,
+                                  const std::vector<std::vector<double>>& grads,
+                                  std::vector<double>& margins, const HdxSchedule& schedule);
+
 }  // namespace hdx

@@ -97,14 +97,17 @@ std::vector<int> int8_predict(const Network& n, const QuantNet& q, const Images&
 
 QuantizeResult quantize(const Network& n, const std::string& float_weights, const Images& calib_set,
                         int calib, const Images& test, int threads,
-                        const std::function<void(const std::string&)>& log) {
+                        const std::function<void(const std::string&)>& log,
+                        const std::string& device) {
   auto say = [&](const std::string& s) { if (log) log(s); };
   check_image_shape(n, calib_set);
   check_image_shape(n, test);
   torch::NoGradGuard ng;
+  const torch::Device dev(device == "cuda" ? torch::kCUDA : torch::kCPU);
   NetModule net(n);
   net->import_weights(read_float_npz(float_weights), float_weights);
   net->eval();
+  net->to(dev);
   QuantizeResult r;
 
   // Calibration: the magnitudes of every layer's output.
@@ -114,8 +117,8 @@ QuantizeResult quantize(const Network& n, const std::string& float_weights, cons
   std::vector<std::vector<torch::Tensor>> mags(L);
   for (int b = 0; b < r.calib_images; b += 500) {
     const int cnt = std::min(500, r.calib_images - b);
-    const auto outs = net->forward_all(images_tensor(calib_set, b, cnt));
-    for (size_t i = 0; i < L; ++i) mags[i].push_back(outs[i].abs().flatten());
+    const auto outs = net->forward_all(images_tensor(calib_set, b, cnt).to(dev));
+    for (size_t i = 0; i < L; ++i) mags[i].push_back(outs[i].abs().flatten().to(torch::kCPU));
   }
   std::vector<double> amax(L, 0.0);
   for (size_t i = 0; i < L; ++i) {
@@ -126,6 +129,18 @@ QuantizeResult quantize(const Network& n, const std::string& float_weights, cons
                   .item<double>();
   }
   r.calib_s = since(t0);
+
+  // Float accuracy on the test images (on the device), then everything on the CPU.
+  t0 = Clock::now();
+  r.test_images = test.n;
+  std::vector<int> fpred;
+  for (int b = 0; b < test.n; b += 500) {
+    const int cnt = std::min(500, test.n - b);
+    const torch::Tensor p = net->forward(images_tensor(test, b, cnt).to(dev)).argmax(1).to(torch::kCPU);
+    for (int k = 0; k < cnt; ++k) fpred.push_back(static_cast<int>(p[k].item<int64_t>()));
+  }
+  r.float_s = since(t0);
+  net->to(torch::kCPU);
 
   // Scales of every tensor; avgpool keeps its input's scale (docs/arithmetic.md).
   std::vector<double> scale(L);
@@ -173,16 +188,7 @@ QuantizeResult quantize(const Network& n, const std::string& float_weights, cons
   say(fmt::format("calibrated {} activation scales on {} training images in {:.1f} s", L,
                   r.calib_images, r.calib_s));
 
-  // Float and int8 accuracy on the test images.
-  t0 = Clock::now();
-  r.test_images = test.n;
-  std::vector<int> fpred;
-  for (int b = 0; b < test.n; b += 500) {
-    const int cnt = std::min(500, test.n - b);
-    const torch::Tensor p = net->forward(images_tensor(test, b, cnt)).argmax(1);
-    for (int k = 0; k < cnt; ++k) fpred.push_back(static_cast<int>(p[k].item<int64_t>()));
-  }
-  r.float_s = since(t0);
+  // Int8 accuracy on the test images.
   t0 = Clock::now();
   r.int8_predictions = int8_predict(n, r.q, test, 0, test.n, threads);
   r.int8_s = since(t0);

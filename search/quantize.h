@@ -25,10 +25,13 @@ struct QuantizeResult {
 // scales from the 99.99th percentile of each layer's output magnitudes over the first `calib`
 // images of `calib_set`, weights per output channel, integer bias, mult and shift. Then measures float
 // and int8 (integer reference) accuracy on `test`, using `threads` threads for the latter.
+// The float passes (calibration, float accuracy) run on `device` ("cpu" or "cuda"; see
+// resolve_device); the integer reference always runs on the CPU.
 // Throws IoError naming the file and the array when the weights do not fit the network.
 QuantizeResult quantize(const Network& n, const std::string& float_weights, const Images& calib_set,
                         int calib, const Images& test, int threads,
-                        const std::function<void(const std::string&)>& log = {});
+                        const std::function<void(const std::string&)>& log = {},
+                        const std::string& device = "cpu");
 
 // Throws ConfigError (E022) unless the images have the network's input shape.
 void check_image_shape(const Network& n, const Images& images);

@@ -91,21 +91,34 @@ Evaluated evaluate(const Spec& s, const CostTables& t, const Design& d, int epoc
   return e;
 }
 
-// Plain Adam on a flat vector, so that the HDX rule can change the direction it proposes and
-// the step taken is exactly -lr * (changed direction).
+// Adam on a flat vector with one second-moment estimate per group of coordinates (the
+// network logits, the hardware logits) instead of one per coordinate, so that the HDX rule can
+// change the direction it proposes and the step taken is exactly -lr * (changed direction).
+// Per-coordinate normalization would let any term with a consistent gradient (the exact
+// hardware cost) set the direction whatever its weight, against the noisy cross-entropy of
+// one sampled path; per group, the weights of the loss terms keep their meaning while the
+// step size stays independent of the gradient's scale (docs/search.md).
 struct FlatAdam {
-  torch::Tensor m, v;
+  std::vector<std::pair<int64_t, int64_t>> groups;  // [from, to) of each group
+  torch::Tensor m;
+  std::vector<double> v;  // one second moment per group
   int t = 0;
   torch::Tensor direction(const torch::Tensor& g) {
     if (!m.defined()) {
       m = torch::zeros_like(g);
-      v = torch::zeros_like(g);
+      v.assign(groups.size(), 0.0);
     }
     ++t;
     m = 0.9 * m + 0.1 * g;
-    v = 0.999 * v + 0.001 * g * g;
     const double c1 = 1 - std::pow(0.9, t), c2 = 1 - std::pow(0.999, t);
-    return (m / c1) / ((v / c2).sqrt() + 1e-8);
+    torch::Tensor d = torch::zeros_like(g);
+    for (std::size_t k = 0; k < groups.size(); ++k) {
+      const auto [a, b] = groups[k];
+      if (b <= a) continue;
+      v[k] = 0.999 * v[k] + 0.001 * g.slice(0, a, b).pow(2).mean().item<double>();
+      d.slice(0, a, b).copy_(m.slice(0, a, b) / c1 / (std::sqrt(v[k] / c2) + 1e-12));
+    }
+    return d;
   }
 };
 
@@ -124,23 +137,60 @@ torch::Tensor flat_grad(const torch::Tensor& y, const std::vector<torch::Tensor>
   return torch::cat(parts);
 }
 
+// Share of `d` classified right. With batch_stats, batch normalization normalizes by the
+// statistics of each batch (for the supernet, whose running statistics mix every path).
 double accuracy(torch::nn::Module& m, const std::function<torch::Tensor(torch::Tensor)>& fwd,
-                const Data& d, int64_t batch) {
+                const Data& d, int64_t batch, const torch::Device& dev, bool batch_stats = false) {
   torch::NoGradGuard ng;
-  m.eval();
+  if (!batch_stats) m.eval();
   int64_t right = 0;
   for (int64_t i = 0; i < d.n(); i += batch) {
     const int64_t e = std::min(d.n(), i + batch);
-    right += fwd(d.x.slice(0, i, e)).argmax(1).eq(d.y.slice(0, i, e)).sum().item<int64_t>();
+    right += fwd(d.x.slice(0, i, e).to(dev))
+                 .argmax(1)
+                 .to(torch::kCPU)
+                 .eq(d.y.slice(0, i, e))
+                 .sum()
+                 .item<int64_t>();
   }
   m.train();
   return d.n() ? static_cast<double>(right) / static_cast<double>(d.n()) : 0.0;
+}
+
+// Random crop after zero padding by tr.crop_pad pixels, then random horizontal flip, per
+// image; draws come from `rng` (not from LibTorch's generator).
+torch::Tensor augment(const torch::Tensor& x, const TrainSpec& tr, std::mt19937_64& rng) {
+  const int64_t n = x.size(0), h = x.size(2), w = x.size(3), p = tr.crop_pad;
+  if (p == 0 && !tr.flip) return x;
+  torch::Tensor y = x;
+  if (p > 0) {
+    const torch::Tensor padded = torch::constant_pad_nd(x, {p, p, p, p}, 0.0);
+    y = torch::empty_like(x);
+    const int64_t side = 2 * p + 1;
+    std::vector<std::vector<int64_t>> by_shift(static_cast<std::size_t>(side * side));
+    for (int64_t i = 0; i < n; ++i) by_shift[rng() % static_cast<uint64_t>(side * side)].push_back(i);
+    for (int64_t k = 0; k < side * side; ++k) {
+      const auto& ids = by_shift[static_cast<std::size_t>(k)];
+      if (ids.empty()) continue;
+      const torch::Tensor idx = torch::tensor(ids, torch::kLong);
+      const int64_t dy = k / side, dx = k % side;
+      y.index_copy_(0, idx, padded.index_select(0, idx).slice(2, dy, dy + h).slice(3, dx, dx + w));
+    }
+  }
+  if (tr.flip) {
+    std::vector<uint8_t> f(static_cast<std::size_t>(n));
+    for (auto& v : f) v = static_cast<uint8_t>(rng() & 1);
+    const torch::Tensor mask = torch::tensor(f, torch::kUInt8).to(torch::kBool).view({n, 1, 1, 1});
+    y = torch::where(mask, y.flip({3}), y);
+  }
+  return y;
 }
 
 struct HistoryRow {
   int epoch = 0;
   std::string phase;
   double tau = 0, loss = 0, acc = 0;
+  std::string split;  // what `acc` was measured on
   double exp_lat = NAN, exp_en = NAN, exp_area = NAN;
   double lat = NAN, en = NAN, area = NAN;
   bool feasible = false;
@@ -151,12 +201,25 @@ std::string fmt_num(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", 
 
 }  // namespace
 
+std::string resolve_device(const std::string& want) {
+  const bool gpu = torch::cuda::is_available();
+  if (want == "cuda" && !gpu)
+    throw ConfigError(26, "device \"cuda\": LibTorch sees no CUDA GPU on this machine (or was "
+                          "built without CUDA); use \"auto\" or \"cpu\", or build against a "
+                          "CUDA LibTorch (CMAKE_PREFIX_PATH)");
+  if (want == "cpu") return "cpu";
+  return gpu ? "cuda" : "cpu";
+}
+
 SearchResult run_search(const Spec& s, const SearchOptions& o) {
   const auto t_all = Clock::now();
+  const std::string device = resolve_device(s.device);
+  const torch::Device dev(device == "cuda" ? torch::kCUDA : torch::kCPU);
   const int threads = s.threads > 0 ? s.threads
                                     : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
   torch::manual_seed(s.seed);
+  if (dev.is_cuda()) torch::cuda::manual_seed_all(s.seed);
   auto log = [&](const std::string& line) {
     if (o.log) o.log(line);
   };
@@ -185,8 +248,10 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
   const Data final_train = to_tensors(train_im, 0, s.dataset.train);
   const Data test = to_tensors(test_im, 0, s.dataset.test);
   times["data_s"] = since(t0);
-  log(fmt::format("data: {} {} search-train, {} held-out, {} final-train, {} test images",
-                  s.dataset.name, search_train.n(), search_val.n(), final_train.n(), test.n()));
+  log(fmt::format("data: {} {} search-train, {} search-val, {} final-train, {} test images; "
+                  "device {}, {} threads",
+                  s.dataset.name, search_train.n(), search_val.n(), final_train.n(), test.n(),
+                  device, threads));
 
   // Cost tables from the cost model.
   t0 = Clock::now();
@@ -236,7 +301,7 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
   if (s.estimator == "evaluator") {
     evaluator = std::make_unique<Evaluator>(net, hw, s.eval_hidden);
     progress("evaluator", 0, 1, t0, "training the cost evaluator");
-    err = evaluator->train(tables, s.eval_samples, s.eval_steps, s.seed);
+    err = evaluator->train(exact, s.eval_samples, s.eval_steps, s.seed);
   } else {
     // The exact estimator on one-hot distributions is the cost model itself; measure it
     // the same way all the same.
@@ -260,6 +325,7 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
   t0 = Clock::now();
   const auto t_search = t0;
   SuperNetModule model(net);
+  model->to(dev);
   std::vector<torch::Tensor> betas;
   for (const HwDim& d : hw.dims)
     betas.push_back(torch::zeros({static_cast<int64_t>(d.labels.size())}, torch::kFloat64)
@@ -268,10 +334,18 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
   theta.insert(theta.end(), betas.begin(), betas.end());
   torch::optim::Adam wopt(model->weights(), torch::optim::AdamOptions(s.weight_lr));
   FlatAdam aopt;
+  {
+    int64_t n_alpha = 0, n_beta = 0;
+    for (const auto& a : model->alphas) n_alpha += a.numel();
+    for (const auto& b : betas) n_beta += b.numel();
+    aopt.groups = {{0, n_alpha}, {n_alpha, n_alpha + n_beta}};
+  }
+  // The distributions the cost is taken under; the sampled paths use the same temperature.
   auto dists = [&](double tau, bool ops_grad) {
     Distributions d;
     for (const auto& a : model->alphas)
-      d.ops.push_back(torch::softmax((ops_grad ? a : a.detach()).to(torch::kFloat64) / tau, 0));
+      d.ops.push_back(
+          torch::softmax((ops_grad ? a : a.detach()).to(torch::kCPU, torch::kFloat64) / tau, 0));
     for (const auto& b : betas) d.hw.push_back(torch::softmax(b / tau, 0));
     return d;
   };
@@ -291,7 +365,10 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
   const bool hw_on_net = s.mode != ConstraintMode::None;
   const int64_t batch = s.search_batch;
   const int64_t steps_per_epoch = (search_train.n() + batch - 1) / batch;
-  const int total_epochs = s.search_epochs + s.max_extra_epochs;
+  // `none` is judged on its final argmax: no extra epochs, no fallback.
+  const int max_extra = s.mode == ConstraintMode::None ? 0 : s.max_extra_epochs;
+  const int total_epochs = s.search_epochs + max_extra;
+  const int warmup_epochs = s.warmup_epochs();
   std::vector<HistoryRow> history;
   // Per architecture step: expected and discrete value of each constraint's metric (or of
   // latency when there is none), for the trajectory plot.
@@ -299,28 +376,34 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
   if (plotted.empty()) plotted.push_back(Constraint{Metric::LatencyMs, true, 0});
   std::vector<std::vector<double>> traj_exp(plotted.size()), traj_disc(plotted.size());
   long long arch_steps = 0, projected_steps = 0;
-  std::vector<Evaluated> epoch_designs;
-  std::string status;
+  std::vector<Evaluated> epoch_designs;  // end of every epoch with architecture steps
+  std::string status, stop_reason;
   int64_t val_pos = 0;
   const double budget_s = s.search_minutes * 60;
+  auto out_of_time = [&] { return budget_s > 0 && since(t_search) > budget_s; };
   int epoch = 0;
   for (; epoch < total_epochs; ++epoch) {
     const bool extra = epoch >= s.search_epochs;
     if (extra) {
       // Past the planned epochs only while the design misses a constraint.
-      if (epoch_designs.back().feasible) break;
+      if (!epoch_designs.empty() && epoch_designs.back().feasible) break;
       log(fmt::format("epoch {}: the design misses a constraint; searching on ({} of {} extra "
-                      "epochs, {:.0f} s of {:.0f} s budget used)",
-                      epoch, epoch - s.search_epochs + 1, s.max_extra_epochs, since(t_search),
-                      budget_s));
+                      "epochs)", epoch, epoch - s.search_epochs + 1, max_extra));
     }
-    if (since(t_search) > budget_s || stopped()) break;
+    if (stopped()) break;
+    if (out_of_time()) {
+      stop_reason = "time_minutes";
+      log(fmt::format("search stopped by its wall-clock limit (search.time_minutes = {:g}) after "
+                      "{} of {} planned epochs; the result depends on the machine's speed",
+                      s.search_minutes, epoch, s.search_epochs));
+      break;
+    }
     const double tau =
         s.search_epochs > 1 && !extra
             ? s.tau_start * std::pow(s.tau_end / s.tau_start,
                                      static_cast<double>(epoch) / (s.search_epochs - 1))
             : s.tau_end;
-    const bool arch = epoch >= s.warmup_epochs;
+    const bool arch = epoch >= warmup_epochs;
     const torch::Tensor perm = torch::randperm(search_train.n(), torch::kLong);
     double loss_sum = 0;
     int64_t seen = 0, right = 0;
@@ -328,7 +411,8 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
     for (int64_t b = 0; b < steps_per_epoch && !stopped(); ++b) {
       // Weight step on the train split, along a sampled path.
       const torch::Tensor idx = perm.slice(0, b * batch, std::min(search_train.n(), (b + 1) * batch));
-      const torch::Tensor xb = search_train.x.index_select(0, idx), yb = search_train.y.index_select(0, idx);
+      const torch::Tensor xb = search_train.x.index_select(0, idx).to(dev),
+                          yb = search_train.y.index_select(0, idx).to(dev);
       PathChoice how;
       how.kind = s.relaxation == "gumbel" ? PathChoice::Gumbel : PathChoice::Softmax;
       how.tau = tau;
@@ -345,7 +429,8 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
       if (arch) {
         // Architecture and hardware step on a held-out batch.
         const int64_t e = std::min(search_val.n(), val_pos + batch);
-        const torch::Tensor xv = search_val.x.slice(0, val_pos, e), yv = search_val.y.slice(0, val_pos, e);
+        const torch::Tensor xv = search_val.x.slice(0, val_pos, e).to(dev),
+                            yv = search_val.y.slice(0, val_pos, e).to(dev);
         val_pos = e >= search_val.n() ? 0 : e;
         how.arch_grad = true;
         const torch::Tensor ce = torch::cross_entropy_loss(model->forward(xv, how), yv);
@@ -353,7 +438,9 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
         const HwMetrics m = estimate(d);
         // With "none" the network sees no hardware term; the hardware still fits the objective.
         const HwMetrics m_obj = hw_on_net ? m : estimate(dists(tau, false));
-        torch::Tensor total = ce + s.objective_weight * objective_of(m_obj, s.objective) / obj_ref;
+        torch::Tensor total =
+            ce.to(torch::kCPU, torch::kFloat64) +
+            s.objective_weight * objective_of(m_obj, s.objective) / obj_ref;
         if (s.mode == ConstraintMode::Soft)
           for (const Constraint& k : s.constraints)
             total = total + s.soft_weight * torch::relu(ratio(m, k) - 1.0);
@@ -361,36 +448,29 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
         torch::Tensor dir = aopt.direction(g);
         const Evaluated now = evaluate(s, tables, argmax_design(), epoch);
         if (s.mode == ConstraintMode::Hdx) {
-          std::vector<std::vector<double>> rows;
-          std::vector<double> need;
-          const double un = dir.norm().item<double>();
+          // A constraint is violated while its expected metric misses the limit; in the extra
+          // epochs (which run only because the discrete design misses) also while the
+          // discrete design misses it or does not map.
+          std::vector<bool> violated;
+          std::vector<std::vector<double>> grads(s.constraints.size());
           for (std::size_t k = 0; k < s.constraints.size(); ++k) {
             const Constraint& c = s.constraints[k];
             const torch::Tensor r = ratio(m, c);
-            const bool violated = r.item<double>() > 1.0 || !now.cost.mappable ||
-                                  !meets(c, now.cost.value(c.metric));
-            if (!violated) {
-              margin[k] = s.hdx_margin;
-              continue;
-            }
-            const torch::Tensor gk = flat_grad(r, theta);
-            const double gn = gk.norm().item<double>();
-            rows.push_back(to_vec(gk));
-            need.push_back(margin[k] * (un > 0 ? un * gn : gn * gn));
-            margin[k] = std::min(margin[k] * s.hdx_growth, 1e3);  // grows while it persists
+            violated.push_back(r.item<double>() > 1.0 ||
+                               (extra && (!now.cost.mappable || !meets(c, now.cost.value(c.metric)))));
+            if (violated.back()) grads[k] = to_vec(flat_grad(r, theta));
           }
-          if (!rows.empty()) {
-            const std::vector<double> pd = project_direction(to_vec(dir), rows, need);
-            dir = torch::tensor(pd, torch::kFloat64);
-            ++projected_steps;
-          }
+          if (std::find(violated.begin(), violated.end(), true) != violated.end()) ++projected_steps;
+          dir = torch::tensor(hdx_direction(to_vec(dir), violated, grads, margin,
+                                            {s.hdx_margin, s.hdx_growth, s.hdx_max_margin}),
+                              torch::kFloat64);
         }
         {
           torch::NoGradGuard ng;
           int64_t at = 0;
           for (auto& p : theta) {
             const int64_t n = p.numel();
-            p.sub_(s.arch_lr * dir.slice(0, at, at + n).view_as(p).to(p.dtype()));
+            p.sub_(s.arch_lr * dir.slice(0, at, at + n).view_as(p).to(p.device(), p.scalar_type()));
             at += n;
           }
         }
@@ -407,16 +487,19 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
                              s.search_epochs, extra ? " (extra)" : "", loss_sum / std::max<int64_t>(1, seen), tau));
     }
     if (stopped()) break;
-    // End of epoch: the discrete design, exactly; held-out accuracy along its path.
+    // End of epoch: the discrete design, exactly; accuracy of its path on the search's
+    // held-out split (which the supernet's weights never train on).
     HistoryRow h;
     h.epoch = epoch;
     h.phase = extra ? "search-extra" : arch ? "search" : "warmup";
     h.tau = tau;
     h.loss = loss_sum / std::max<int64_t>(1, seen);
+    h.split = "search_val";
     const Evaluated ev = evaluate(s, tables, argmax_design(), epoch);
     PathChoice fixed;
     fixed.fixed = ev.d.choice;
-    h.acc = accuracy(*model, [&](torch::Tensor x) { return model->forward(x, fixed); }, search_val, 512);
+    h.acc = accuracy(*model, [&](torch::Tensor x) { return model->forward(x, fixed); }, search_val,
+                     256, dev, /*batch_stats=*/true);
     {
       torch::NoGradGuard ng;
       const HwMetrics m = estimate(dists(tau, true));
@@ -430,8 +513,8 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
     h.feasible = ev.feasible;
     h.seconds = since(te);
     history.push_back(h);
-    epoch_designs.push_back(ev);
-    log(fmt::format("epoch {} ({}): loss {:.3f}, held-out accuracy {:.2f}% (argmax path), "
+    if (arch) epoch_designs.push_back(ev);  // a warm-up epoch's design was never searched
+    log(fmt::format("epoch {} ({}): loss {:.3f}, search_val accuracy {:.2f}% (argmax path), "
                     "design {:.4g} ms, {:.4g} uJ, {:.4g} mm2{}, {}, {:.1f} s",
                     epoch + 1, h.phase, h.loss, 100 * h.acc, ev.cost.latency_ms,
                     ev.cost.energy_uj, ev.cost.area_mm2,
@@ -441,19 +524,22 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
   times["search_s"] = since(t_search);
 
   // The result: the final argmax design if it is feasible, else the latest feasible design
-  // the search ended an epoch with, else the one closest to feasible.
+  // an epoch with architecture steps ended with, else the one of those closest to feasible.
+  // A warm-up design (never searched) is never chosen; `none` is judged on its final argmax.
   Evaluated chosen = evaluate(s, tables, argmax_design(), epoch);
-  if (!chosen.feasible) {
+  chosen.epoch = epoch_designs.empty() ? 0 : epoch_designs.back().epoch;
+  if (!chosen.feasible && s.mode != ConstraintMode::None) {
     for (auto it = epoch_designs.rbegin(); it != epoch_designs.rend(); ++it)
       if (it->feasible) {
         chosen = *it;
         break;
       }
+    if (!chosen.feasible)
+      for (const Evaluated& e : epoch_designs)
+        if (e.worst < chosen.worst) chosen = e;
   }
-  if (!chosen.feasible)
-    for (const Evaluated& e : epoch_designs)
-      if (e.worst < chosen.worst) chosen = e;
-  status = stopped() ? "stopped" : chosen.feasible ? "feasible" : "infeasible";
+  const bool searched = !epoch_designs.empty();
+  status = stopped() ? "stopped" : chosen.feasible && searched ? "feasible" : "infeasible";
   const Network derived = derive_network(net, chosen.d.choice, s.name);
   const Accelerator acc = hw.accel(chosen.d.point, s.name);
 
@@ -462,51 +548,101 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
   SearchResult r;
   r.status = status;
   std::string weights_file;
-  if (status == "feasible" && s.train_epochs > 0) {
+  if (status == "feasible" && s.train.epochs > 0) {
     t0 = Clock::now();
     torch::manual_seed(s.seed + 1);
     NetModule fin(derived, /*batch_norm=*/true);
-    torch::optim::Adam opt(fin->parameters(), torch::optim::AdamOptions(s.train_lr));
-    const int64_t tb = s.train_batch;
+    fin->to(dev);
+    const TrainSpec& tr = s.train;
+    // Weight decay on the convolution and fc weights only (not on biases or batch norm).
+    std::vector<torch::Tensor> decayed, plain;
+    for (const auto& p : fin->named_parameters())
+      (p.value().dim() > 1 ? decayed : plain).push_back(p.value());
+    std::unique_ptr<torch::optim::Optimizer> opt;
+    if (tr.optimizer == "sgd") {
+      std::vector<torch::optim::OptimizerParamGroup> groups;
+      groups.emplace_back(decayed, std::make_unique<torch::optim::SGDOptions>(
+                                       torch::optim::SGDOptions(tr.lr).momentum(tr.momentum)
+                                           .nesterov(tr.momentum > 0).weight_decay(tr.weight_decay)));
+      groups.emplace_back(plain, std::make_unique<torch::optim::SGDOptions>(
+                                     torch::optim::SGDOptions(tr.lr).momentum(tr.momentum)
+                                         .nesterov(tr.momentum > 0)));
+      opt = std::make_unique<torch::optim::SGD>(groups, torch::optim::SGDOptions(tr.lr));
+    } else {
+      std::vector<torch::optim::OptimizerParamGroup> groups;
+      groups.emplace_back(decayed, std::make_unique<torch::optim::AdamWOptions>(
+                                       torch::optim::AdamWOptions(tr.lr).weight_decay(tr.weight_decay)));
+      groups.emplace_back(plain, std::make_unique<torch::optim::AdamWOptions>(
+                                     torch::optim::AdamWOptions(tr.lr).weight_decay(0)));
+      opt = std::make_unique<torch::optim::AdamW>(groups, torch::optim::AdamWOptions(tr.lr));
+    }
+    auto set_lr = [&](double lr) {
+      for (auto& g : opt->param_groups()) {
+        if (tr.optimizer == "sgd") static_cast<torch::optim::SGDOptions&>(g.options()).lr(lr);
+        else static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
+      }
+    };
+    const int64_t tb = tr.batch_size;
     const int64_t steps = (final_train.n() + tb - 1) / tb;
-    for (int ep = 0; ep < s.train_epochs && !stopped(); ++ep) {
+    const int64_t total_steps = steps * tr.epochs;
+    const int64_t warm_steps = static_cast<int64_t>(std::llround(tr.warmup_share * total_steps));
+    auto lr_at = [&](int64_t step) {  // linear warm-up, then cosine to 0
+      if (step < warm_steps) return tr.lr * static_cast<double>(step + 1) / static_cast<double>(warm_steps);
+      const double f = static_cast<double>(step - warm_steps) /
+                       static_cast<double>(std::max<int64_t>(1, total_steps - warm_steps));
+      return 0.5 * tr.lr * (1 + std::cos(M_PI * f));
+    };
+    std::mt19937_64 aug_rng(s.seed * 7919 + 17);
+    const auto ce_opts = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(tr.label_smoothing);
+    for (int ep = 0; ep < tr.epochs && !stopped(); ++ep) {
       const torch::Tensor perm = torch::randperm(final_train.n(), torch::kLong);
       double loss_sum = 0;
+      int64_t right = 0;
       const auto te = Clock::now();
       for (int64_t b = 0; b < steps && !stopped(); ++b) {
         const torch::Tensor idx = perm.slice(0, b * tb, std::min(final_train.n(), (b + 1) * tb));
-        opt.zero_grad();
-        const torch::Tensor loss = torch::cross_entropy_loss(
-            fin->forward(final_train.x.index_select(0, idx)), final_train.y.index_select(0, idx));
+        const torch::Tensor xb = augment(final_train.x.index_select(0, idx), tr, aug_rng).to(dev);
+        const torch::Tensor yb = final_train.y.index_select(0, idx).to(dev);
+        set_lr(lr_at(ep * steps + b));
+        opt->zero_grad();
+        const torch::Tensor out = fin->forward(xb);
+        const torch::Tensor loss = torch::nn::functional::cross_entropy(out, yb, ce_opts);
         loss.backward();
-        opt.step();
+        opt->step();
         loss_sum += loss.item<double>() * static_cast<double>(idx.size(0));
+        right += out.argmax(1).eq(yb).sum().item<int64_t>();
         if (b % 20 == 0 || b + 1 == steps)
-          progress("train", ep * steps + b + 1, s.train_epochs * steps, t0,
-                   fmt::format("training the derived network, epoch {}/{}", ep + 1, s.train_epochs));
+          progress("train", ep * steps + b + 1, tr.epochs * steps, t0,
+                   fmt::format("training the derived network, epoch {}/{}", ep + 1, tr.epochs));
       }
       HistoryRow h;
       h.epoch = ep;
       h.phase = "train";
       h.loss = loss_sum / static_cast<double>(final_train.n());
-      h.acc = accuracy(*fin, [&](torch::Tensor x) { return fin->forward(x); }, search_val, 512);
+      // The running accuracy on the (augmented) training batches: no split held out of the
+      // final training is scored during it; the test split is scored once, at the end.
+      h.acc = static_cast<double>(right) / static_cast<double>(final_train.n());
+      h.split = "train_batches";
       h.lat = chosen.cost.latency_ms;
       h.en = chosen.cost.energy_uj;
       h.area = chosen.cost.area_mm2;
       h.feasible = true;
       h.seconds = since(te);
       history.push_back(h);
-      log(fmt::format("train epoch {}/{}: loss {:.4f}, {:.1f} s", ep + 1, s.train_epochs, h.loss,
-                      h.seconds));
+      log(fmt::format("train epoch {}/{}: loss {:.4f}, accuracy on the training batches {:.2f}%, "
+                      "{:.1f} s", ep + 1, tr.epochs, h.loss, 100 * h.acc, h.seconds));
     }
     times["train_s"] = since(t0);
     t0 = Clock::now();
-    const double acc_test = accuracy(*fin, [&](torch::Tensor x) { return fin->forward(x); }, test, 512);
+    const double acc_test =
+        accuracy(*fin, [&](torch::Tensor x) { return fin->forward(x); }, test, 512, dev);
     times["test_s"] = since(t0);
-    train_json = {{"epochs", s.train_epochs}, {"train_images", final_train.n()},
-                  {"test_images", test.n()}, {"test_accuracy", acc_test}};
-    log(fmt::format("test accuracy of the derived network: {:.2f}% on {} images", 100 * acc_test,
-                    test.n()));
+    train_json = {{"epochs", tr.epochs},       {"train_images", final_train.n()},
+                  {"test_images", test.n()},   {"split", "test"},
+                  {"test_accuracy", acc_test}, {"float", true}};
+    log(fmt::format("float test accuracy of the derived network: {:.2f}% on the {} test images",
+                    100 * acc_test, test.n()));
+    fin->to(torch::kCPU);
     std::vector<std::pair<std::string, NpyArray>> arrays;
     for (const auto& [name, t] : fin->export_weights()) {
       const torch::Tensor c = t.to(torch::kFloat32).contiguous();
@@ -535,11 +671,11 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
   r.files.push_back("accelerator" + suffix + ".json");
 
   std::string csv =
-      "epoch,phase,temperature,loss,accuracy,expected_latency_ms,expected_energy_uj,"
+      "epoch,phase,temperature,loss,accuracy,accuracy_split,expected_latency_ms,expected_energy_uj,"
       "expected_area_mm2,latency_ms,energy_uj,area_mm2,meets_constraints,seconds\n";
   for (const HistoryRow& h : history)
-    csv += fmt::format("{},{},{},{:.6f},{:.6f},{},{},{},{},{},{},{},{:.2f}\n", h.epoch + 1, h.phase,
-                       h.phase == "train" ? "" : fmt_num(h.tau), h.loss, h.acc, fmt_num(h.exp_lat),
+    csv += fmt::format("{},{},{},{:.6f},{:.6f},{},{},{},{},{},{},{},{},{:.2f}\n", h.epoch + 1, h.phase,
+                       h.phase == "train" ? "" : fmt_num(h.tau), h.loss, h.acc, h.split, fmt_num(h.exp_lat),
                        fmt_num(h.exp_en), fmt_num(h.exp_area), fmt_num(h.lat), fmt_num(h.en),
                        fmt_num(h.area), h.feasible ? 1 : 0, h.seconds);
   write_file_atomic(o.out_dir + "/history.csv", csv);
@@ -606,9 +742,12 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
         {"hardware_points", hw.points},
         {"layer_evaluations", tables.layer_evals},
         {"feasible_share", feasible_share}}},
+      {"device", device},
       {"search",
        {{"epochs_run", epoch},
         {"planned_epochs", s.search_epochs},
+        {"warmup_epochs", warmup_epochs},
+        {"stopped_by", stop_reason.empty() ? json(nullptr) : json(stop_reason)},
         {"architecture_steps", arch_steps},
         {"projected_steps", projected_steps},
         {"relaxation", s.relaxation}}},

@@ -38,4 +38,9 @@ struct SearchResult {
 
 SearchResult run_search(const Spec& s, const SearchOptions& o);
 
+// The device a spec's "device" names on this machine: "cuda" or "cpu". "auto" is CUDA when
+// LibTorch sees a GPU, else the CPU; "cuda" without a GPU (or with a LibTorch built without
+// CUDA) is ConfigError E026.
+std::string resolve_device(const std::string& want);
+
 }  // namespace hdx

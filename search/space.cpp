@@ -19,7 +19,7 @@ namespace hdx {
 using nlohmann::json;
 
 std::string Candidate::label() const {
-  return skip ? "skip" : fmt::format("mb{}e{}", kernel, expansion);
+  return skip ? "skip" : fmt::format("{}{}e{}", fused ? "fu" : "mb", kernel, expansion);
 }
 
 namespace {
@@ -61,8 +61,10 @@ Supernet build_supernet(const Spec& s) {
       sl.out_c = ss.stages[g].channels;
       sl.stride = r == 0 ? ss.stages[g].stride : 1;
       for (int k : ss.kernels)
-        for (int e : ss.expansions) sl.cands.push_back(Candidate{k, e, false});
-      if (ss.skip && sl.residual()) sl.cands.push_back(Candidate{0, 0, true});
+        for (int e : ss.expansions) sl.cands.push_back(Candidate{k, e, false, false});
+      for (int k : ss.fused_kernels)
+        for (int e : ss.fused_expansions) sl.cands.push_back(Candidate{k, e, false, true});
+      if (ss.skip && sl.residual()) sl.cands.push_back(Candidate{0, 0, true, false});
       c = sl.out_c;
       h = same_out(h, sl.stride);
       w = same_out(w, sl.stride);
@@ -77,11 +79,13 @@ json candidate_layers(const Slot& s, const Candidate& c, const std::string& inpu
   if (c.skip) return ls;
   const int mid = s.in_c * c.expansion;
   std::string from = input;
-  if (c.expansion > 1) {
+  if (c.fused) {
+    ls.push_back(conv(s.name + ".conv", mid, c.kernel, s.stride, 1, true, from));
+  } else if (c.expansion > 1) {
     ls.push_back(conv(s.name + ".expand", mid, 1, 1, 1, true, from));
     from = "";  // the next layer reads the previous one
   }
-  ls.push_back(conv(s.name + ".dw", mid, c.kernel, s.stride, mid, true, from));
+  if (!c.fused) ls.push_back(conv(s.name + ".dw", mid, c.kernel, s.stride, mid, true, from));
   ls.push_back(conv(s.name + ".project", s.out_c, 1, 1, 1, false, ""));
   if (s.residual() && !input.empty())
     ls.push_back({{"name", s.name + ".add"}, {"op", "add"}, {"inputs", {s.name + ".project", input}}});

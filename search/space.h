@@ -18,11 +18,14 @@ namespace hdx {
 
 // One choice of a searchable layer: an MBConv block (1x1 expand with ReLU unless expansion
 // is 1, kxk depthwise with ReLU, linear 1x1 project, residual add when the shape is kept),
-// or skip (identity; only where the block keeps its shape).
+// a fused-MBConv block (kxk full convolution to in_c * expansion with ReLU, linear 1x1
+// project, residual add when the shape is kept), or skip (identity; only where the block
+// keeps its shape).
 struct Candidate {
   int kernel = 0, expansion = 0;
   bool skip = false;
-  std::string label() const;  // "mb5e3" or "skip"
+  bool fused = false;
+  std::string label() const;  // "mb5e3", "fu3e2" or "skip"
 };
 
 struct Slot {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "data.h"
@@ -161,16 +162,25 @@ SupernetSpec supernet_from_json(const ObjectReader& r) {
   }
   if (r.has("candidates")) {
     ObjectReader c = r.get_object("candidates");
-    c.allow_only({"kernels", "expansions", "skip"});
-    s.kernels = int_list(c, "kernels", 1, 7, false, s.kernels);
-    for (std::size_t i = 0; i < s.kernels.size(); ++i) {
-      if (s.kernels[i] % 2 == 0) {
-        config_fail(config_code::kOutOfRange, json_path(c.path_of("kernels"), i),
-                    fmt::format("must be odd (the padding keeps the map size), got {}",
-                                s.kernels[i]));
+    c.allow_only({"kernels", "expansions", "fused", "skip"});
+    auto odd = [](const ObjectReader& o, const std::vector<int>& ks) {
+      for (std::size_t i = 0; i < ks.size(); ++i) {
+        if (ks[i] % 2 == 0) {
+          config_fail(config_code::kOutOfRange, json_path(o.path_of("kernels"), i),
+                      fmt::format("must be odd (the padding keeps the map size), got {}", ks[i]));
+        }
       }
-    }
+    };
+    s.kernels = int_list(c, "kernels", 1, 7, false, s.kernels);
+    odd(c, s.kernels);
     s.expansions = int_list(c, "expansions", 1, 8, false, s.expansions);
+    if (c.has("fused")) {
+      ObjectReader f = c.get_object("fused");
+      f.allow_only({"kernels", "expansions"});
+      s.fused_kernels = int_list(f, "kernels", 1, 7, false);
+      odd(f, s.fused_kernels);
+      s.fused_expansions = int_list(f, "expansions", 1, 8, false);
+    }
     s.skip = c.get_bool("skip", true);
   }
   return s;
@@ -200,7 +210,8 @@ Constraint constraint_from_json(const ObjectReader& r) {
 Spec spec_from_json(const json& j) {
   ObjectReader r(j, "");
   r.allow_only({"name", "seed", "dataset", "supernet", "hardware", "cost", "objective",
-                "constraints", "constraint_mode", "search", "train", "threads", "flow"});
+                "constraints", "constraint_mode", "search", "train", "threads", "device",
+                "flow"});
   Spec s;
   s.name = r.get_string("name");
   s.seed = static_cast<uint64_t>(r.get_int("seed", 0, 1 << 30, 1));
@@ -252,7 +263,7 @@ Spec spec_from_json(const json& j) {
     s.objective = m == "latency" ? Objective::Latency
                   : m == "energy" ? Objective::Energy
                                   : Objective::Edp;
-    s.objective_weight = o.get_number("weight", 0, 1000, false, 0.5);
+    s.objective_weight = o.get_number("weight", 0, 1000, false, s.objective_weight);
   }
   {
     const json& cs = r.get_array("constraints", false);
@@ -274,12 +285,11 @@ Spec spec_from_json(const json& j) {
   }();
   if (r.has("search")) {
     ObjectReader q = r.get_object("search");
-    q.allow_only({"epochs", "warmup_epochs", "batch_size", "relaxation", "temperature",
+    q.allow_only({"epochs", "warmup_share", "batch_size", "relaxation", "temperature",
                   "weight_lr", "arch_lr", "hdx", "soft_weight", "max_extra_epochs",
                   "time_minutes"});
     s.search_epochs = q.get_int("epochs", 1, 1000, s.search_epochs);
-    s.warmup_epochs = q.get_int("warmup_epochs", 0, s.search_epochs - 1,
-                                std::min(s.warmup_epochs, s.search_epochs - 1));
+    s.warmup_share = q.get_number("warmup_share", 0, 0.9, false, s.warmup_share);
     s.search_batch = q.get_int("batch_size", 1, 4096, s.search_batch);
     s.relaxation = q.get_enum("relaxation", {"gumbel", "softmax"}, s.relaxation);
     if (q.has("temperature")) {
@@ -292,22 +302,39 @@ Spec spec_from_json(const json& j) {
     s.arch_lr = q.get_number("arch_lr", 0, 100, true, s.arch_lr);
     if (q.has("hdx")) {
       ObjectReader h = q.get_object("hdx");
-      h.allow_only({"margin", "growth"});
+      h.allow_only({"margin", "growth", "max_margin"});
       s.hdx_margin = h.get_number("margin", 0, 10, true, s.hdx_margin);
       s.hdx_growth = h.get_number("growth", 1, 10, false, s.hdx_growth);
+      s.hdx_max_margin = h.get_number("max_margin", s.hdx_margin, 10, false,
+                                      std::max(s.hdx_max_margin, s.hdx_margin));
     }
     s.soft_weight = q.get_number("soft_weight", 0, 1e6, false, s.soft_weight);
     s.max_extra_epochs = q.get_int("max_extra_epochs", 0, 1000, s.max_extra_epochs);
-    s.search_minutes = q.get_number("time_minutes", 0, 100000, true, s.search_minutes);
+    s.search_minutes = q.get_number("time_minutes", 0, 100000, false, s.search_minutes);
   }
   if (r.has("train")) {
     ObjectReader t = r.get_object("train");
-    t.allow_only({"epochs", "batch_size", "lr"});
-    s.train_epochs = t.get_int("epochs", 0, 1000, s.train_epochs);
-    s.train_batch = t.get_int("batch_size", 1, 4096, s.train_batch);
-    s.train_lr = t.get_number("lr", 0, 10, true, s.train_lr);
+    t.allow_only({"epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
+                  "warmup_share", "label_smoothing", "augment"});
+    TrainSpec& tr = s.train;
+    tr.epochs = t.get_int("epochs", 0, 1000, tr.epochs);
+    tr.batch_size = t.get_int("batch_size", 1, 4096, tr.batch_size);
+    tr.optimizer = t.get_enum("optimizer", {"sgd", "adamw"}, tr.optimizer);
+    if (tr.optimizer == "adamw" && !t.has("lr")) tr.lr = 0.003;
+    tr.lr = t.get_number("lr", 0, 10, true, tr.lr);
+    tr.momentum = t.get_number("momentum", 0, 0.999, false, tr.momentum);
+    tr.weight_decay = t.get_number("weight_decay", 0, 1, false, tr.weight_decay);
+    tr.warmup_share = t.get_number("warmup_share", 0, 0.9, false, tr.warmup_share);
+    tr.label_smoothing = t.get_number("label_smoothing", 0, 0.9, false, tr.label_smoothing);
+    if (t.has("augment")) {
+      ObjectReader a = t.get_object("augment");
+      a.allow_only({"crop_pad", "flip"});
+      tr.crop_pad = a.get_int("crop_pad", 0, 8, tr.crop_pad);
+      tr.flip = a.get_bool("flip", tr.flip);
+    }
   }
   s.threads = r.get_int("threads", 0, 256, 0);
+  s.device = r.get_enum("device", {"auto", "cpu", "cuda"}, "auto");
   if (r.has("flow")) {
     ObjectReader f = r.get_object("flow");
     f.allow_only({"calib_images", "sim_images"});
@@ -315,6 +342,11 @@ Spec spec_from_json(const json& j) {
     s.sim_images = f.get_int("sim_images", 1, 10000, s.sim_images);
   }
   return s;
+}
+
+int Spec::warmup_epochs() const {
+  const int w = static_cast<int>(std::lround(warmup_share * search_epochs));
+  return std::clamp(w, 0, std::max(0, search_epochs - 1));
 }
 
 Spec load_spec(const std::string& path) {
@@ -335,6 +367,9 @@ json spec_to_json(const Spec& s) {
                     {{"kernels", s.supernet.kernels},
                      {"expansions", s.supernet.expansions},
                      {"skip", s.supernet.skip}}}};
+  if (!s.supernet.fused_kernels.empty())
+    supernet["candidates"]["fused"] = {{"kernels", s.supernet.fused_kernels},
+                                       {"expansions", s.supernet.fused_expansions}};
   if (s.supernet.head_channels > 0) supernet["head"] = {{"channels", s.supernet.head_channels}};
   json constraints = json::array();
   for (const Constraint& c : s.constraints)
@@ -368,18 +403,29 @@ json spec_to_json(const Spec& s) {
       {"constraint_mode", constraint_mode_name(s.mode)},
       {"search",
        {{"epochs", s.search_epochs},
-        {"warmup_epochs", s.warmup_epochs},
+        {"warmup_share", s.warmup_share},
         {"batch_size", s.search_batch},
         {"relaxation", s.relaxation},
         {"temperature", {{"start", s.tau_start}, {"end", s.tau_end}}},
         {"weight_lr", s.weight_lr},
         {"arch_lr", s.arch_lr},
-        {"hdx", {{"margin", s.hdx_margin}, {"growth", s.hdx_growth}}},
+        {"hdx",
+         {{"margin", s.hdx_margin}, {"growth", s.hdx_growth}, {"max_margin", s.hdx_max_margin}}},
         {"soft_weight", s.soft_weight},
         {"max_extra_epochs", s.max_extra_epochs},
         {"time_minutes", s.search_minutes}}},
-      {"train", {{"epochs", s.train_epochs}, {"batch_size", s.train_batch}, {"lr", s.train_lr}}},
+      {"train",
+       {{"epochs", s.train.epochs},
+        {"batch_size", s.train.batch_size},
+        {"optimizer", s.train.optimizer},
+        {"lr", s.train.lr},
+        {"momentum", s.train.momentum},
+        {"weight_decay", s.train.weight_decay},
+        {"warmup_share", s.train.warmup_share},
+        {"label_smoothing", s.train.label_smoothing},
+        {"augment", {{"crop_pad", s.train.crop_pad}, {"flip", s.train.flip}}}}},
       {"threads", s.threads},
+      {"device", s.device},
       {"flow", {{"calib_images", s.calib_images}, {"sim_images", s.sim_images}}}};
 }
 

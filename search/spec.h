@@ -25,9 +25,24 @@ struct SupernetSpec {
   int stem_channels = 8, stem_kernel = 3, stem_stride = 1;
   std::vector<StageSpec> stages;
   int head_channels = 0;  // a 1x1 conv with ReLU before the pooling; 0: none
-  std::vector<int> kernels = {3, 5, 7};
+  std::vector<int> kernels = {3, 5, 7};     // MBConv candidates: kernel x expansion
   std::vector<int> expansions = {1, 3, 6};
+  std::vector<int> fused_kernels;           // fused-MBConv candidates (none by default)
+  std::vector<int> fused_expansions;
   bool skip = true;  // offer "skip" where the layer keeps its shape
+};
+
+// Final training of the derived network (docs/search.md, "The result").
+struct TrainSpec {
+  int epochs = 3, batch_size = 128;
+  std::string optimizer = "sgd";  // "sgd" (Nesterov momentum) or "adamw"
+  double lr = 0.05;               // peak learning rate of the cosine schedule
+  double momentum = 0.9;          // sgd
+  double weight_decay = 5e-4;     // on conv / fc weights, not on biases or batch norm
+  double warmup_share = 0.1;      // share of the steps with a linear ramp to lr
+  double label_smoothing = 0.1;
+  int crop_pad = 2;               // random crop after zero padding by this many pixels; 0: off
+  bool flip = true;               // random horizontal flip
 };
 
 // Legal values of each hardware parameter; a list of one value fixes it.
@@ -83,22 +98,24 @@ struct Spec {
   // evaluator (DANCE): cost-model samples, of which a fifth are held out; MLP width; steps.
   int eval_samples = 3000, eval_hidden = 128, eval_steps = 1500;
   Objective objective = Objective::Latency;
-  double objective_weight = 0.5;
+  double objective_weight = 0.02;
   std::vector<Constraint> constraints;
   ConstraintMode mode = ConstraintMode::Hdx;
   // Search phase.
-  int search_epochs = 4, warmup_epochs = 1, search_batch = 64;
+  int search_epochs = 4, search_batch = 64;
+  double warmup_share = 0.25;  // share of the search epochs that train weights only
+  int warmup_epochs() const;   // round(warmup_share * epochs), at most epochs - 1
   std::string relaxation = "gumbel";  // or "softmax"
   double tau_start = 4.0, tau_end = 0.5;
   double weight_lr = 0.002, arch_lr = 0.05;
-  double hdx_margin = 0.05, hdx_growth = 1.5;  // HDX margin: start and growth per step
+  // HDX margin: start, growth per step while violated, and its bound.
+  double hdx_margin = 0.05, hdx_growth = 1.1, hdx_max_margin = 1.0;
   double soft_weight = 4.0;                    // soft mode: penalty weight
   int max_extra_epochs = 4;  // epochs added while the discrete design misses a constraint
-  double search_minutes = 10;  // time budget of the search phase
-  // Final training of the derived network.
-  int train_epochs = 3, train_batch = 128;
-  double train_lr = 0.003;
+  double search_minutes = 0;  // wall-clock stop of the search phase, reported as such; 0: none
+  TrainSpec train;
   int threads = 0;  // 0: all cores
+  std::string device = "auto";  // "auto" (CUDA when available, else CPU), "cpu" or "cuda"
   // hdx flow: training images that calibrate the int8 scales; test images run on the RTL.
   int calib_images = 2000, sim_images = 10;
 };

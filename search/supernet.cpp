@@ -36,21 +36,38 @@ torch::nn::Conv2d conv(int in, int out, int k, int stride, int groups, bool relu
 
 }  // namespace
 
+torch::Tensor gumbel_sample(const torch::Tensor& a, double tau) {
+  return torch::nn::functional::gumbel_softmax(
+      a / tau, torch::nn::functional::GumbelSoftmaxFuncOptions().tau(1.0).hard(true).dim(0));
+}
+
+SuperNetModuleImpl::ConvBn SuperNetModuleImpl::add_conv(const std::string& name, int in, int out,
+                                                         int k, int stride, int groups, bool relu) {
+  ConvBn c;
+  c.conv = register_module(name, conv(in, out, k, stride, groups, relu));
+  c.bn = register_module(name + "_bn", torch::nn::BatchNorm2d(out));
+  return c;
+}
+
 SuperNetModuleImpl::SuperNetModuleImpl(const Supernet& n) : n_(n) {
-  stem_ = register_module("stem", conv(n.in_c, n.stem_c, n.stem_k, n.stem_stride, 1));
+  stem_ = add_conv("stem", n.in_c, n.stem_c, n.stem_k, n.stem_stride, 1, true);
   int last = n.slots.empty() ? n.stem_c : n.slots.back().out_c;
   for (std::size_t s = 0; s < n.slots.size(); ++s) {
     const Slot& sl = n.slots[s];
     blocks_.emplace_back();
     for (std::size_t c = 0; c < sl.cands.size(); ++c) {
       const Candidate& cd = sl.cands[c];
-      std::vector<torch::nn::Conv2d> parts;
+      std::vector<ConvBn> parts;
       if (!cd.skip) {
         const int mid = sl.in_c * cd.expansion;
         const std::string p = key(sl.name) + "_" + cd.label() + "_";
-        if (cd.expansion > 1) parts.push_back(register_module(p + "expand", conv(sl.in_c, mid, 1, 1, 1)));
-        parts.push_back(register_module(p + "dw", conv(mid, mid, cd.kernel, sl.stride, mid)));
-        parts.push_back(register_module(p + "project", conv(mid, sl.out_c, 1, 1, 1, false)));
+        if (cd.fused) {
+          parts.push_back(add_conv(p + "conv", sl.in_c, mid, cd.kernel, sl.stride, 1, true));
+        } else {
+          if (cd.expansion > 1) parts.push_back(add_conv(p + "expand", sl.in_c, mid, 1, 1, 1, true));
+          parts.push_back(add_conv(p + "dw", mid, mid, cd.kernel, sl.stride, mid, true));
+        }
+        parts.push_back(add_conv(p + "project", mid, sl.out_c, 1, 1, 1, false));
       }
       blocks_.back().push_back(parts);
     }
@@ -58,7 +75,7 @@ SuperNetModuleImpl::SuperNetModuleImpl(const Supernet& n) : n_(n) {
                                         torch::zeros({static_cast<int64_t>(sl.cands.size())})));
   }
   if (n.head_c > 0) {
-    head_ = register_module("head", conv(last, n.head_c, 1, 1, 1));
+    head_ = add_conv("head", last, n.head_c, 1, 1, 1, true);
     last = n.head_c;
   }
   fc_ = register_module("fc", torch::nn::Linear(last, n.classes));
@@ -72,25 +89,27 @@ std::vector<torch::Tensor> SuperNetModuleImpl::weights() const {
 }
 
 torch::Tensor SuperNetModuleImpl::block(std::size_t slot, std::size_t cand, const torch::Tensor& x) {
-  auto parts = blocks_[slot][cand];
+  auto& parts = blocks_[slot][cand];
   if (parts.empty()) return x;  // skip
   torch::Tensor y = x;
   for (std::size_t i = 0; i < parts.size(); ++i) {
-    y = parts[i]->forward(y);
+    y = parts[i](y);
     if (i + 1 < parts.size()) y = torch::relu(y);  // the project conv is linear
   }
   return n_.slots[slot].residual() ? y + x : y;
 }
 
 torch::Tensor SuperNetModuleImpl::forward(torch::Tensor x, const PathChoice& how) {
-  x = torch::relu(stem_->forward(x));
+  x = torch::relu(stem_(x));
   for (std::size_t s = 0; s < n_.slots.size(); ++s) {
     const torch::Tensor a = how.arch_grad ? alphas[s] : alphas[s].detach();
     if (how.kind == PathChoice::Fixed) {
       x = block(s, static_cast<std::size_t>(how.fixed.at(s)), x);
     } else if (how.kind == PathChoice::Gumbel) {
-      const torch::Tensor h = torch::nn::functional::gumbel_softmax(
-          a, torch::nn::functional::GumbelSoftmaxFuncOptions().tau(how.tau).hard(true).dim(0));
+      // A draw from softmax(a / tau), the distribution the cost is taken under: the hard
+      // sample is argmax(a / tau + g), its straight-through gradient that of
+      // softmax(a / tau + g).
+      const torch::Tensor h = gumbel_sample(a, how.tau);
       const int64_t k = h.argmax().item<int64_t>();
       x = block(s, static_cast<std::size_t>(k), x) * h[k];  // h[k] is 1, with the ST gradient
     } else {
@@ -103,7 +122,7 @@ torch::Tensor SuperNetModuleImpl::forward(torch::Tensor x, const PathChoice& how
       x = y;
     }
   }
-  if (head_) x = torch::relu(head_->forward(x));
+  if (head_.conv) x = torch::relu(head_(x));
   return fc_->forward(x.mean({2, 3}));
 }
 

@@ -19,11 +19,17 @@ struct PathChoice {
   bool arch_grad = true;   // let the loss reach the architecture parameters
 };
 
+// A hard one-hot draw from softmax(a / tau) (Gumbel-max on a / tau) whose straight-through
+// gradient is that of softmax(a / tau + g): the distribution the expected cost uses.
+torch::Tensor gumbel_sample(const torch::Tensor& a, double tau);
+
 class SuperNetModuleImpl : public torch::nn::Module {
  public:
   explicit SuperNetModuleImpl(const Supernet& n);
-  // Gumbel: one candidate per slot drawn by hard Gumbel-softmax (straight-through, so the
-  // gradient reaches every logit of the slot); Softmax: the softmax-weighted sum of all.
+  // Gumbel: one candidate per slot drawn from softmax(alpha / tau) by hard Gumbel-softmax
+  // (straight-through, so the gradient reaches every logit of the slot); Softmax: the
+  // softmax(alpha / tau)-weighted sum of all. Every convolution is followed by batch
+  // normalization (the supernet is never exported; the derived network is trained anew).
   torch::Tensor forward(torch::Tensor x, const PathChoice& how);
   std::vector<torch::Tensor> alphas;           // architecture logits, one vector per slot
   std::vector<torch::Tensor> weights() const;  // everything but the alphas
@@ -31,10 +37,18 @@ class SuperNetModuleImpl : public torch::nn::Module {
  private:
   torch::Tensor block(std::size_t slot, std::size_t cand, const torch::Tensor& x);
   Supernet n_;
-  torch::nn::Conv2d stem_{nullptr}, head_{nullptr};
+  struct ConvBn {
+    torch::nn::Conv2d conv{nullptr};
+    torch::nn::BatchNorm2d bn{nullptr};
+    torch::Tensor operator()(const torch::Tensor& x) { return bn->forward(conv->forward(x)); }
+  };
+  ConvBn add_conv(const std::string& name, int in, int out, int k, int stride, int groups,
+                  bool relu);
+  ConvBn stem_, head_;
   torch::nn::Linear fc_{nullptr};
-  // Per slot and candidate: expand (absent when e = 1), depthwise, project.
-  std::vector<std::vector<std::vector<torch::nn::Conv2d>>> blocks_;
+  // Per slot and candidate: MBConv expand (absent when e = 1), depthwise, project; fused
+  // conv, project; nothing for skip. ReLU after every part but the last (the projection).
+  std::vector<std::vector<std::vector<ConvBn>>> blocks_;
 };
 TORCH_MODULE(SuperNetModule);
 

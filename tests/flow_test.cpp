@@ -33,7 +33,7 @@ json tiny_spec() {
                  "dram": {"bytes_per_cycle": [8]}},
     "objective": {"metric": "edp", "weight": 0.2},
     "constraints": [{"metric": "latency_ms", "max": 1.0}, {"metric": "area_mm2", "max": 1.0}],
-    "search": {"epochs": 2, "warmup_epochs": 1, "batch_size": 64},
+    "search": {"epochs": 2, "warmup_share": 0.5, "batch_size": 64},
     "train": {"epochs": 1, "batch_size": 64},
     "flow": {"calib_images": 500, "sim_images": 2},
     "threads": 2

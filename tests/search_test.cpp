@@ -46,13 +46,14 @@ json small_spec() {
     "supernet": {"stem": {"channels": 4, "stride": 2},
                  "stages": [{"channels": 8, "repeats": 2, "stride": 2},
                             {"channels": 8, "repeats": 1}],
-                 "candidates": {"kernels": [3, 5], "expansions": [1, 3]}},
+                 "candidates": {"kernels": [3, 5], "expansions": [1, 3],
+                                "fused": {"kernels": [3], "expansions": [1, 2]}}},
     "hardware": {"dataflow": ["ws", "rs"], "pe_rows": [4, 8], "pe_cols": [4, 8, 16],
                  "buffers_kib": {"ifmap": [8], "weight": [8], "ofmap": [4, 16]},
                  "dram": {"bytes_per_cycle": [8]}},
     "objective": {"metric": "edp", "weight": 0.2},
     "constraints": [{"metric": "latency_ms", "max": 1.0}],
-    "search": {"epochs": 2, "warmup_epochs": 1, "batch_size": 64},
+    "search": {"epochs": 2, "warmup_share": 0.5, "batch_size": 64},
     "train": {"epochs": 1, "batch_size": 64},
     "threads": 1
   })");
@@ -89,6 +90,20 @@ TEST(Spec, DefaultExampleParsesAndRoundTrips) {
   EXPECT_EQ(s.hardware.dataflow.size(), 2u);  // ws and rs
   const json j = spec_to_json(s);
   EXPECT_EQ(spec_to_json(spec_from_json(j)), j);
+  // The default space offers fused-MBConv candidates; the final training has a real recipe.
+  EXPECT_FALSE(s.supernet.fused_kernels.empty());
+  EXPECT_EQ(s.train.optimizer, "sgd");
+  EXPECT_GT(s.train.weight_decay, 0);
+  EXPECT_GT(s.train.label_smoothing, 0);
+  EXPECT_GT(s.train.crop_pad, 0);
+  EXPECT_GE(s.warmup_epochs(), 1);
+  EXPECT_LT(s.warmup_epochs(), s.search_epochs);
+  EXPECT_EQ(s.search_minutes, 0);  // budgets in epochs, no wall-clock stop
+  // The GPU example: the same constraints, on "cuda".
+  const Spec g = load_spec(kEx + "fmnist-gpu.json");
+  EXPECT_EQ(g.device, "cuda");
+  EXPECT_EQ(spec_to_json(g)["constraints"], j["constraints"]);
+  EXPECT_EQ(spec_to_json(g)["hardware"], j["hardware"]);
 }
 
 TEST(Spec, ErrorsNameThePath) {
@@ -123,6 +138,20 @@ TEST(Spec, ErrorsNameThePath) {
                       "/constraint_mode: must be one of: hdx, soft, none");
   expect_config_error(with([](json& j) { j["supernet"]["candidates"]["kernels"] = {3, 4}; }),
                       "/supernet/candidates/kernels/1: must be odd");
+  expect_config_error(with([](json& j) { j["supernet"]["candidates"]["fused"]["kernels"] = {2}; }),
+                      "/supernet/candidates/fused/kernels/0: must be odd");
+  expect_config_error(with([](json& j) { j["supernet"]["candidates"]["fused"].erase("expansions"); }),
+                      "/supernet/candidates/fused/expansions: missing required key");
+  expect_config_error(with([](json& j) { j["search"]["warmup_epochs"] = 1; }),
+                      "/search/warmup_epochs: unknown key");
+  expect_config_error(with([](json& j) { j["search"]["hdx"] = {{"margin", 0.5}, {"max_margin", 0.1}}; }),
+                      "/search/hdx/max_margin");
+  expect_config_error(with([](json& j) { j["train"]["optimizer"] = "adam"; }),
+                      "/train/optimizer: must be one of: sgd, adamw");
+  expect_config_error(with([](json& j) { j["train"]["augment"] = {{"crop_pad", 9}}; }),
+                      "/train/augment/crop_pad: must be an integer between 0 and 8");
+  expect_config_error(with([](json& j) { j["device"] = "tpu"; }),
+                      "/device: must be one of: auto, cpu, cuda");
   expect_config_error(with([](json& j) { j["dataset"]["search_train"] = 59000; j["dataset"]["search_val"] = 2000; }),
                       "/dataset/search_val: search_train + search_val must be at most the 60000");
   expect_config_error(with([](json& j) { j["dataset"] = {{"name", "cifar10"}}; }),
@@ -142,8 +171,23 @@ TEST(Space, TablesEqualTheCostModel) {
   const Spec s = spec_from_json(small_spec());
   const Supernet n = build_supernet(s);
   ASSERT_EQ(n.slots.size(), 3u);
-  EXPECT_EQ(n.slots[0].cands.size(), 4u);  // stride 2: no skip
-  EXPECT_EQ(n.slots[1].cands.size(), 5u);  // shape kept: skip offered
+  EXPECT_EQ(n.slots[0].cands.size(), 6u);  // 4 MBConv, 2 fused; stride 2: no skip
+  EXPECT_EQ(n.slots[1].cands.size(), 7u);  // shape kept: skip offered
+  EXPECT_EQ(n.slots[1].cands[5].label(), "fu3e2");
+  {
+    // A fused candidate is a full k x k conv to in_c * e with ReLU, then the linear 1x1
+    // projection, then the residual add.
+    const Network fu = derive_network(n, {0, 5, 0}, "fused");
+    const Layer& c = fu.layers[find_layer(fu, "s0.b1.conv")];
+    EXPECT_EQ(c.groups, 1);
+    EXPECT_EQ(c.kh, 3);
+    EXPECT_EQ(c.out_c, 2 * n.slots[1].in_c);
+    EXPECT_TRUE(c.relu);
+    const Layer& pr = fu.layers[find_layer(fu, "s0.b1.project")];
+    EXPECT_FALSE(pr.relu);
+    EXPECT_EQ(pr.out_c, n.slots[1].out_c);
+    EXPECT_EQ(fu.layers[find_layer(fu, "s0.b1.add")].op, Op::Add);
+  }
   const HwSpace hw = build_hw_space(s.hardware);
   EXPECT_EQ(hw.points, 24);
   const CostTables t = fill_tables(n, hw, default_tech(), {}, 2);
@@ -182,7 +226,7 @@ TEST(Space, TablesEqualTheCostModel) {
 // discrete design weighted by its probability.
 TEST(HwCost, ExpectationEqualsBruteForce) {
   json j = small_spec();
-  j["hardware"]["pe_cols"] = {4, 8};  // 16 points x 4*5*5 networks = 1600 designs
+  j["hardware"]["pe_cols"] = {4, 8};  // 16 points x 6*7*7 networks = 4704 designs
   const Spec s = spec_from_json(j);
   const Supernet n = build_supernet(s);
   const HwSpace hw = build_hw_space(s.hardware);
@@ -262,6 +306,42 @@ TEST(Project, MeetsMarginsAndIsClosest) {
   EXPECT_EQ(project_direction({1, 0}, {{1, 0}}, {0.5}), std::vector<double>({1, 0}));
 }
 
+// The HDX step: while every constraint is met it is the objective's own step and the margins
+// rest at their start; while one is violated the step lowers it by at least the margin, and
+// the margin grows per step up to its bound, not beyond.
+TEST(Project, HdxStepIsPlainWhileMetAndBounded) {
+  const HdxSchedule sch{0.05, 1.5, 0.3};
+  const std::vector<double> u = {1.0, -2.0, 0.5};
+  const std::vector<std::vector<double>> g = {{-1.0, 0.0, 0.0}, {0.0, 0.0, 1.0}};
+  std::vector<double> margins = {0.2, 0.2};
+  EXPECT_EQ(hdx_direction(u, {false, false}, g, margins, sch), u);
+  EXPECT_EQ(margins, (std::vector<double>{0.05, 0.05}));
+  const double un = std::sqrt(1.0 + 4.0 + 0.25);
+  for (int step = 0; step < 20; ++step) {
+    const double m0 = margins[0];
+    const std::vector<double> d = hdx_direction(u, {true, false}, g, margins, sch);
+    EXPECT_GE(-d[0], m0 * un - 1e-12) << step;          // g_0 . d >= margin |u| |g_0|
+    EXPECT_EQ(d[1], u[1]);                                 // untouched coordinates keep u
+    EXPECT_LE(margins[0], sch.max_margin + 1e-15) << step;
+    EXPECT_EQ(margins[1], sch.start);
+  }
+  EXPECT_DOUBLE_EQ(margins[0], sch.max_margin);
+}
+
+// Paths are drawn from softmax(alpha / tau), the distribution the expected cost uses.
+TEST(Modules, GumbelSamplesAtTheCostTemperature) {
+  torch::manual_seed(2);
+  const torch::Tensor a = torch::tensor({0.0, 1.0, 2.0});
+  for (double tau : {0.5, 2.0}) {
+    const torch::Tensor want = torch::softmax(a / tau, 0);
+    torch::Tensor count = torch::zeros({3});
+    const int n = 20000;
+    for (int i = 0; i < n; ++i) count += gumbel_sample(a, tau);
+    for (int k = 0; k < 3; ++k)
+      EXPECT_NEAR(count[k].item<double>() / n, want[k].item<double>(), 0.012) << tau << " " << k;
+  }
+}
+
 // The HDX rule on the real expected cost: with latency and area both violated, a small step
 // along the projected direction lowers both, even where the objective alone would raise one.
 TEST(Project, StepReducesEveryViolatedMetric) {
@@ -337,7 +417,12 @@ TEST(HwCost, EvaluatorErrorIsMeasured) {
   const HwSpace hw = build_hw_space(s.hardware);
   const CostTables t = fill_tables(n, hw, default_tech());
   Evaluator ev(n, hw, 64);
-  const EstimatorError e = ev.train(t, 1500, 1500, 1);
+  torch::manual_seed(4);
+  const double before = torch::rand({1}).item<double>();
+  torch::manual_seed(4);
+  const EstimatorError e = ev.train(ExactCost(t, hw), 1500, 1500, 1);
+  // Training draws from its own seed: LibTorch's global generator is left where it was.
+  EXPECT_EQ(torch::rand({1}).item<double>(), before);
   EXPECT_EQ(e.samples, 300);
   for (int k = 0; k < 3; ++k) {
     EXPECT_GT(e.mape[k], 0.0);  // an MLP is not exact
@@ -352,6 +437,14 @@ TEST(HwCost, EvaluatorErrorIsMeasured) {
     worst = std::max(worst, std::fabs(ev(one_hot(n, hw, d)).latency_ms.item<double>() / want - 1));
   }
   EXPECT_LT(worst, 0.6);
+  // And on soft mixtures like those the search queries, near the exact expectation.
+  const ExactCost exact(t, hw);
+  double worst_mix = 0;
+  for (const Distributions& d : random_distributions(n, hw, 40, 77)) {
+    const double want = exact(d).latency_ms.item<double>();
+    worst_mix = std::max(worst_mix, std::fabs(ev(d).latency_ms.item<double>() / want - 1));
+  }
+  EXPECT_LT(worst_mix, 0.6);
   EXPECT_NEAR(spearman({1, 2, 3, 4}, {10, 20, 30, 40}), 1.0, 1e-12);
   EXPECT_NEAR(spearman({1, 2, 3, 4}, {4, 3, 2, 1}), -1.0, 1e-12);
 }
@@ -362,7 +455,7 @@ TEST(Modules, SyntheticTaskAndWeightLayout) {
   torch::manual_seed(1);
   const Spec s = spec_from_json(small_spec());
   const Supernet n = build_supernet(s);
-  const Network net = derive_network(n, {1, 4, 0}, "synthetic");
+  const Network net = derive_network(n, {1, 6, 0}, "synthetic");  // slot 1 skips
   NetModule m(net);
   const int64_t N = 256;
   auto y = torch::randint(0, 4, {N}, torch::kLong);
@@ -533,6 +626,79 @@ TEST(SearchCli, SliceOfFashionMnist) {
   EXPECT_EQ(rep3["status"], "infeasible");
   EXPECT_FALSE(rep3["constraints"][0]["met"].get<bool>());
   EXPECT_EQ(rep3["search"]["epochs_run"], 3);  // 2 planned + 1 extra
+  // The closest design comes from an epoch with architecture steps, never the warm-up's
+  // unsearched one (epoch 1 here).
+  EXPECT_GE(rep3["design"]["from_epoch"].get<int>(), 2);
+
+  // `none` is judged on its final argmax: no extra epochs, no fallback.
+  bad["constraint_mode"] = "none";
+  std::ofstream(spec) << bad.dump();
+  const std::string o4 = (dir / "d").string();
+  EXPECT_EQ(run_command({kHdx, "search", "--spec", spec, "--out", o4}, &out), 1) << out;
+  const json rep4 = json::parse(read_file(o4 + "/search_report.json"));
+  EXPECT_EQ(rep4["search"]["epochs_run"], 2);
+  EXPECT_EQ(rep4["design"]["from_epoch"], 2);
+  fs::remove_all(dir);
+}
+
+// Every accuracy names its split: the search's epochs on search_val (which the supernet's
+// weights never train on), the final training's epochs on its own batches, the result on
+// the test split. A wall-clock limit is an explicit, reported stop. A GPU asked for where
+// there is none is a one-line configuration error before any work.
+TEST(SearchCli, SplitsTimeLimitAndDevice) {
+  const fs::path dir = fs::path(HDX_BINARY_DIR) / "test-tmp" / "search-splits";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  json spec = small_spec();
+  std::ofstream(dir / "spec.json") << spec.dump();
+  std::string out;
+  const std::string o = (dir / "a").string();
+  ASSERT_EQ(run_command({kHdx, "search", "--spec", (dir / "spec.json").string(), "--out", o},
+                        &out), 0) << out;
+  const json rep = json::parse(read_file(o + "/search_report.json"));
+  EXPECT_EQ(rep["accuracy"]["split"], "test");
+  EXPECT_TRUE(rep["search"]["stopped_by"].is_null());
+  EXPECT_EQ(rep["search"]["warmup_epochs"], 1);
+  const std::string csv = read_file(o + "/history.csv");
+  EXPECT_NE(csv.find(",accuracy,accuracy_split,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",warmup,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",search_val,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",train,,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",train_batches,"), std::string::npos) << csv;
+
+  spec["search"]["epochs"] = 50;
+  spec["search"]["time_minutes"] = 0.0001;  // 6 ms: stops long before the 50 epochs
+  spec["train"]["epochs"] = 0;
+  std::ofstream(dir / "spec.json") << spec.dump();
+  const std::string o2 = (dir / "b").string();
+  run_command({kHdx, "search", "--spec", (dir / "spec.json").string(), "--out", o2}, &out);
+  EXPECT_NE(out.find("search stopped by its wall-clock limit (search.time_minutes"),
+            std::string::npos) << out;
+  const json rep2 = json::parse(read_file(o2 + "/search_report.json"));
+  EXPECT_EQ(rep2["search"]["stopped_by"], "time_minutes");
+  EXPECT_LT(rep2["search"]["epochs_run"].get<int>(), 50);
+
+  if (!torch::cuda::is_available()) {
+    const std::string o3 = (dir / "c").string();
+    EXPECT_EQ(run_command({kHdx, "search", "--spec", (dir / "spec.json").string(), "--out", o3,
+                           "--device", "cuda"}, &out), 2) << out;
+    EXPECT_NE(out.find("[config E026] device \"cuda\": LibTorch sees no CUDA GPU"),
+              std::string::npos) << out;
+    EXPECT_FALSE(fs::exists(fs::path(o3) / "search_report.json"));
+    EXPECT_EQ(run_command({kHdx, "search", "--spec", (dir / "spec.json").string(), "--out", o3,
+                           "--device", "tpu"}, &out), 2) << out;
+    EXPECT_NE(out.find("--device tpu: must be auto, cpu or cuda"), std::string::npos) << out;
+    // The flow checks before any stage runs; quantize's float passes take the same option.
+    const std::string of = (dir / "f").string();
+    EXPECT_EQ(run_command({kHdx, "flow", "--spec", (dir / "spec.json").string(), "--out", of,
+                           "--device", "cuda"}, &out), 2) << out;
+    EXPECT_NE(out.find("[config E026]"), std::string::npos) << out;
+    EXPECT_FALSE(fs::exists(fs::path(of) / "search"));
+    EXPECT_EQ(run_command({kHdx, "quantize", "--network", o + "/network.json", "--weights",
+                           o + "/weights.npz", "--out", (dir / "q").string(), "--device", "cuda"},
+                          &out), 2) << out;
+    EXPECT_NE(out.find("[config E026]"), std::string::npos) << out;
+  }
   fs::remove_all(dir);
 }
 
