@@ -28,15 +28,19 @@ print(f"{name}: {sum(cells.values())} cells after proc/opt/memory -nomap ({t1 - 
 print("  $mul {}  $div {}  $mod {}  $divfloor {}  $modfloor {}".format(
     *(cells.get(k, 0) for k in ("$mul", "$div", "$mod", "$divfloor", "$modfloor"))))
 mods = json.load(open(d + "/mems.json"))["modules"]
+seen = {}  # memories that differ only in array indices (one per PE) are counted together
 for m in mods.values():
-    for cname, c in sorted(m.get("cells", {}).items()):
+    for c in m.get("cells", {}).values():
         if c["type"] != "$mem_v2":
             continue
         p = c["parameters"]
         num = lambda k: int(p[k], 2) if isinstance(p[k], str) else int(p[k])
-        clk = p.get("RD_CLK_ENABLE", "0")
-        sync = "sync" if "1" in str(clk) else "async"
-        print(f"  memory {p['MEMID'].lstrip(chr(92))}: {num('SIZE')} x {num('WIDTH')} bits, "
-              f"{num('RD_PORTS')} read ({sync}), {num('WR_PORTS')} write")
+        sync = "sync" if "1" in str(p.get("RD_CLK_ENABLE", "0")) else "async"
+        key = (re.sub(r"\[\d+\]", "[*]", p["MEMID"].lstrip(chr(92))),
+               f"{num('SIZE')} x {num('WIDTH')} bits, {num('RD_PORTS')} read ({sync}), "
+               f"{num('WR_PORTS')} write")
+        seen[key] = seen.get(key, 0) + 1
+for (mid, desc), n in sorted(seen.items()):
+    print(f"  memory {mid}: {desc}" + (f", {n} instances" if n > 1 else ""))
 PY
 done
