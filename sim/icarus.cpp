@@ -1,9 +1,7 @@
 #include "icarus.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -32,40 +30,26 @@ SimModel build_icarus_model(const Accelerator& a,
   m.exe = m.dir + "/hdx_sim_model.vvp";
   if (fs::exists(m.exe)) return m;
 
-  const auto t0 = std::chrono::steady_clock::now();
-  const std::string tmp = fmt::format("{}.tmp.{}", m.dir, static_cast<long>(getpid()));
-  std::error_code ec;
-  fs::remove_all(tmp, ec);
-  fs::create_directories(tmp, ec);
-  if (ec) throw SimError(1, fmt::format("cannot create {}: {}", tmp, ec.message()));
-  if (log) log(fmt::format("building the Icarus model of '{}' ({}) in {}", a.name, key, m.dir));
-
-  RtlOptions ro;
-  ro.out_dir = tmp + "/tree";
-  ro.command_line = "hdx sim --simulator icarus (model build)";
-  ro.lint = false;
-  const RtlResult rr = generate_rtl(a, ro);
-  // The filelist is read the ordinary way, from the folder it lives in.
-  const std::vector<std::string> argv = {
-      "iverilog", "-g2012", "-o", tmp + "/hdx_sim_model.vvp", "-s", "hdx_tb",
-      "-DHDX_TOP=" + rr.top, fmt::format("-DHDX_BPC={}", a.dram_bytes_per_cycle),
-      fmt::format("-DHDX_LD_W={}", ld_fields().size()),
-      fmt::format("-DHDX_CMP_W={}", (a.dataflow == Dataflow::RS ? rs_fields() : cmp_fields()).size()),
-      fmt::format("-DHDX_ST_W={}", st_fields().size()), "-f", "filelist.f", tb};
-  std::string out;
-  const int rc = run_command(argv, &out, rr.rtl_dir);
-  if (rc != 0) {
-    fs::remove_all(tmp, ec);
-    throw SimError(2, fmt::format("Icarus build of '{}' failed (exit {}): {}", a.name, rc,
-                                  out.substr(0, 400)));
-  }
-  fs::rename(tmp, m.dir, ec);
-  if (ec) fs::remove_all(tmp, ec);  // another process built the same configuration first
-  if (!fs::exists(m.exe)) throw SimError(3, fmt::format("model {} missing after build", m.exe));
-  m.built_now = true;
-  m.build_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return m;
+  return build_into_cache(m, "Icarus", a, log, [&](const std::string& tmp) {
+    RtlOptions ro;
+    ro.out_dir = tmp + "/tree";
+    ro.command_line = "hdx sim --simulator icarus (model build)";
+    ro.lint = false;
+    const RtlResult rr = generate_rtl(a, ro);
+    // The filelist is read the ordinary way, from the folder it lives in.
+    const std::vector<std::string> argv = {
+        "iverilog", "-g2012", "-o", tmp + "/hdx_sim_model.vvp", "-s", "hdx_tb",
+        "-DHDX_TOP=" + rr.top, fmt::format("-DHDX_BPC={}", a.dram_bytes_per_cycle),
+        fmt::format("-DHDX_LD_W={}", ld_fields().size()),
+        fmt::format("-DHDX_CMP_W={}",
+                    (a.dataflow == Dataflow::RS ? rs_fields() : cmp_fields()).size()),
+        fmt::format("-DHDX_ST_W={}", st_fields().size()), "-f", "filelist.f", tb};
+    std::string out;
+    const int rc = run_command(argv, &out, rr.rtl_dir);
+    if (rc != 0)
+      throw SimError(2, fmt::format("Icarus build of '{}' failed (exit {}): {}", a.name, rc,
+                                    out.substr(0, 400)));
+  });
 }
 
 SimResult run_icarus_job(const SimModel& m, const SimJob& job, const std::string& work_dir) {

@@ -47,38 +47,52 @@ SimModel build_sim_model(const Accelerator& a, bool trace,
   m.exe = m.dir + "/hdx_sim_model";
   if (fs::exists(m.exe)) return m;
 
+  return build_into_cache(m, "Verilator", a, log, [&](const std::string& tmp) {
+    RtlOptions ro;
+    ro.out_dir = tmp + "/tree";
+    ro.command_line = "hdx sim (model build)";
+    const RtlResult rr = generate_rtl(a, ro);
+    std::vector<std::string> argv = {
+        "verilator", "--cc", "--exe", "--build", "--assert", "-j", "2", "--prefix", "Vhdx_top",
+        "--top-module", rr.top, "-F", rr.filelist, sim_dir + "/sim_main.cpp",
+        sim_dir + "/job.cpp", "--Mdir", tmp + "/obj", "-o", "hdx_sim_model", "-CFLAGS",
+        fmt::format("-O1 -DHDX_TRACE={} -DHDX_BPC={} -I{}", trace ? 1 : 0, a.dram_bytes_per_cycle,
+                    sim_dir)};
+    if (trace) argv.push_back("--trace-fst");
+    std::string out;
+    const int rc = run_command(argv, &out);
+    if (rc != 0) {
+      const auto p = out.find("%Error");
+      throw SimError(2, fmt::format("Verilator build of '{}' failed (exit {}): {}", a.name, rc,
+                                    out.substr(p == std::string::npos ? 0 : p, 400)));
+    }
+    std::error_code ec;
+    fs::rename(tmp + "/obj/hdx_sim_model", tmp + "/hdx_sim_model", ec);
+    fs::remove_all(tmp + "/obj", ec);
+  });
+}
+
+SimModel build_into_cache(SimModel m, const std::string& what, const Accelerator& a,
+                          const std::function<void(const std::string&)>& log,
+                          const std::function<void(const std::string& tmp)>& compile) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string tmp = fmt::format("{}.tmp.{}", m.dir, static_cast<long>(getpid()));
   std::error_code ec;
   fs::remove_all(tmp, ec);
   fs::create_directories(tmp, ec);
   if (ec) throw SimError(1, fmt::format("cannot create {}: {}", tmp, ec.message()));
-  if (log) log(fmt::format("building the Verilator model of '{}' ({}) in {}", a.name, key, m.dir));
-
-  RtlOptions ro;
-  ro.out_dir = tmp + "/tree";
-  ro.command_line = "hdx sim (model build)";
-  const RtlResult rr = generate_rtl(a, ro);
-  std::vector<std::string> argv = {
-      "verilator", "--cc", "--exe", "--build", "--assert", "-j", "2", "--prefix", "Vhdx_top",
-      "--top-module", rr.top, "-F", rr.filelist, sim_dir + "/sim_main.cpp",
-      sim_dir + "/job.cpp", "--Mdir", tmp + "/obj", "-o", "hdx_sim_model", "-CFLAGS",
-      fmt::format("-O1 -DHDX_TRACE={} -DHDX_BPC={} -I{}", trace ? 1 : 0, a.dram_bytes_per_cycle,
-                  sim_dir)};
-  if (trace) argv.push_back("--trace-fst");
-  std::string out;
-  const int rc = run_command(argv, &out);
-  if (rc != 0) {
+  if (log)
+    log(fmt::format("building the {} model of '{}' ({}) in {}", what, a.name,
+                    fs::path(m.dir).filename().string(), m.dir));
+  try {
+    compile(tmp);
+  } catch (...) {
     fs::remove_all(tmp, ec);
-    const auto p = out.find("%Error");
-    throw SimError(2, fmt::format("Verilator build of '{}' failed (exit {}): {}", a.name, rc,
-                                  out.substr(p == std::string::npos ? 0 : p, 400)));
+    throw;
   }
-  fs::rename(tmp + "/obj/hdx_sim_model", tmp + "/hdx_sim_model", ec);
-  fs::remove_all(tmp + "/obj", ec);
   fs::rename(tmp, m.dir, ec);
   if (ec) fs::remove_all(tmp, ec);  // another process built the same configuration first
-  if (!fs::exists(m.exe)) throw SimError(3, fmt::format("model executable {} missing after build", m.exe));
+  if (!fs::exists(m.exe)) throw SimError(3, fmt::format("model {} missing after build", m.exe));
   m.built_now = true;
   m.build_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

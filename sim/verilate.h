@@ -26,6 +26,14 @@ struct SimModel {
 // HDX_CACHE_DIR, else $XDG_CACHE_HOME/hdx, else ~/.cache/hdx.
 std::string cache_root();
 
+// Fills a cache entry: `compile` builds into a fresh folder beside m.dir (given as its
+// argument; it throws SimError on failure), which is then renamed to m.dir, so an entry
+// appears whole or not at all. `what` names the simulator in the progress line. Returns m
+// with the build time. For the simulator back ends.
+SimModel build_into_cache(SimModel m, const std::string& what, const Accelerator& a,
+                          const std::function<void(const std::string&)>& log,
+                          const std::function<void(const std::string& tmp)>& compile);
+
 // Builds (or finds) the model; `log` receives progress lines. Tracing is for Verilator only.
 // Throws SimError.
 SimModel build_sim_model(const Accelerator& a, bool trace,
