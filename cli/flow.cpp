@@ -10,6 +10,7 @@
 
 #include "commands.h"
 #include "errors.h"
+#include "json_util.h"
 #include "report.h"
 #include "search.h"
 #include "spec.h"
@@ -114,8 +115,10 @@ int cmd_flow(const Args& args, const std::string& command_line) {
       if (j.is_object()) j.erase("flow"), j.erase("threads"), j.erase("device");
       return j;
     };
-    const nlohmann::json used = nlohmann::json::parse(read_file(out + "/search/manifest.json"));
-    if (searched(used.value("config", nlohmann::json::object()).value("spec", nlohmann::json())) !=
+    const nlohmann::json used = read_json_file(out + "/search/manifest.json");
+    const nlohmann::json none;
+    const nlohmann::json& config = used.is_object() && used.contains("config") ? used["config"] : none;
+    if (searched(config.is_object() && config.contains("spec") ? config["spec"] : none) !=
         searched(spec_to_json(spec)))
       throw ConfigError(52, fmt::format("{} differs from the spec the search in {}/search ran "
                                         "with; run the flow from search (--from search --force) "
@@ -127,7 +130,8 @@ int cmd_flow(const Args& args, const std::string& command_line) {
   // fails cannot leave an older run's later results (an old report saying PASS) beside it.
   nlohmann::json times = nlohmann::json::object();
   const std::string times_path = out + "/flow_times.json";
-  if (fs::exists(times_path)) times = nlohmann::json::parse(read_file(times_path));
+  if (fs::exists(times_path)) times = read_json_file(times_path);
+  if (!times.is_object()) times = nlohmann::json::object();  // only a record of stage times
   for (int st = from; st < static_cast<int>(kStages.size()); ++st) {
     for (const std::string& f : stage_outputs(st)) fs::remove_all(fs::path(out) / f);
     times.erase(kStages[st]);

@@ -10,6 +10,7 @@
 
 #include "accel.h"
 #include "errors.h"
+#include "json_util.h"
 #include "model.h"
 #include "network.h"
 #include "plot.h"
@@ -27,9 +28,9 @@ json read_json(const std::string& path) {
     throw IoError(53, fmt::format("{}: missing; the report reads what the earlier stages wrote, "
                                   "run them first (hdx flow --from search)", path), 2);
   try {
-    return json::parse(read_file(path));
-  } catch (const json::exception& e) {
-    throw IoError(53, fmt::format("{}: not valid JSON ({}); run its stage again", path, e.what()), 2);
+    return parse_json_text(read_file(path), path);
+  } catch (const ConfigError& e) {
+    throw IoError(53, fmt::format("{}; run its stage again", error_body(e)), 2);
   }
 }
 

@@ -36,8 +36,35 @@ std::string json_path_display(const std::string& path) {
   return path.empty() ? "(root)" : path;
 }
 
+namespace {
+
+// Appends the JSON text of v to out, stopping soon after out holds more than `limit`
+// characters; every level of nesting adds a character, so recursion stays shallow however
+// deep v is.
+void brief_into(const json& v, std::string& out, std::size_t limit) {
+  if (out.size() > limit) return;
+  if (v.is_array() || v.is_object()) {
+    out += v.is_array() ? '[' : '{';
+    bool first = true;
+    for (auto it = v.begin(); it != v.end() && out.size() <= limit; ++it) {
+      if (!first) out += ',';
+      first = false;
+      if (v.is_object()) out += json(it.key()).dump() + ':';
+      brief_into(*it, out, limit);
+    }
+    out += v.is_array() ? ']' : '}';
+  } else if (v.is_string() && v.get_ref<const std::string&>().size() > limit) {
+    out += json(v.get_ref<const std::string&>().substr(0, limit)).dump();
+  } else {
+    out += v.dump();
+  }
+}
+
+}  // namespace
+
 std::string json_brief(const json& v) {
-  std::string s = v.dump();
+  std::string s;
+  brief_into(v, s, 40);
   if (s.size() > 40) s = s.substr(0, 37) + "...";
   return s;
 }
@@ -198,30 +225,48 @@ std::string error_body(const Error& e) {
 
 namespace {
 
-// Parser callback state that rejects a key given twice in one object. nlohmann::json itself
-// keeps the last value silently.
-class DuplicateKeyCheck {
+// Parser callback that rejects a key given twice in one object (nlohmann::json itself keeps
+// the last value silently) and nesting deeper than kMaxJsonDepth, and that knows the path of
+// the value being parsed, for messages about it. The state lives outside the callback, which
+// nlohmann::json copies.
+class ParseCheck {
  public:
-  explicit DuplicateKeyCheck(std::string file) : file_(std::move(file)) {}
+  struct Frame {
+    bool is_array;
+    std::size_t count;  // elements started so far (arrays)
+    std::set<std::string> keys;
+    std::string key;  // current member (objects)
+  };
+  using Frames = std::vector<Frame>;
+
+  ParseCheck(const std::string* file, Frames* frames) : file_(file), frames_(frames) {}
 
   bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
+    Frames& frames = *frames_;
     switch (event) {
       case json::parse_event_t::object_start:
       case json::parse_event_t::array_start:
         begin_element();
-        frames_.push_back(Frame{event == json::parse_event_t::array_start, 0, {}, {}});
+        if (frames.size() >= static_cast<std::size_t>(kMaxJsonDepth)) {
+          throw ConfigError(
+              config_code::kTooDeep,
+              fmt::format("{}: arrays and objects nested more than {} deep (at {}); hdx files "
+                          "need only a few levels, check how the file was written",
+                          *file_, kMaxJsonDepth, json_path_display(value_path(frames))));
+        }
+        frames.push_back(Frame{event == json::parse_event_t::array_start, 0, {}, {}});
         break;
       case json::parse_event_t::object_end:
       case json::parse_event_t::array_end:
-        frames_.pop_back();
+        frames.pop_back();
         break;
       case json::parse_event_t::key: {
-        Frame& top = frames_.back();
+        Frame& top = frames.back();
         top.key = parsed.get<std::string>();
         if (!top.keys.insert(top.key).second) {
           throw ConfigError(config_code::kDuplicateKey,
                             fmt::format("{}: {}: duplicate key (each key may appear once per object)",
-                                        file_, current_path()));
+                                        *file_, json_path_display(value_path(frames))));
         }
         break;
       }
@@ -232,30 +277,54 @@ class DuplicateKeyCheck {
     return true;
   }
 
- private:
-  struct Frame {
-    bool is_array;
-    std::size_t count;  // elements started so far (arrays)
-    std::set<std::string> keys;
-    std::string key;  // current member (objects)
-  };
-
-  void begin_element() {
-    if (!frames_.empty() && frames_.back().is_array) ++frames_.back().count;
-  }
-
-  // Path of the member whose key was just read.
-  std::string current_path() const {
+  // Path of the value being read: the member whose key was read last, or the element of the
+  // innermost array begun last; with `next`, the element of that array not yet begun.
+  static std::string value_path(const Frames& frames, bool next = false) {
     std::string p;
-    for (const Frame& f : frames_) p = f.is_array ? json_path(p, f.count - 1) : json_path(p, f.key);
+    for (std::size_t i = 0; i < frames.size(); ++i) {
+      const Frame& f = frames[i];
+      const bool ahead = next && i + 1 == frames.size();
+      p = f.is_array ? json_path(p, ahead ? f.count : f.count - 1) : json_path(p, f.key);
+    }
     return p;
   }
 
-  std::string file_;
-  std::vector<Frame> frames_;
+ private:
+  void begin_element() {
+    if (!frames_->empty() && frames_->back().is_array) ++frames_->back().count;
+  }
+
+  const std::string* file_;
+  Frames* frames_;
 };
 
 }  // namespace
+
+json parse_json_text(const std::string& text, const std::string& file) {
+  ParseCheck::Frames frames;
+  try {
+    return json::parse(text, ParseCheck(&file, &frames));
+  } catch (const json::parse_error& e) {
+    // e.what() reads "[json.exception.parse_error.101] parse error at line L, column C: ...".
+    std::string msg = e.what();
+    const auto pos = msg.find("] ");
+    if (msg.rfind("[json.exception.", 0) == 0 && pos != std::string::npos) msg.erase(0, pos + 2);
+    throw ConfigError(config_code::kSyntax,
+                      fmt::format("{}: invalid JSON at byte {}: {}", file, e.byte, msg));
+  } catch (const json::out_of_range& e) {
+    // 406: a number beyond the range of a double ("1e400"); the parser stops before the
+    // value is reported to the callback, so the value is the next one.
+    std::string msg = e.what();
+    const auto q = msg.find('\'');
+    const std::string number =
+        q == std::string::npos ? "" : msg.substr(q + 1, msg.find('\'', q + 1) - q - 1);
+    throw ConfigError(config_code::kNumberTooLarge,
+                      fmt::format("{}: {}: number {} is too large (at most about 1.8e308); "
+                                  "write a value in the key's range",
+                                  file, json_path_display(ParseCheck::value_path(frames, true)),
+                                  number.substr(0, 40)));
+  }
+}
 
 json read_json_file(const std::string& file) {
   std::error_code ec;
@@ -273,16 +342,7 @@ json read_json_file(const std::string& file) {
     throw ConfigError(config_code::kCannotRead,
                       fmt::format("cannot read {}: {}", file, std::strerror(errno)));
   }
-  try {
-    return json::parse(text.str(), DuplicateKeyCheck(file));
-  } catch (const json::parse_error& e) {
-    // e.what() reads "[json.exception.parse_error.101] parse error at line L, column C: ...".
-    std::string msg = e.what();
-    const auto pos = msg.find("] ");
-    if (msg.rfind("[json.exception.", 0) == 0 && pos != std::string::npos) msg.erase(0, pos + 2);
-    throw ConfigError(config_code::kSyntax,
-                      fmt::format("{}: invalid JSON at byte {}: {}", file, e.byte, msg));
-  }
+  return parse_json_text(text.str(), file);
 }
 
 }  // namespace hdx

@@ -33,6 +33,8 @@ enum : int {
   kBadGroups = 14,      // groups does not divide in and out channels
   kBadOutputSize = 15,  // convolution output smaller than 1x1
   kShapeMismatch = 16,  // the two operands of add differ in shape
+  kTooDeep = 17,        // arrays and objects nested deeper than kMaxJsonDepth
+  kNumberTooLarge = 18, // a number beyond the range of a double (1e400)
 };
 }  // namespace config_code
 
@@ -94,8 +96,16 @@ class ObjectReader {
 // The message of an error without its "[stage Ennn] " prefix.
 std::string error_body(const Error& e);
 
-// Reads and parses a JSON file. Fails with kCannotRead, kSyntax (naming the byte, line and
-// column) or kDuplicateKey; messages start with "<file>: ".
+// The deepest nesting of arrays and objects a JSON file may have; hdx's files use fewer than 8.
+// Deeper text is rejected while it is parsed, before anything recurses over it.
+constexpr int kMaxJsonDepth = 64;
+
+// Parses JSON text read from `file` (named in messages). Fails with kSyntax (naming the
+// byte, line and column), kDuplicateKey, kTooDeep or kNumberTooLarge (naming the JSON path).
+nlohmann::json parse_json_text(const std::string& text, const std::string& file);
+
+// Reads and parses a JSON file. Fails with kCannotRead or as parse_json_text; messages
+// start with "<file>: ".
 nlohmann::json read_json_file(const std::string& file);
 
 // parse(read_json_file(file)), with "<file>: " put in front of any ConfigError message.

@@ -558,6 +558,12 @@ void write_npz(const std::string& path,
 
 std::vector<std::pair<std::string, NpyArray>> read_npz(const std::string& path) {
   const std::vector<uint8_t> d = read_file(path);
+  return parse_npz(d.data(), d.size(), path);
+}
+
+std::vector<std::pair<std::string, NpyArray>> parse_npz(const uint8_t* data, size_t size,
+                                                        const std::string& path) {
+  const std::vector<uint8_t> d(data, data + size);
   auto bad = [&](const std::string& why) -> IoError {
     return IoError(kErrZip, fmt::format("{}: not a valid .npz archive: {}", path, why));
   };

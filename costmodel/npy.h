@@ -107,5 +107,8 @@ void write_npz(const std::string& path,
 // have the ".npy" suffix removed, in archive order. Throws IoError on a compressed member, a
 // CRC mismatch or a malformed archive.
 std::vector<std::pair<std::string, NpyArray>> read_npz(const std::string& path);
+// The same for an archive image in memory; source names it in error messages.
+std::vector<std::pair<std::string, NpyArray>> parse_npz(const uint8_t* data, size_t size,
+                                                        const std::string& source);
 
 }  // namespace hdx

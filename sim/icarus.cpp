@@ -78,37 +78,7 @@ SimResult run_icarus_job(const SimModel& m, const SimJob& job, const std::string
   std::ifstream f(work_dir + "/result.txt");
   if (!f) throw SimError(11, fmt::format("Icarus model {} wrote no result: {}", m.exe,
                                          out.substr(0, 300)));
-  SimResult r;
-  std::string tok;
-  auto num = [&](const char* what) {
-    f >> tok;
-    // An X or Z in a value prints as x/z; the testbench has then set status 3 already.
-    if (!f || tok.find_first_of("xXzZ") != std::string::npos) return uint64_t(0);
-    try {
-      return static_cast<uint64_t>(std::stoull(tok, nullptr, 0));
-    } catch (const std::exception&) {
-      throw SimError(11, fmt::format("Icarus result {}/result.txt: bad {} '{}'", work_dir, what, tok));
-    }
-  };
-  r.status = static_cast<uint32_t>(num("status"));
-  r.cycles_run = num("cycle count");
-  for (uint64_t& c : r.counters) c = num("counter");
-  r.dram.assign(job.dram.size(), 0);
-  for (uint64_t i = 0; i < job.out_bytes; ++i) {
-    f >> tok;
-    if (tok.find_first_of("xXzZ") != std::string::npos) {
-      if (r.status == 0) {
-        r.status = 3;
-        r.message = fmt::format("X or Z in output byte {} (DRAM address {})", i, job.out_addr + i);
-      }
-      continue;
-    }
-    r.dram[job.out_addr + i] = static_cast<uint8_t>(std::stoul(tok, nullptr, 16));
-  }
-  std::getline(f, tok);
-  std::string msg;
-  std::getline(f, msg);
-  if (r.message.empty()) r.message = msg;
+  SimResult r = parse_icarus_result(f, job, work_dir + "/result.txt");
   // Assertion failures print "ERROR: file:line: message" and "Time: T Scope: ..." and let the
   // run go on; the testbench's clock rises at T = 3 + 3 * cycle.
   if (const auto p = out.find("ERROR:"); p != std::string::npos && r.status == 0) {

@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 namespace hdx {
@@ -24,12 +25,20 @@ struct Out {
   }
 };
 
+// Reads a job or result image, checking every length against the bytes left, so that a
+// truncated or corrupt file is an error and never a huge allocation or a read past the end.
 struct In {
-  std::ifstream f;
+  const uint8_t* p;
+  size_t left;
   std::string path;
-  void raw(void* p, size_t n) {
-    f.read(static_cast<char*>(p), std::streamsize(n));
-    if (!f) throw std::runtime_error("truncated file " + path);
+  [[noreturn]] void fail(const std::string& why) const {
+    throw std::runtime_error(path + ": " + why + "; the file is truncated or corrupt");
+  }
+  void raw(void* out, size_t n) {
+    if (n > left) fail("ends early");
+    if (n != 0) std::memcpy(out, p, n);
+    p += n;
+    left -= n;
   }
   template <class T> T v() {
     T x;
@@ -37,21 +46,43 @@ struct In {
     return x;
   }
   template <class T> std::vector<T> vec() {
-    std::vector<T> x(v<uint64_t>());
+    const uint64_t n = v<uint64_t>();
+    if (n > left / sizeof(T)) fail("an array of " + std::to_string(n) + " elements is longer than the file");
+    std::vector<T> x(n);
     raw(x.data(), x.size() * sizeof(T));
     return x;
   }
   std::string str() {
-    std::string s(v<uint64_t>(), '\0');
+    const uint64_t n = v<uint64_t>();
+    if (n > left) fail("a string of " + std::to_string(n) + " bytes is longer than the file");
+    std::string s(n, '\0');
     raw(s.data(), s.size());
     return s;
+  }
+  void end() const {
+    if (left != 0) fail(std::to_string(left) + " bytes after the end");
   }
 };
 
 void check_magic(In& in, const char* magic) {
   char m[8];
+  if (in.left < 8) in.fail("too short for its header");
   in.raw(m, 8);
-  if (std::memcmp(m, magic, 8) != 0) throw std::runtime_error("bad magic in " + in.path);
+  if (std::memcmp(m, magic, 8) != 0) in.fail("bad magic");
+}
+
+// A command stream of `words` words per command.
+void check_stream(const In& in, const char* name, uint32_t words, const std::vector<uint32_t>& v) {
+  if (words == 0 || words > 64) in.fail(std::string(name) + " commands of " + std::to_string(words) + " words");
+  if (v.size() % words != 0) in.fail(std::string(name) + " stream not a whole number of commands");
+}
+
+std::vector<uint8_t> read_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error("cannot read " + path);
+  std::vector<uint8_t> data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (f.bad()) throw std::runtime_error("cannot read " + path);
+  return data;
 }
 
 }  // namespace
@@ -75,9 +106,8 @@ void write_job(const std::string& path, const SimJob& j) {
   if (!o.f) throw std::runtime_error("cannot write " + path);
 }
 
-SimJob read_job(const std::string& path) {
-  In in{std::ifstream(path, std::ios::binary), path};
-  if (!in.f) throw std::runtime_error("cannot read " + path);
+SimJob parse_job(const uint8_t* data, size_t size, const std::string& source) {
+  In in{data, size, source};
   check_magic(in, kJobMagic);
   SimJob j;
   j.latency = in.v<uint32_t>();
@@ -92,7 +122,16 @@ SimJob read_job(const std::string& path) {
   j.st = in.vec<uint32_t>();
   j.dram = in.vec<uint8_t>();
   j.fst_path = in.str();
+  in.end();
+  check_stream(in, "load", j.ld_words, j.ld);
+  check_stream(in, "compute", j.cmp_words, j.cmp);
+  check_stream(in, "store", j.st_words, j.st);
   return j;
+}
+
+SimJob read_job(const std::string& path) {
+  const std::vector<uint8_t> d = read_bytes(path);
+  return parse_job(d.data(), d.size(), path);
 }
 
 void write_result(const std::string& path, const SimResult& r) {
@@ -107,9 +146,8 @@ void write_result(const std::string& path, const SimResult& r) {
   if (!o.f) throw std::runtime_error("cannot write " + path);
 }
 
-SimResult read_result(const std::string& path) {
-  In in{std::ifstream(path, std::ios::binary), path};
-  if (!in.f) throw std::runtime_error("cannot read " + path);
+SimResult parse_result(const uint8_t* data, size_t size, const std::string& source) {
+  In in{data, size, source};
   check_magic(in, kResMagic);
   SimResult r;
   r.status = in.v<uint32_t>();
@@ -117,7 +155,14 @@ SimResult read_result(const std::string& path) {
   for (uint64_t& c : r.counters) c = in.v<uint64_t>();
   r.dram = in.vec<uint8_t>();
   r.message = in.str();
+  in.end();
+  if (r.status > 5) in.fail("status " + std::to_string(r.status) + " (0 to 5)");
   return r;
+}
+
+SimResult read_result(const std::string& path) {
+  const std::vector<uint8_t> d = read_bytes(path);
+  return parse_result(d.data(), d.size(), path);
 }
 
 }  // namespace hdx

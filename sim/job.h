@@ -33,9 +33,14 @@ struct SimResult {
   std::string message;
 };
 
+// The readers throw std::runtime_error naming the file on a short, long or corrupt file
+// (lengths beyond the file, a command stream of zero words or not a whole number of
+// commands, an unknown status); parse_* read an image in memory, `source` naming it.
 void write_job(const std::string& path, const SimJob& j);
 SimJob read_job(const std::string& path);
+SimJob parse_job(const uint8_t* data, size_t size, const std::string& source);
 void write_result(const std::string& path, const SimResult& r);
 SimResult read_result(const std::string& path);
+SimResult parse_result(const uint8_t* data, size_t size, const std::string& source);
 
 }  // namespace hdx

@@ -184,6 +184,9 @@ LayerSim simulate_layer(const SimModel& m, const Layer& l, const Accelerator& a,
     if (p != std::string::npos)
       res.message += ": " + out.substr(p, out.find('\n', p) - p);
   }
+  if (res.status == 0 && res.dram.size() != job.dram.size())
+    throw SimError(11, fmt::format("layer '{}': the result holds {} DRAM bytes, the job {}", l.name,
+                                   res.dram.size(), job.dram.size()));
   if (res.status != 0)
     throw SimError(13, fmt::format("layer '{}' on {}: {}", l.name, simulator_name(m.simulator),
                                    res.message));

@@ -128,6 +128,28 @@ TEST_F(Cli, MalformedFiles) {
   EXPECT_NE(m.out.find("cannot read"), std::string::npos) << m.out;
 }
 
+// Input that once crashed or gave an internal error: a 100,000-deep pe_rows (a segmentation
+// fault) and a clock beyond a double (E999). Both are config errors now, exit 2, one line.
+TEST_F(Cli, DeepNestingAndHugeNumbersAreConfigErrors) {
+  std::string acc = kAccel;
+  acc.replace(acc.find("\"pe_rows\": 4"), 12,
+              "\"pe_rows\": " + std::string(100000, '[') + "4" + std::string(100000, ']'));
+  CliRun r = run_hdx({"cost", "--network", kEx + "net_tiny.json", "--accel", write("deep.json", acc)});
+  EXPECT_EQ(r.rc, 2) << r.out.substr(0, 400);
+  EXPECT_NE(r.out.find("[config E017] " + (dir_ / "deep.json").string() +
+                       ": arrays and objects nested more than 64 deep (at /pe_rows/0/0/"),
+            std::string::npos) << r.out.substr(0, 400);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1);
+  acc = kAccel;
+  acc.replace(acc.find("\"pe_cols\": 4"), 12, "\"pe_cols\": 4, \"clock_mhz\": 1e400");
+  r = run_hdx({"cost", "--network", kEx + "net_tiny.json", "--accel", write("clock.json", acc)});
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("[config E018] " + (dir_ / "clock.json").string() +
+                       ": /clock_mhz: number 1e400 is too large"),
+            std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1);
+}
+
 // A layer that does not fit the buffers names the buffer and the KiB it needs.
 TEST_F(Cli, ImpossibleConfigurations) {
   const std::string net = write("n.json", R"({"name": "n", "input": {"channels": 64,

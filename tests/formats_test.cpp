@@ -850,5 +850,61 @@ TEST(Files, DuplicateJsonKey) {
   EXPECT_EQ(read_json_file(h.path())["k"][1]["k"]["k"], 3);
 }
 
+// A value nested `depth` arrays deep around `inner`: "[[[...inner...]]]".
+std::string nested(int depth, const std::string& inner) {
+  return std::string(static_cast<size_t>(depth), '[') + inner + std::string(static_cast<size_t>(depth), ']');
+}
+
+TEST(Files, DeepNestingIsAConfigError) {
+  // 100,000 levels (a 200 KB file) crashed the reader: the error path serialized the value.
+  auto acc = [](const std::string& pe_rows) {
+    return R"({"name": "a", "dataflow": "ws", "pe_rows": )" + pe_rows + R"(, "pe_cols": 4})";
+  };
+  TempFile deep("acc.json", acc(nested(100000, "1")));
+  expect_config_error([&] { load_accelerator(deep.path()); }, cc::kTooDeep,
+                      {"[config E017] " + deep.path() + ": arrays and objects nested more than 64 deep",
+                       "(at /pe_rows/0/0/"});
+  std::string objs;
+  for (int k = 0; k < 100000; ++k) objs += R"({"k":)";
+  TempFile objects("net.json", objs + "1" + std::string(100000, '}'));
+  expect_config_error([&] { load_network(objects.path()); }, cc::kTooDeep, {"nested more than 64 deep", "/k/k/k"});
+  // The root is level 1: 64 levels parse, 65 do not.
+  TempFile ok("ok.json", nested(kMaxJsonDepth, "7"));
+  EXPECT_EQ(read_json_file(ok.path()).dump(), nested(kMaxJsonDepth, "7"));
+  TempFile over("over.json", nested(kMaxJsonDepth + 1, "7"));
+  expect_config_error([&] { read_json_file(over.path()); }, cc::kTooDeep, {"(at /0/0/"});
+  // Within the limit, the value is reported as a wrong type as before.
+  TempFile wrong("wrong.json", acc(nested(40, "1")));
+  expect_config_error([&] { load_accelerator(wrong.path()); }, cc::kWrongType,
+                      {"/pe_rows: must be an integer between 2 and 64, got [[[[[[["});
+}
+
+TEST(Files, NumberBeyondDoubleNamesTheKey) {
+  TempFile f("acc.json", R"({"name": "a", "dataflow": "ws", "pe_rows": 4, "pe_cols": 4, "clock_mhz": 1e400})");
+  expect_config_error([&] { load_accelerator(f.path()); }, cc::kNumberTooLarge,
+                      {"[config E018] " + f.path() + ": /clock_mhz: number 1e400 is too large"});
+  TempFile g("net.json", R"({"layers": [{"name": "a"}, {"kernel": [3, -1e999]}]})");
+  expect_config_error([&] { read_json_file(g.path()); }, cc::kNumberTooLarge, {": /layers/1/kernel/1: number -1e999"});
+  TempFile h("digits.json", "[" + std::string(400, '9') + "]");
+  expect_config_error([&] { read_json_file(h.path()); }, cc::kNumberTooLarge, {": /0: number 9999"});
+  TempFile root("root.json", "1e400");
+  expect_config_error([&] { read_json_file(root.path()); }, cc::kNumberTooLarge, {": (root): number 1e400"});
+  // The largest finite doubles still read.
+  TempFile big("big.json", R"({"x": 1.7e308})");
+  EXPECT_EQ(read_json_file(big.path())["x"].get<double>(), 1.7e308);
+}
+
+TEST(JsonBrief, CutsWithoutSerializingTheWholeValue) {
+  json deep = 1;
+  for (int k = 0; k < 200000; ++k) deep = json::array({std::move(deep)});
+  EXPECT_EQ(json_brief(deep), std::string(37, '[') + "...");
+  EXPECT_EQ(json_brief(json::parse(R"({"a": [1, 2], "b": "x"})")), R"({"a":[1,2],"b":"x"})");
+  EXPECT_EQ(json_brief(json(std::string(100000, 'z'))), "\"" + std::string(36, 'z') + "...");
+  EXPECT_EQ(json_brief(json::array()), "[]");
+  json wide = json::array();
+  for (int k = 0; k < 100000; ++k) wide.push_back(k);
+  EXPECT_EQ(json_brief(wide), "[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,1...");
+}
+
 }  // namespace
 }  // namespace hdx
