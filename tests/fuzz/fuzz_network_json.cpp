@@ -1,0 +1,21 @@
+// Fuzz target: the network.json reader (text -> JSON -> network_from_json). A value that reads
+// must write back to JSON that reads again, to the same JSON (the written form is a fixed point).
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "fuzz_common.h"
+#include "json_util.h"
+#include "network.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const std::string text(reinterpret_cast<const char*>(data), size);
+  nlohmann::json once;
+  if (!hdx::fuzz::reads([&] { once = hdx::network_to_json(hdx::network_from_json(hdx::parse_json_text(text, "network.json"))); }))
+    return 0;
+  const nlohmann::json twice = hdx::network_to_json(hdx::network_from_json(once));  // throws nothing
+  hdx::fuzz::require(once == twice, "what network_to_json writes reads back the same");
+  return 0;
+}
