@@ -5,7 +5,8 @@
 # build-fuzz/, seeds them from examples/, the JSON texts in tests/*.cpp and the binary
 # writers (make_seeds), and runs each for SECONDS (default 600), FUZZ_PARALLEL (default 1)
 # at a time. The corpora in build-fuzz/corpus/ grow from run to run. Prints one line per
-# target (executions, coverage); anything found is saved in build-fuzz/findings/TARGET/ and
+# target: executions, and coverage as libFuzzer counts it (edges covered of the edges
+# instrumented in the target, readers and the libraries they use); anything found is saved in build-fuzz/findings/TARGET/ and
 # makes the script exit 1: reproduce with build-fuzz/fuzz_TARGET FILE, then make it a unit test.
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]
@@ -48,7 +49,7 @@ export b secs
 printf '%s\n' "${targets[@]}" | xargs -P "${FUZZ_PARALLEL:-1}" -I{} bash -c 'run {}'
 
 found=0
-printf '%-14s %8s %12s %10s %6s %6s %7s %s\n' target seconds executions exec/s cov ft corpus findings
+printf '%-14s %8s %12s %10s %13s %6s %7s %s\n' target seconds executions exec/s "cov/edges" ft corpus findings
 for t in "${targets[@]}"; do
   log="$b/fuzz_$t.log"
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
@@ -57,9 +58,10 @@ for t in "${targets[@]}"; do
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$last")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$last")
   corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<<"$last")
+  edges=$(sed -n 's/^INFO: Loaded 1 modules *(\([0-9]*\) inline 8-bit counters.*/\1/p' "$log" | head -1)
   n=$(find "$b/findings/$t" -type f | wc -l)
   [ "$n" -gt 0 ] && found=1
-  printf '%-14s %8s %12s %10s %6s %6s %7s %s\n' "$t" "$secs" "${execs:-?}" "${rate:-?}" \
-    "${cov:-?}" "${ft:-?}" "${corp:-?}" "$n"
+  printf '%-14s %8s %12s %10s %13s %6s %7s %s\n' "$t" "$secs" "${execs:-?}" "${rate:-?}" \
+    "${cov:-?}/${edges:-?}" "${ft:-?}" "${corp:-?}" "$n"
 done
 exit $found
