@@ -42,7 +42,9 @@ SimModel build_sim_model(const Accelerator& a, bool trace,
   const std::string harness = sha256_hex(read_file(sim_dir + "/sim_main.cpp") +
                                          read_file(sim_dir + "/job.cpp") +
                                          read_file(sim_dir + "/job.h"));
-  const std::string key = config_hash(a) + "-" + harness.substr(0, 8) + (trace ? "-fst" : "");
+  const std::string san = HDX_SANITIZE_FLAGS;  // empty unless built with HDX_SANITIZE
+  const std::string key = config_hash(a) + "-" + harness.substr(0, 8) + (trace ? "-fst" : "") +
+                          (san.empty() ? "" : "-san");
   m.dir = cache_root() + "/verilator/" + key;
   m.exe = m.dir + "/hdx_sim_model";
   if (fs::exists(m.exe)) return m;
@@ -56,9 +58,10 @@ SimModel build_sim_model(const Accelerator& a, bool trace,
         "verilator", "--cc", "--exe", "--build", "--assert", "-j", "2", "--prefix", "Vhdx_top",
         "--top-module", rr.top, "-F", rr.filelist, sim_dir + "/sim_main.cpp",
         sim_dir + "/job.cpp", "--Mdir", tmp + "/obj", "-o", "hdx_sim_model", "-CFLAGS",
-        fmt::format("-O1 -DHDX_TRACE={} -DHDX_BPC={} -I{}", trace ? 1 : 0, a.dram_bytes_per_cycle,
-                    sim_dir)};
+        fmt::format("-O1 -DHDX_TRACE={} -DHDX_BPC={} -I{} {}", trace ? 1 : 0,
+                    a.dram_bytes_per_cycle, sim_dir, san)};
     if (trace) argv.push_back("--trace-fst");
+    if (!san.empty()) argv.insert(argv.end(), {"-LDFLAGS", san});
     std::string out;
     const int rc = run_command(argv, &out);
     if (rc != 0) {

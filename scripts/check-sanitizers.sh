@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Builds hdx with AddressSanitizer and UndefinedBehaviorSanitizer (-DHDX_SANITIZE=ON) in
+# build-san/, the Verilated harness that hdx sim compiles included, and runs the test suite
+# there. Any sanitizer report stops the process that made it and fails its test. Reports from
+# third-party code are suppressed, each with its reason, in scripts/sanitizers/; nothing is
+# turned off globally. Arguments go to ctest (default: -LE slow, as scripts/test.sh).
+#
+#   scripts/check-sanitizers.sh [CTEST ARGS...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+b=build-san
+cmake -S . -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHDX_SANITIZE=ON >/dev/null
+t0=$(date +%s)
+cmake --build "$b" -j "${JOBS:-$(nproc)}"
+t1=$(date +%s)
+supp="$PWD/scripts/sanitizers"
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$supp/ubsan.supp"
+export HDX_CACHE_DIR="$PWD/$b/cache"
+[ $# -eq 0 ] && set -- -LE slow
+status=0
+(cd "$b" && ctest --output-on-failure -j "${JOBS:-$(nproc)}" "$@") || status=$?
+t2=$(date +%s)
+echo "sanitizer build $((t1 - t0)) s, tests $((t2 - t1)) s, ctest exit $status"
+exit $status
