@@ -11,6 +11,12 @@ namespace hdx {
 using detail::ceil_div;
 using detail::kib;
 
+int ws_weight_word_bytes(const Accelerator& a) {
+  int w = 2;
+  while (w < a.dram_bytes_per_cycle || w < a.pe_cols) w *= 2;
+  return w;
+}
+
 WsTiling ws_tiling(const Layer& l, const Accelerator& a) {
   WsTiling t;
   const int R = a.pe_rows, C = a.pe_cols;
@@ -26,14 +32,18 @@ WsTiling ws_tiling(const Layer& l, const Accelerator& a) {
         l.name, a.ofmap_kib, a.acc_entries(), 4 * C, kib(8LL * C)));
   t.acc_tile_pixels = static_cast<int>(std::min<long long>(acc_half, 1LL << 20));
 
-  // Weights: slots of one fold (pe_rows x pe_cols bytes).
-  const long long fold_bytes = 1LL * R * C;
-  t.weight_slots = static_cast<int>(std::min<long long>(a.weight_bytes() / fold_bytes, 1 << 20));
+  // Weights: slots of one fold (pe_rows x pe_cols bytes), each starting on an SRAM word so
+  // that loading one slot never writes a word that a read of another slot touches.
+  const long long word = ws_weight_word_bytes(a);
+  t.fold_pitch = static_cast<int>(ceil_div(1LL * R * C, word) * word);
+  t.weight_slots =
+      static_cast<int>(std::min<long long>(a.weight_bytes() / t.fold_pitch, 1 << 20));
   if (t.weight_slots < 2)
     throw MappingError(11, fmt::format(
-        "layer '{}': weight buffer of {} KiB holds {} weight fold(s) of {}x{} bytes; it needs "
-        "two for double buffering (set buffers_kib.weight to at least {})",
-        l.name, a.weight_kib, t.weight_slots, R, C, kib(2 * fold_bytes)));
+        "layer '{}': weight buffer of {} KiB holds {} weight fold(s) of {}x{} bytes ({} with "
+        "their alignment); it needs two for double buffering (set buffers_kib.weight to at "
+        "least {})",
+        l.name, a.weight_kib, t.weight_slots, R, C, t.fold_pitch, kib(2LL * t.fold_pitch)));
   const long long folds = 1LL * l.groups * t.n_tiles * t.k_folds;
   t.weights_resident = folds <= t.weight_slots;
   t.params_resident = 1LL * l.groups * t.n_tiles <= 2;

@@ -71,12 +71,17 @@ struct WsTiling : IfmapTiling {
   int n_tiles = 0, k_folds = 0;         // over output channels (pe_cols), reduction (pe_rows)
   int acc_tile_pixels = 0;              // output pixels per accumulator tile (half the buffer)
   int weight_slots = 0;                 // weight folds the weight buffer holds
+  int fold_pitch = 0;                   // bytes from one weight slot to the next
   bool weights_resident = false;        // every fold has its own slot, loaded once
   bool params_resident = false;
 };
 
 // Throws MappingError naming the buffer that is too small and the KiB it needs.
 WsTiling ws_tiling(const Layer& l, const Accelerator& a);
+
+// The word of the ws weight buffer's SRAM banks (hdx_buf): the power of two >= 2, the DRAM
+// bytes per cycle and pe_cols. Weight slots start on word boundaries.
+int ws_weight_word_bytes(const Accelerator& a);
 
 // Byte addresses of the layer's tensors in DRAM (layouts in docs/arithmetic.md and
 // docs/architecture.md): input HWC, weights [group][k][n], params 9 bytes per out channel,
@@ -370,9 +375,9 @@ class WsScheduler {
       // needs no wait: its first use, earlier on the same engine, waited for the load.
       uint32_t w_addr = 0, fold_ld = 0;
       if (t_.weights_resident) {
-        w_addr = static_cast<uint32_t>(fold * R_ * C_);
+        w_addr = static_cast<uint32_t>(1LL * fold * t_.fold_pitch);
       } else {
-        w_addr = static_cast<uint32_t>((st_.n[kCmp] % t_.weight_slots) * R_ * C_);
+        w_addr = static_cast<uint32_t>(1LL * (st_.n[kCmp] % t_.weight_slots) * t_.fold_pitch);
       }
       if (!t_.weights_resident || m_a == 0) {
         LdCmd c;
