@@ -168,17 +168,19 @@ module hdx_core #(
   );
 
   // ---------------------------------------------------------------- buffers
-  // The ifmap buffer (both engines) and the rs weight buffer are read at one address per PE
-  // row and cycle, asynchronously (hdx_buf_mp); the ws weight buffer is SRAM (hdx_buf).
+  // The ifmap buffer: one byte per PE row and cycle, on SRAM banks (hdx_ibuf). The weight
+  // buffer is the engine's: SRAM banks on ws (hdx_buf); on rs still an array read at one
+  // address per PE row and cycle, asynchronously (hdx_buf_mp).
+  logic [PE_ROWS-1:0]     ib_re;
   logic [PE_ROWS*IAW-1:0] ib_raddr;
   logic [PE_ROWS*8-1:0]   ib_rdata;
-
-  hdx_buf_mp #(.BYTES(IFMAP_BYTES), .AW(IAW), .WB(BPC), .NRD(PE_ROWS), .RB(1)) u_ifmap_buf (
+  hdx_ibuf #(.BYTES(IFMAP_BYTES), .AW(IAW), .WB(BPC), .NRD(PE_ROWS)) u_ifmap_buf (
     .clk_i   (clk_i),
     .we_i    (bw_valid && bw_target == 2'd0),
     .waddr_i (bw_addr[IAW-1:0]),
     .wlen_i  (bw_len),
     .wdata_i (bw_data),
+    .re_i    (ib_re),
     .raddr_i (ib_raddr),
     .rdata_o (ib_rdata)
   );
@@ -234,6 +236,7 @@ module hdx_core #(
       .done_cnt_o          (cnt_cmp),
       .err_o               (err_o[1]),
       .wb_raddr_o          (wb_raddr),
+      .ib_re_o             (ib_re),
       .wb_rdata_i          (wb_rdata),
       .ib_raddr_o          (ib_raddr),
       .ib_rdata_i          (ib_rdata),
@@ -286,6 +289,7 @@ module hdx_core #(
       .done_cnt_o     (cnt_cmp),
       .err_o          (err_o[1]),
       .wb_re_o        (wb_re),
+      .ib_re_o        (ib_re),
       .wb_raddr_o     (wb_raddr),
       .wb_rdata_i     (wb_rdata),
       .ib_raddr_o     (ib_raddr),

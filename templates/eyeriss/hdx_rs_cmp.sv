@@ -42,7 +42,8 @@ module hdx_rs_cmp #(
   // weight buffer: one row of COLS bytes per PE row
   output logic [ROWS*WAW-1:0]      wb_raddr_o,
   input  logic [ROWS*COLS*8-1:0]   wb_rdata_i,
-  // ifmap buffer: one byte per port
+  // ifmap buffer: one byte per port, in the cycle after ib_re_o
+  output logic [ROWS-1:0]          ib_re_o,
   output logic [ROWS*IAW-1:0]      ib_raddr_o,
   input  logic [ROWS*8-1:0]        ib_rdata_i,
   // accumulator read-modify-write (hdx_acc): request, then the addend one cycle later
@@ -319,7 +320,28 @@ module hdx_rs_cmp #(
     assign addr = dl_addr0 + port_rw[r*32 +: 32];
     assign ib_raddr_o[r*IAW +: IAW] = addr[IAW-1:0];
     assign dl_rd[r] = ok;
-    assign dl_data[r*8 +: 8] = ok ? ib_rdata_i[r*8 +: 8] : 8'd0;
+  end
+  assign ib_re_o = dl_rd;
+
+  // The values arrive a cycle after their reads (the buffer's synchronous read), and are
+  // written into the PEs' windows then: the delivery's control is registered alongside.
+  logic            dl_en_q;
+  logic [ROWS-1:0] dl_rd_q;
+  logic [7:0]      dl_v_q, dl_b_q;
+  logic [SIW-1:0]  dl_a_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      {dl_en_q, dl_rd_q, dl_v_q, dl_b_q, dl_a_q} <= '0;
+    end else begin
+      dl_en_q <= in_deliv;
+      dl_rd_q <= dl_rd;
+      dl_v_q  <= v[7:0];
+      dl_b_q  <= b[7:0];
+      dl_a_q  <= dl_a[SIW-1:0];
+    end
+  end
+  for (genvar r = 0; r < ROWS; r++) begin : g_dl
+    assign dl_data[r*8 +: 8] = dl_rd_q[r] ? ib_rdata_i[r*8 +: 8] : 8'd0;
   end
 
   // ---------------------------------------------------------------- MACs
@@ -352,10 +374,10 @@ module hdx_rs_cmp #(
     .fl_f_i      (f[SPW-1:0]),
     .fl_addr_i   (fl_addr),
     .fl_rows_i   (wb_rdata_i),
-    .dl_en_i     (in_deliv),
-    .dl_v_i      (v[7:0]),
-    .dl_b_i      (b[7:0]),
-    .dl_addr_i   (dl_a[SIW-1:0]),
+    .dl_en_i     (dl_en_q),
+    .dl_v_i      (dl_v_q),
+    .dl_b_i      (dl_b_q),
+    .dl_addr_i   (dl_a_q),
     .dl_data_i   (dl_data),
     .mac_en_i    (in_mac),
     .mac_first_i (c == 16'd0 && x == 16'd0),

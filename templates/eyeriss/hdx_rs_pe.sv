@@ -67,7 +67,8 @@ module hdx_rs_pe #(
       if (mac_en_i) begin
         m_first_q <= mac_first_i;
         m_f_q     <= mac_f_i;
-        m_ia_q    <= win_q[mac_ia_i];
+        // A window entry written in this cycle (the delivery's last value) is forwarded.
+        m_ia_q    <= iw_en_i && iw_addr_i == mac_ia_i ? iw_data_i : win_q[mac_ia_i];
       end
     end
   end

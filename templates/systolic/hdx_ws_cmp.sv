@@ -4,7 +4,8 @@
 //   buffer offset) and reads weight row r from the weight buffer; the row is written into
 //   the idle weight bank of the array in the next cycle (the buffer's synchronous read).
 // Stream unit: issues one output pixel per cycle: every lane reads its input byte from the
-//   ifmap buffer (zero outside the image), the vector is skewed into the array, and the
+//   ifmap buffer (zero outside the image; the byte arrives in the next cycle, the issue
+//   stage), the vector is skewed into the array, and the
 //   column sums, deskewed, are added into the accumulator entry of that pixel: the entry is
 //   requested ROWS + COLS - 1 cycles after issue, the sums follow a cycle later, and the
 //   accumulator writes the entry a cycle after that (hdx_acc).
@@ -39,7 +40,8 @@ module hdx_ws_cmp #(
   output logic                wb_re_o,
   output logic [WAW-1:0]      wb_raddr_o,
   input  logic [COLS*8-1:0]   wb_rdata_i,
-  // ifmap buffer reads (one byte per lane)
+  // ifmap buffer reads (one byte per lane, in the cycle after ib_re_o)
+  output logic [ROWS-1:0]     ib_re_o,
   output logic [ROWS*IAW-1:0] ib_raddr_o,
   input  logic [ROWS*8-1:0]   ib_rdata_i,
   // accumulator read-modify-write (hdx_acc): request, then the addend one cycle later
@@ -233,7 +235,6 @@ module hdx_ws_cmp #(
   assign str_last = str_valid_q && str_pix_q == fld(str_cmd_q, CMP_M_COUNT) - 32'd1;
 
   logic [ROWS-1:0]   lane_rd;
-  logic [ROWS*8-1:0] a_d;
   for (genvar r = 0; r < ROWS; r++) begin : g_lane
     logic signed [31:0] kh, kw, off, ih, iw;
     // verilator lint_off UNUSEDSIGNAL
@@ -251,8 +252,8 @@ module hdx_ws_cmp #(
     assign lane_rd[r] = str_valid_q && ok && ih >= 0 && ih < $signed(fld(str_cmd_q, CMP_IN_H)) &&
                         iw >= 0 && iw < $signed(fld(str_cmd_q, CMP_IN_W));
     assign ib_raddr_o[r*IAW +: IAW] = addr[IAW-1:0];
-    assign a_d[r*8 +: 8] = lane_rd[r] ? ib_rdata_i[r*8 +: 8] : 8'd0;
   end
+  assign ib_re_o = lane_rd;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -292,8 +293,10 @@ module hdx_ws_cmp #(
     end
   end
 
-  // Issue register, then lane r is delayed r cycles (skew) before entering array row r.
+  // Issue stage (the buffer's read register, the lanes that read, the bank), then lane r is
+  // delayed r cycles (skew) before entering array row r.
   logic [ROWS*8-1:0] a_q;
+  logic [ROWS-1:0]   lane_rd_q;
   logic              a_bank_q;
   logic [CW-1:0]     ctl_d;
   logic [CAW-1:0]    acc_addr;
@@ -302,12 +305,15 @@ module hdx_ws_cmp #(
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      a_q      <= '0;
-      a_bank_q <= 1'b0;
+      lane_rd_q <= '0;
+      a_bank_q  <= 1'b0;
     end else begin
-      a_q      <= a_d;
-      a_bank_q <= str_bank_q;
+      lane_rd_q <= lane_rd;
+      a_bank_q  <= str_bank_q;
     end
+  end
+  for (genvar r = 0; r < ROWS; r++) begin : g_issue
+    assign a_q[r*8 +: 8] = lane_rd_q[r] ? ib_rdata_i[r*8 +: 8] : 8'd0;
   end
 
   logic [ROWS*8-1:0] arr_a;
