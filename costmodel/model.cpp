@@ -403,11 +403,12 @@ Energy event_energy(const Events& e, const Accelerator& a, const Tech& tech) {
   en.dram = tech.dram_pj_per_byte * static_cast<double>(e.dram_rd_bytes + e.dram_wr_bytes);
   en.ifmap = sram_pj(tech, a.ifmap_bytes(), e.ifmap_rd + e.ifmap_wr);
   en.weight = sram_pj(tech, a.weight_bytes(), e.weight_rd + e.weight_wr);
-  en.acc = sram_pj(tech, a.ofmap_bytes(), e.acc_rd + e.acc_wr);
+  en.acc = sram_pj(tech, a.ofmap_bytes(), e.acc_rd + 2 * e.acc_wr);  // writes go to both copies
   en.param = tech.reg_pj_per_byte * static_cast<double>(e.param_wr);
   en.spad = tech.reg_pj_per_byte *
-            static_cast<double>(e.spad_ifmap_rd + e.spad_ifmap_wr + e.spad_filter_rd +
-                                e.spad_filter_wr + 4 * (e.spad_psum_rd + e.spad_psum_wr));
+                static_cast<double>(e.spad_ifmap_rd + e.spad_ifmap_wr +
+                                    4 * (e.spad_psum_rd + e.spad_psum_wr)) +
+            sram_pj(tech, a.spad_filter, e.spad_filter_rd + e.spad_filter_wr);
   return en;
 }
 
