@@ -145,7 +145,7 @@ class Timing {
     cmp_fetch_ = s;
     e2_ = e1_;
     e1_ = s + c.m_count;
-    done_[1].push(e1_ + R_ + C_);
+    done_[1].push(e1_ + R_ + C_ + 1);  // the last pixel's accumulator write (hdx_acc)
     const long long m = c.m_count, bytes_acc = 4LL * C_ * m;
     ev.macs += m * c.k_valid * c.n_valid;
     ev.weight_rd += 1LL * c.k_valid * C_;
@@ -157,7 +157,7 @@ class Timing {
     const u64 start = std::max(st_free_, dep(c.w, 2, st_free_));
     const u64 len = u64(c.m_count) * c.beats_per_pix;
     st_free_ = start + len;
-    done_[2].push(start + len + 2);
+    done_[2].push(start + len + 3);  // accumulator read, two output-stage registers
     ev.acc_rd += 4LL * C_ * c.m_count;
     ev.dram_wr_bytes += 1LL * c.m_count * c.n_valid;
   }
@@ -168,7 +168,8 @@ class Timing {
   // cycle, and runs
   // p * q * kw MAC cycles; its sums are copied into the drain register once the previous
   // column's e rows have drained (one accumulator entry per cycle). The engine is free when
-  // the last copy is made; the pass completes 2 cycles after the last drain.
+  // the last copy is made; the pass completes 3 cycles after the last drain step (the
+  // accumulator's read-modify-write pipeline).
   void pass(const RsCmd& c) {
     const u64 t_mac = u64(c.p) * c.q * c.kw, batches = c.chunks * ((c.span() + R_ - 1) / R_);
     const u64 step = batches * c.q * std::min(c.stride, c.kw) + t_mac;  // columns after 0
@@ -177,7 +178,7 @@ class Timing {
     t += (c.wout - 1) * std::max<u64>(step, c.e);
     cmp_fetch_ = t;
     drain_free_ = t + c.e;
-    done_[1].push(drain_free_ + 2);
+    done_[1].push(drain_free_ + 3);  // the last entry's accumulator write (hdx_acc)
     const int s = static_cast<int>(c.stride), kw = static_cast<int>(c.kw);
     const long long vc = std::min<long long>(1LL * c.chunks * c.q, 1LL * c.cin_g - c.c0);
     const long long vrows =
@@ -402,11 +403,12 @@ Energy event_energy(const Events& e, const Accelerator& a, const Tech& tech) {
   en.dram = tech.dram_pj_per_byte * static_cast<double>(e.dram_rd_bytes + e.dram_wr_bytes);
   en.ifmap = sram_pj(tech, a.ifmap_bytes(), e.ifmap_rd + e.ifmap_wr);
   en.weight = sram_pj(tech, a.weight_bytes(), e.weight_rd + e.weight_wr);
-  en.acc = sram_pj(tech, a.ofmap_bytes(), e.acc_rd + e.acc_wr);
+  en.acc = sram_pj(tech, a.ofmap_bytes(), e.acc_rd + 2 * e.acc_wr);  // writes go to both copies
   en.param = tech.reg_pj_per_byte * static_cast<double>(e.param_wr);
   en.spad = tech.reg_pj_per_byte *
-            static_cast<double>(e.spad_ifmap_rd + e.spad_ifmap_wr + e.spad_filter_rd +
-                                e.spad_filter_wr + 4 * (e.spad_psum_rd + e.spad_psum_wr));
+                static_cast<double>(e.spad_ifmap_rd + e.spad_ifmap_wr +
+                                    4 * (e.spad_psum_rd + e.spad_psum_wr)) +
+            sram_pj(tech, a.spad_filter, e.spad_filter_rd + e.spad_filter_wr);
   return en;
 }
 

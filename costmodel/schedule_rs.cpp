@@ -102,13 +102,14 @@ void rs_schedule(const Layer& l, const Accelerator& a, const RsTiling& t, const 
     for (int ga = 0; ga < G; ga += gpr) {
       const int gb = std::min(G, ga + gpr);
       const int islot = t.ifmap_resident ? 0 : static_cast<int>(region_no++ % 2);
-      const Region r = detail::region_of(l, t, oh_a, oh_b, ga, gb, islot);
+      const Region r = detail::region_of(l, a, t, oh_a, oh_b, ga, gb, islot);
       uint32_t region_ld = 0;
       if (r.ir1 > r.ir0) {
-        LdCmd c = detail::ifmap_ld(l, map, bpc, r);
-        c.w.cmp = islot_pass[islot];
-        sink.ld(c);
-        region_ld = ++n_ld;
+        for (LdCmd& c : detail::ifmap_lds(l, map, bpc, r)) {
+          c.w.cmp = islot_pass[islot];
+          sink.ld(c);
+          region_ld = ++n_ld;
+        }
       }
       for (int g = ga; g < gb; ++g) {
         for (int nt = 0; nt < t.n_tiles; ++nt) {
@@ -180,6 +181,7 @@ void rs_schedule(const Layer& l, const Accelerator& a, const RsTiling& t, const 
                 c.ibase = r.ibase;
                 c.ir0 = r.ir0;
                 c.cl = static_cast<uint32_t>(r.cl);
+                c.rp = static_cast<uint32_t>(r.rp);
                 c.cg0 = static_cast<uint32_t>((g - ga) * cin_g);
                 c.acc_addr = acc_addr;
                 c.first = first;
@@ -241,7 +243,7 @@ const std::vector<CmdField>& rs_fields() {
 std::vector<uint32_t> pack(const RsCmd& c) {
   auto u = [](int64_t v) { return static_cast<uint32_t>(v); };  // two's complement words
   const int64_t rows = c.pe_rows, tn = c.tile_n, kw = c.kw, cin_g = c.cin_g, cl = c.cl;
-  const int64_t s1 = std::min(c.stride, c.kw), rwcl = int64_t(c.in_w) * cl;
+  const int64_t s1 = std::min(c.stride, c.kw), rwcl = c.rp;
   return {c.w.ld,  c.w.cmp,  c.w.st, c.tile_n, c.rows,   c.c0,     c.chunks, c.nv,
           c.sets,  c.e,      c.q,    c.p,      c.cin_g,  c.kw,     c.stride, c.wout,
           c.in_h,  c.in_w,   u(c.ih0), u(c.iw0), c.cl,   c.acc_addr, c.first,

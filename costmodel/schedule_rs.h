@@ -58,6 +58,7 @@ struct RsCmd {
   uint32_t ibase = 0;    // ifmap region: base byte, first input row held, channels per
   int32_t ir0 = 0;       // position, first channel of this group within the position
   uint32_t cl = 0, cg0 = 0;
+  uint32_t rp = 0;       // bytes from one input row of the region to the next
   uint32_t acc_addr = 0, first = 0;
   uint32_t pe_rows = 0;  // of the array: the command's derived words depend on it
 

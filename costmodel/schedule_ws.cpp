@@ -11,6 +11,12 @@ namespace hdx {
 using detail::ceil_div;
 using detail::kib;
 
+int ws_weight_word_bytes(const Accelerator& a) {
+  int w = 2;
+  while (w < a.dram_bytes_per_cycle || w < a.pe_cols) w *= 2;
+  return w;
+}
+
 WsTiling ws_tiling(const Layer& l, const Accelerator& a) {
   WsTiling t;
   const int R = a.pe_rows, C = a.pe_cols;
@@ -26,14 +32,18 @@ WsTiling ws_tiling(const Layer& l, const Accelerator& a) {
         l.name, a.ofmap_kib, a.acc_entries(), 4 * C, kib(8LL * C)));
   t.acc_tile_pixels = static_cast<int>(std::min<long long>(acc_half, 1LL << 20));
 
-  // Weights: slots of one fold (pe_rows x pe_cols bytes).
-  const long long fold_bytes = 1LL * R * C;
-  t.weight_slots = static_cast<int>(std::min<long long>(a.weight_bytes() / fold_bytes, 1 << 20));
+  // Weights: slots of one fold (pe_rows x pe_cols bytes), each starting on an SRAM word so
+  // that loading one slot never writes a word that a read of another slot touches.
+  const long long word = ws_weight_word_bytes(a);
+  t.fold_pitch = static_cast<int>(ceil_div(1LL * R * C, word) * word);
+  t.weight_slots =
+      static_cast<int>(std::min<long long>(a.weight_bytes() / t.fold_pitch, 1 << 20));
   if (t.weight_slots < 2)
     throw MappingError(11, fmt::format(
-        "layer '{}': weight buffer of {} KiB holds {} weight fold(s) of {}x{} bytes; it needs "
-        "two for double buffering (set buffers_kib.weight to at least {})",
-        l.name, a.weight_kib, t.weight_slots, R, C, kib(2 * fold_bytes)));
+        "layer '{}': weight buffer of {} KiB holds {} weight fold(s) of {}x{} bytes ({} with "
+        "their alignment); it needs two for double buffering (set buffers_kib.weight to at "
+        "least {})",
+        l.name, a.weight_kib, t.weight_slots, R, C, t.fold_pitch, kib(2LL * t.fold_pitch)));
   const long long folds = 1LL * l.groups * t.n_tiles * t.k_folds;
   t.weights_resident = folds <= t.weight_slots;
   t.params_resident = 1LL * l.groups * t.n_tiles <= 2;
@@ -42,11 +52,30 @@ WsTiling ws_tiling(const Layer& l, const Accelerator& a) {
   return t;
 }
 
+int ifmap_banks(const Accelerator& a) {
+  int nb = 2;
+  while (nb < a.dram_bytes_per_cycle || nb < a.pe_rows) nb *= 2;
+  return nb;
+}
+
+IfmapPitch ifmap_pitch(const Layer& l, const Accelerator& a, int groups) {
+  const long long cl = 1LL * groups * l.cin_g();
+  // rs: the packed row pitch, or one more when that is even.
+  if (a.dataflow == Dataflow::RS) return {cl, l.in_w * cl | 1};
+  // ws: the smallest pitches >= the packed ones with pp = cin_g and rp = kw * cin_g (mod NB).
+  const long long nb = ifmap_banks(a);
+  auto up_to = [nb](long long x, long long residue) {
+    return x + (((residue - x) % nb) + nb) % nb;
+  };
+  const long long pp = up_to(cl, l.cin_g());
+  return {pp, up_to(l.in_w * pp, 1LL * l.kw * l.cin_g())};
+}
+
 IfmapTiling ifmap_tiling(const Layer& l, const Accelerator& a) {
   IfmapTiling t;
-  // The whole input if it fits, else two slots of row bands.
-  const long long in_bytes = l.in_size();
-  const long long row_bytes = 1LL * l.in_w * l.in_c;
+  // The whole input if it fits, else two slots of row bands (slots start on a bank row).
+  const long long in_bytes = l.in_h * ifmap_pitch(l, a, l.groups).rp;
+  const long long row_bytes = ifmap_pitch(l, a, l.groups).rp;
   if (in_bytes <= a.ifmap_bytes()) {
     t.ifmap_resident = true;
     t.ifmap_slot_bytes = in_bytes;
@@ -54,7 +83,7 @@ IfmapTiling ifmap_tiling(const Layer& l, const Accelerator& a) {
     t.groups_per_region = l.groups;
     return t;
   }
-  t.ifmap_slot_bytes = a.ifmap_bytes() / 2;
+  t.ifmap_slot_bytes = a.ifmap_bytes() / 2 / ifmap_banks(a) * ifmap_banks(a);
   const long long band_rows = t.ifmap_slot_bytes / row_bytes;  // input rows of all channels
   if (band_rows >= l.kh) {
     t.region_out_rows =
@@ -62,15 +91,16 @@ IfmapTiling ifmap_tiling(const Layer& l, const Accelerator& a) {
     t.groups_per_region = l.groups;
     return t;
   }
-  const long long group_band = 1LL * l.kh * l.in_w * l.cin_g();
-  if (l.groups > 1 && t.ifmap_slot_bytes >= group_band) {
+  auto group_band = [&](int g) { return l.kh * ifmap_pitch(l, a, g).rp; };
+  if (l.groups > 1 && t.ifmap_slot_bytes >= group_band(1)) {
     t.region_out_rows = 1;
-    t.groups_per_region =
-        static_cast<int>(std::min<long long>(l.groups, t.ifmap_slot_bytes / group_band));
+    int g = static_cast<int>(std::min<long long>(
+        l.groups, t.ifmap_slot_bytes / (1LL * l.kh * l.in_w * l.cin_g())));
+    while (group_band(g) > t.ifmap_slot_bytes) --g;  // padding costs at most a few groups
+    t.groups_per_region = g;
     return t;
   }
-  const long long need =
-      std::min(in_bytes, 2 * (l.groups > 1 ? group_band : 1LL * l.kh * row_bytes));
+  const long long need = std::min(in_bytes, 2 * (l.groups > 1 ? group_band(1) : l.kh * row_bytes));
   throw MappingError(12, fmt::format(
       "layer '{}': ifmap buffer of {} KiB cannot hold the input ({} bytes) nor two bands of {} "
       "input rows x {} columns x {} channels (set buffers_kib.ifmap to at least {})",
@@ -82,8 +112,8 @@ namespace detail {
 
 std::string kib(long long bytes) { return fmt::format("{}", ceil_div(bytes, 1024)); }
 
-Region region_of(const Layer& l, const IfmapTiling& t, int oh_a, int oh_b, int ga, int gb,
-                 int islot) {
+Region region_of(const Layer& l, const Accelerator& a, const IfmapTiling& t, int oh_a,
+                 int oh_b, int ga, int gb, int islot) {
   Region r;
   r.oh_a = oh_a;
   r.oh_b = oh_b;
@@ -91,28 +121,49 @@ Region region_of(const Layer& l, const IfmapTiling& t, int oh_a, int oh_b, int g
   r.ir0 = t.ifmap_resident ? 0 : std::max(0, oh_a * l.stride - l.pad);
   r.ir1 = t.ifmap_resident ? l.in_h : std::min(l.in_h, (oh_b - 1) * l.stride - l.pad + l.kh);
   r.cl = (gb - ga) * l.cin_g();
+  const IfmapPitch p = ifmap_pitch(l, a, gb - ga);
+  r.pp = static_cast<int>(p.pp);
+  r.rp = static_cast<int>(p.rp);
   r.islot = islot;
   r.ibase = static_cast<uint32_t>(islot * t.ifmap_slot_bytes);
   return r;
 }
 
-LdCmd ifmap_ld(const Layer& l, const DramMap& map, int bpc, const Region& r) {
-  const int W = l.in_w, Cin = l.in_c;
+std::vector<LdCmd> ifmap_lds(const Layer& l, const DramMap& map, int bpc, const Region& r) {
+  const int W = l.in_w, Cin = l.in_c, rows = r.ir1 - r.ir0;
   LdCmd c;
   c.target = kLdIfmap;
   c.dram_addr = map.in + static_cast<uint32_t>((1LL * r.ir0 * W) * Cin + r.ga * l.cin_g());
-  if (r.cl == Cin) {
-    c.rows = 1;
-    c.row_len = static_cast<uint32_t>(1LL * (r.ir1 - r.ir0) * W * Cin);
-  } else {
-    c.rows = static_cast<uint32_t>((r.ir1 - r.ir0) * W);
-    c.row_len = static_cast<uint32_t>(r.cl);
-  }
-  c.beats_per_row = static_cast<uint32_t>(ceil_div(c.row_len, bpc));
   c.src_stride = static_cast<uint32_t>(Cin);
   c.dst_addr = r.ibase;
-  c.dst_stride = static_cast<uint32_t>(r.cl);
-  return c;
+  if (r.pp == Cin && r.rp == W * Cin) {  // the rows are contiguous in DRAM and in the buffer
+    c.rows = 1;
+    c.row_len = static_cast<uint32_t>(1LL * rows * W * Cin);
+  } else if (r.pp == Cin) {  // whole input rows, padded in the buffer
+    c.rows = static_cast<uint32_t>(rows);
+    c.row_len = static_cast<uint32_t>(W * Cin);
+    c.src_stride = static_cast<uint32_t>(W * Cin);
+    c.dst_stride = static_cast<uint32_t>(r.rp);
+  } else if (r.rp == W * r.pp) {  // positions of the region's channels, evenly spaced
+    c.rows = static_cast<uint32_t>(rows * W);
+    c.row_len = static_cast<uint32_t>(r.cl);
+    c.dst_stride = static_cast<uint32_t>(r.pp);
+  } else {  // positions, one command per input row
+    std::vector<LdCmd> v;
+    for (int i = 0; i < rows; ++i) {
+      LdCmd ci = c;
+      ci.dram_addr += static_cast<uint32_t>(1LL * i * W * Cin);
+      ci.dst_addr += static_cast<uint32_t>(i * r.rp);
+      ci.rows = static_cast<uint32_t>(W);
+      ci.row_len = static_cast<uint32_t>(r.cl);
+      ci.beats_per_row = static_cast<uint32_t>(ceil_div(ci.row_len, bpc));
+      ci.dst_stride = static_cast<uint32_t>(r.pp);
+      v.push_back(ci);
+    }
+    return v;
+  }
+  c.beats_per_row = static_cast<uint32_t>(ceil_div(c.row_len, bpc));
+  return {c};
 }
 
 LdCmd param_ld(const Layer& l, const DramMap& map, int bpc, int pe_cols, int g, int n0, int nv,

@@ -66,17 +66,36 @@ struct IfmapTiling {
 // Throws MappingError (E012) naming the ifmap KiB needed.
 IfmapTiling ifmap_tiling(const Layer& l, const Accelerator& a);
 
+// Byte pitches of an ifmap region holding `groups` groups: pp from one input position to the
+// next, rp from one input row to the next, padded so that the reads of one cycle fall in
+// distinct banks of the ifmap buffer (docs/architecture.md, "Memories"). ws: the smallest
+// values >= the packed ones with pp = cin_g and rp = kw * cin_g modulo the bank count (the
+// pe_rows lanes of a fold read consecutive reduction indices). rs: pp packed (the region's
+// channels), rp odd (the pe_rows ports read consecutive input rows).
+struct IfmapPitch {
+  long long pp = 0, rp = 0;
+};
+IfmapPitch ifmap_pitch(const Layer& l, const Accelerator& a, int groups);
+// Banks of the ifmap buffer (hdx_ibuf, one byte wide each): the power of two >= 2, pe_rows
+// and the DRAM bytes per cycle. Ifmap slots start on a bank row.
+int ifmap_banks(const Accelerator& a);
+
 // How a layer is cut into tiles on a ws accelerator.
 struct WsTiling : IfmapTiling {
   int n_tiles = 0, k_folds = 0;         // over output channels (pe_cols), reduction (pe_rows)
   int acc_tile_pixels = 0;              // output pixels per accumulator tile (half the buffer)
   int weight_slots = 0;                 // weight folds the weight buffer holds
+  int fold_pitch = 0;                   // bytes from one weight slot to the next
   bool weights_resident = false;        // every fold has its own slot, loaded once
   bool params_resident = false;
 };
 
 // Throws MappingError naming the buffer that is too small and the KiB it needs.
 WsTiling ws_tiling(const Layer& l, const Accelerator& a);
+
+// The word of the ws weight buffer's SRAM banks (hdx_buf): the power of two >= 2, the DRAM
+// bytes per cycle and pe_cols. Weight slots start on word boundaries.
+int ws_weight_word_bytes(const Accelerator& a);
 
 // Byte addresses of the layer's tensors in DRAM (layouts in docs/arithmetic.md and
 // docs/architecture.md): input HWC, weights [group][k][n], params 9 bytes per out channel,
@@ -147,15 +166,16 @@ struct WsState {
 
 // An ifmap region: output rows [oh_a, oh_b) of groups from ga; it holds input rows
 // [ir0, ir1) (none when ir1 <= ir0: the rows are all padding) of cl channels per position,
-// from byte ibase of the ifmap buffer (slot islot).
+// from byte ibase of the ifmap buffer (slot islot), pp bytes per position and rp per row.
 struct Region {
-  int oh_a = 0, oh_b = 0, ga = 0, ir0 = 0, ir1 = 0, cl = 0, islot = 0;
+  int oh_a = 0, oh_b = 0, ga = 0, ir0 = 0, ir1 = 0, cl = 0, pp = 0, rp = 0, islot = 0;
   uint32_t ibase = 0;
 };
-Region region_of(const Layer& l, const IfmapTiling& t, int oh_a, int oh_b, int ga, int gb,
-                 int islot);
-// The commands both dataflows build alike; the caller sets their waits.
-LdCmd ifmap_ld(const Layer& l, const DramMap& map, int bpc, const Region& r);
+Region region_of(const Layer& l, const Accelerator& a, const IfmapTiling& t, int oh_a,
+                 int oh_b, int ga, int gb, int islot);
+// The commands both dataflows build alike; the caller sets their waits. A region is one
+// load, or one per input row where its rows and positions are both padded.
+std::vector<LdCmd> ifmap_lds(const Layer& l, const DramMap& map, int bpc, const Region& r);
 LdCmd param_ld(const Layer& l, const DramMap& map, int bpc, int pe_cols, int g, int n0, int nv,
                int pslot);
 StCmd store(const Layer& l, const DramMap& map, int bpc, uint32_t acc_addr, long long m_a,
@@ -173,7 +193,7 @@ class WsScheduler {
  public:
   WsScheduler(const Layer& l, const Accelerator& a, const WsTiling& t, const DramMap& map,
               Sink& sink)
-      : l_(l), t_(t), map_(map), sink_(sink), R_(a.pe_rows), C_(a.pe_cols),
+      : l_(l), a_(a), t_(t), map_(map), sink_(sink), R_(a.pe_rows), C_(a.pe_cols),
         bpc_(a.dram_bytes_per_cycle), N_(l.cout_g()), K_(static_cast<int>(l.k())),
         cin_g_(l.cin_g()) {}
 
@@ -319,13 +339,14 @@ class WsScheduler {
 
   void region(int oh_a, int oh_b, int ga, int gb) {
     const int islot = t_.ifmap_resident ? 0 : static_cast<int>(st_.region_no++ % 2);
-    const Region r = region_of(l_, t_, oh_a, oh_b, ga, gb, islot);
+    const Region r = region_of(l_, a_, t_, oh_a, oh_b, ga, gb, islot);
     st_.region_ld = 0;
     if (r.ir1 > r.ir0) {
-      LdCmd c = ifmap_ld(l_, map_, bpc_, r);
-      c.w.cmp = st_.islot_cmp[islot];
-      sink_.ld(c);
-      st_.region_ld = ++st_.n[kLd];
+      for (LdCmd& c : ifmap_lds(l_, map_, bpc_, r)) {
+        c.w.cmp = st_.islot_cmp[islot];
+        sink_.ld(c);
+        st_.region_ld = ++st_.n[kLd];
+      }
     }
     loop(ga, gb, ga, gb, [&](int g) {
       loop(0, t_.n_tiles, 0, t_.params_resident ? 0 : t_.n_tiles - 1,
@@ -370,9 +391,9 @@ class WsScheduler {
       // needs no wait: its first use, earlier on the same engine, waited for the load.
       uint32_t w_addr = 0, fold_ld = 0;
       if (t_.weights_resident) {
-        w_addr = static_cast<uint32_t>(fold * R_ * C_);
+        w_addr = static_cast<uint32_t>(1LL * fold * t_.fold_pitch);
       } else {
-        w_addr = static_cast<uint32_t>((st_.n[kCmp] % t_.weight_slots) * R_ * C_);
+        w_addr = static_cast<uint32_t>(1LL * (st_.n[kCmp] % t_.weight_slots) * t_.fold_pitch);
       }
       if (!t_.weights_resident || m_a == 0) {
         LdCmd c;
@@ -407,21 +428,21 @@ class WsScheduler {
       c.lane0_kh = k0 / (l_.kw * cin_g_);
       c.lane0_kw = (k0 / cin_g_) % l_.kw;
       c.lane0_c = k0 % cin_g_;
-      c.lane0_off = (c.lane0_kh * W + c.lane0_kw) * r.cl + c.lane0_c;
+      c.lane0_off = c.lane0_kh * r.rp + c.lane0_kw * r.pp + c.lane0_c;
       c.cin_g = cin_g_;
       c.kw_size = l_.kw;
-      c.d_kw = r.cl - cin_g_ + 1;
-      c.d_kh = W * r.cl - (l_.kw - 1) * r.cl - cin_g_ + 1;
+      c.d_kw = r.pp - cin_g_ + 1;
+      c.d_kh = r.rp - (l_.kw - 1) * r.pp - cin_g_ + 1;
       c.ih0 = oh0 * s - p;
       c.iw0 = ow0 * s - p;
-      c.pix_base0 = static_cast<int32_t>(r.ibase) + ((c.ih0 - r.ir0) * W + c.iw0) * r.cl +
+      c.pix_base0 = static_cast<int32_t>(r.ibase) + (c.ih0 - r.ir0) * r.rp + c.iw0 * r.pp +
                     (g - r.ga) * cin_g_;
       c.ow0 = ow0;
       c.wout = Wout;
       c.stride = s;
       c.iw_start = -p;
-      c.d_ow = s * r.cl;
-      c.d_oh = s * W * r.cl - (Wout - 1) * s * r.cl;
+      c.d_ow = s * r.pp;
+      c.d_oh = s * r.rp - (Wout - 1) * s * r.pp;
       c.in_h = l_.in_h;
       c.in_w = W;
       c.acc_addr = acc_addr;
@@ -437,6 +458,7 @@ class WsScheduler {
   }
 
   const Layer& l_;
+  const Accelerator& a_;
   const WsTiling& t_;
   const DramMap& map_;
   Sink& sink_;

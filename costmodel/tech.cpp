@@ -24,12 +24,13 @@ const Tech& default_tech() {
 Area accelerator_area(const Accelerator& a, const Tech& t) {
   Area ar;
   ar.pe_array = t.pe_area_um2 * a.pe_rows * a.pe_cols;
-  if (a.dataflow == Dataflow::RS)  // scratchpads: int8 ifmap and filter, int32 psum entries
-    ar.spad = t.reg_area_um2_per_byte * (a.spad_ifmap + a.spad_filter + 4.0 * a.spad_psum) *
+  if (a.dataflow == Dataflow::RS)  // scratchpads: int8 ifmap and int32 psum registers, and
+    ar.spad = (t.reg_area_um2_per_byte * (a.spad_ifmap + 4.0 * a.spad_psum) +  // the filter
+               t.sram_area_um2_per_kib * a.spad_filter / 1024.0) *             // SRAM
               a.pe_rows * a.pe_cols;
   ar.ifmap = t.sram_area_um2_per_kib * a.ifmap_kib;
   ar.weight = t.sram_area_um2_per_kib * a.weight_kib;
-  ar.acc = t.sram_area_um2_per_kib * a.ofmap_kib;
+  ar.acc = 2 * t.sram_area_um2_per_kib * a.ofmap_kib;  // two copies: compute's and store's
   ar.param = t.reg_area_um2_per_byte * 2 * a.pe_cols * 9;
   ar.output_stage = t.requant_area_um2 * a.pe_cols;
   ar.control = t.dma_area_um2;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
@@ -23,11 +24,13 @@ bool is_rs(const Accelerator& a) { return a.dataflow == Dataflow::RS; }
 // a tool that elaborates the filelist the ordinary way (every module with its default
 // parameters first) finds every module it references. Only the top's engine is built.
 std::vector<std::string> template_files() {
-  return {"common/hdx_buf.sv",       "common/hdx_acc_mem.sv",   "common/hdx_requant.sv",
+  return {"common/hdx_sram_1p.sv",    "common/hdx_sram_2p.sv",   "common/hdx_buf.sv",
+          "common/hdx_ibuf.sv",      "common/hdx_buf_mp.sv",    "common/hdx_acc.sv",       "common/hdx_requant.sv",
           "common/hdx_ld.sv",        "common/hdx_st.sv",        "systolic/hdx_ws_pe.sv",
           "systolic/hdx_ws_array.sv", "systolic/hdx_ws_cmp.sv", "eyeriss/hdx_rs_pe.sv",
           "eyeriss/hdx_rs_array.sv", "eyeriss/hdx_rs_cmp.sv",   "common/hdx_core.sv"};
 }
+
 
 int words(const std::vector<CmdField>& f) { return static_cast<int>(f.size()); }
 // The compute engine's command words: CMP (ws) or PASS (rs).
@@ -118,6 +121,40 @@ nlohmann::json signature(const Accelerator& a, const std::string& top) {
           {"clock", {{"name", "clk_i"}, {"edge", "posedge"}, {"mhz", a.clock_mhz}}},
           {"reset", {{"name", "rst_ni"}, {"active", "low"}, {"kind", "async"}}},
           {"ports", ports}};
+}
+
+// The memory instances of the tree, as a memory compiler or an FPGA flow needs them (the
+// module each instance is, its shape and ports), with the sizes the templates derive.
+nlohmann::json memories(const Accelerator& a, const std::string& top) {
+  nlohmann::json list = nlohmann::json::array();
+  auto add = [&](const std::string& inst, const std::string& module, const std::string& kind,
+                 long long depth, long long width, const std::string& we, int rd_ports,
+                 const std::string& read, long long count) {
+    list.push_back({{"instance", top + ".u_core." + inst}, {"module", module},
+                    {"kind", kind}, {"depth", depth}, {"width_bits", width},
+                    {"write_enable", we}, {"read_ports", rd_ports}, {"write_ports", 1},
+                    {"read", read}, {"count", count}});
+  };
+  // hdx_buf: two banks of NB-byte words.
+  auto banked = [&](const std::string& inst, long long bytes, long long nb) {
+    for (int bank = 0; bank < 2; ++bank)
+      add(fmt::format("{}.u_bank{}", inst, bank), "hdx_sram_2p", "sram_1r1w",
+          (bytes + 2 * nb - 1) / (2 * nb), nb * 8, "byte", 1, "sync", 1);
+  };
+  const int R = a.pe_rows, C = a.pe_cols, nb = ifmap_banks(a);
+  add("u_ifmap_buf.g_bank[*].u_bank", "hdx_sram_2p", "sram_1r1w", (a.ifmap_bytes() + nb - 1) / nb,
+      8, "word", 1, "sync", nb);
+  if (is_rs(a)) {
+    add("g_rs.u_weight_buf", "hdx_buf_mp", "multiport_array", a.weight_bytes(), 8, "byte", R,
+        "async", 1);
+    add("g_rs.u_cmp.u_array.g_row[*].g_col[*].u_pe.u_filt", "hdx_sram_1p", "sram_1rw",
+        a.spad_filter, 8, "word", 1, "sync", 1LL * R * C);
+  } else {
+    banked("g_ws.u_weight_buf", a.weight_bytes(), ws_weight_word_bytes(a));
+  }
+  for (const char* copy : {"u_acc.u_rmw", "u_acc.u_store"})
+    add(copy, "hdx_sram_2p", "sram_1r1w", a.acc_entries(), 32LL * C, "word", 1, "sync", 1);
+  return list;
 }
 
 std::string first_line(const std::string& s) {
@@ -261,11 +298,15 @@ RtlResult generate_rtl(const Accelerator& a, const RtlOptions& opt) {
   write_file_atomic(r.filelist, fl);
   const std::string sig_file = r.top + ".signature.json";
   write_file_atomic((rtl / sig_file).string(), signature(a, r.top).dump(2) + "\n");
+  write_file_atomic((rtl / "memories.json").string(),
+                    nlohmann::json{{"top", r.top}, {"memories", memories(a, r.top)}}.dump(2) +
+                        "\n");
 
   for (const auto& n : names) r.files.push_back("rtl/" + n);
   for (const auto& n : includes) r.files.push_back("rtl/" + n);
   r.files.push_back("rtl/filelist.f");
   r.files.push_back("rtl/" + sig_file);
+  r.files.push_back("rtl/memories.json");
 
   if (opt.lint) {
     std::string out;

@@ -291,7 +291,7 @@ TEST(ModelRs, WorkedExample) {
   EXPECT_EQ(c.rs.r_v, 1);
   EXPECT_EQ(c.rs.e, 4);
   EXPECT_EQ(c.rs.r_h, 1);
-  EXPECT_EQ(c.cycles, 191);  // ST1 done at 180, its last write response 1 + 10 cycles later
+  EXPECT_EQ(c.cycles, 193);  // ST1 done at 182, its last write response 1 + 10 cycles later
   EXPECT_EQ(c.n_ld, 3);
   EXPECT_EQ(c.n_cmp, 1);
   EXPECT_EQ(c.n_st, 1);

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <chrono>
 #include <cstdlib>
@@ -344,6 +345,84 @@ TEST_P(RtlgenTree, SignatureMatchesConfigAndTop) {
     EXPECT_EQ(in_top[i].name, expected[i].name) << "port " << i;
     EXPECT_EQ(in_top[i].input, expected[i].input) << expected[i].name;
     EXPECT_EQ(in_top[i].width, expected[i].width) << expected[i].name;
+  }
+}
+
+// memories.json lists every memory with the shape the templates derive, and the memories of
+// each buffer hold at least the buffer's bytes. The shapes are computed here from the rules
+// of docs/architecture.md ("Memories"), not from rtlgen's code.
+TEST_P(RtlgenTree, MemoriesListEveryBuffer) {
+  const Accelerator a = GetParam().make();
+  TempDir tmp;
+  const fs::path dir = tmp.path() / "out";
+  const RtlResult r = generate_rtl(a, options(dir, /*lint=*/false));
+  const json m = json::parse(read_file((dir / "rtl" / "memories.json").string()));
+  EXPECT_EQ(m.at("top"), r.top);
+  auto pow2_at_least = [](std::initializer_list<int> v) {
+    int n = 2;
+    while (n < std::max(v)) n *= 2;
+    return n;
+  };
+  std::map<std::string, json> by_name;
+  for (const json& e : m.at("memories")) {
+    const std::string inst = e.at("instance");
+    ASSERT_EQ(inst.rfind(r.top + ".u_core.", 0), 0u) << inst;
+    by_name[inst.substr(r.top.size() + 8)] = e;
+  }
+  auto bits = [&](const std::string& name) {
+    const json& e = by_name.at(name);
+    return e.at("depth").get<long long>() * e.at("width_bits").get<long long>() *
+           e.at("count").get<long long>();
+  };
+  auto expect = [&](const std::string& name, const std::string& kind, long long depth,
+                    long long width, long long count) {
+    ASSERT_TRUE(by_name.count(name)) << name << " missing from memories.json";
+    const json& e = by_name.at(name);
+    EXPECT_EQ(e.at("kind"), kind) << name;
+    EXPECT_EQ(e.at("depth").get<long long>(), depth) << name;
+    EXPECT_EQ(e.at("width_bits").get<long long>(), width) << name;
+    EXPECT_EQ(e.at("count").get<long long>(), count) << name;
+  };
+  const int R = a.pe_rows, C = a.pe_cols, bpc = a.dram_bytes_per_cycle;
+  const int nb = pow2_at_least({R, bpc});
+  expect("u_ifmap_buf.g_bank[*].u_bank", "sram_1r1w", (a.ifmap_bytes() + nb - 1) / nb, 8, nb);
+  EXPECT_GE(bits("u_ifmap_buf.g_bank[*].u_bank"), 8LL * a.ifmap_bytes());
+  for (const char* copy : {"u_acc.u_rmw", "u_acc.u_store"}) {
+    expect(copy, "sram_1r1w", a.acc_entries(), 32LL * C, 1);
+    EXPECT_EQ(by_name.at(copy).at("read"), "sync");
+  }
+  if (a.dataflow == Dataflow::RS) {
+    expect("g_rs.u_weight_buf", "multiport_array", a.weight_bytes(), 8, 1);
+    EXPECT_EQ(by_name.at("g_rs.u_weight_buf").at("read_ports"), R);
+    expect("g_rs.u_cmp.u_array.g_row[*].g_col[*].u_pe.u_filt", "sram_1rw", a.spad_filter, 8,
+           1LL * R * C);
+    EXPECT_EQ(by_name.size(), 5u);
+  } else {
+    const int w = pow2_at_least({C, bpc});
+    for (const char* bank : {"g_ws.u_weight_buf.u_bank0", "g_ws.u_weight_buf.u_bank1"})
+      expect(bank, "sram_1r1w", (a.weight_bytes() + 2 * w - 1) / (2 * w), 8LL * w, 1);
+    EXPECT_GE(bits("g_ws.u_weight_buf.u_bank0") + bits("g_ws.u_weight_buf.u_bank1"),
+              8LL * a.weight_bytes());
+    EXPECT_EQ(by_name.size(), 5u);
+  }
+  // Every name on an instance's path is an instance or generate block of the tree.
+  std::string verilog;
+  for (const auto& f : r.files)
+    if (f.size() > 3 && f.compare(f.size() - 3, 3, ".sv") == 0)
+      verilog += read_file((dir / f).string());
+  for (const auto& [name, e] : by_name) {
+    std::stringstream path(name);
+    for (std::string part; std::getline(path, part, '.');) {
+      part = part.substr(0, part.find('['));
+      EXPECT_TRUE(std::regex_search(verilog, std::regex("\\b" + part + "\\b"))) << name;
+    }
+  }
+  // Every SRAM instance is one of the two wrappers, which the tree holds.
+  for (const auto& [name, e] : by_name) {
+    if (e.at("kind") == "multiport_array") continue;
+    const std::string mod = e.at("module");
+    EXPECT_TRUE(mod == "hdx_sram_2p" || mod == "hdx_sram_1p") << name;
+    EXPECT_TRUE(fs::is_regular_file(dir / "rtl" / (mod + ".sv"))) << mod;
   }
 }
 

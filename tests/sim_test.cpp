@@ -448,37 +448,65 @@ TEST(SimIllegal, RsPassIsFlagged) {
 
 // An assertion names its rule and cycle: a load engine that changes its request address
 // while the DRAM withholds ready breaks hdx_core.rd_req_hold, on both simulators.
-TEST(SimAssertions, BrokenHandshakeIsReported) {
-  namespace fs = std::filesystem;
-  const std::string data = std::string(HDX_BINARY_DIR) + "/assert_test";
-  fs::remove_all(data);
-  fs::create_directories(data);
-  fs::copy(std::string(HDX_SOURCE_DIR) + "/templates", data + "/templates",
-           fs::copy_options::recursive);
-  fs::copy(std::string(HDX_SOURCE_DIR) + "/sim", data + "/sim", fs::copy_options::recursive);
-  const std::string ld = data + "/templates/common/hdx_ld.sv";
-  std::string text = read_file(ld);
-  const std::string from = "assign rd_req_addr_o = addr_q;";
-  const auto at = text.find(from);
-  ASSERT_NE(at, std::string::npos) << "hdx_ld.sv changed; update this test";
-  text.replace(at, from.size(), "assign rd_req_addr_o = addr_q + {31'd0, !rd_req_ready_i};");
-  write_file_atomic(ld, text);
-  setenv("HDX_DATA_DIR", data.c_str(), 1);
-  const Accelerator a = accel(2, 2, 4, 3, 1, 1, 1);
-  const Layer l = conv("c1", 2, 4, 4, 2, 1, 1, 0, 1, false);
-  SimOptions o;
-  o.backpressure = 0.3;
+// A copy of templates/ and sim/ with one line of one template replaced, for the tests that
+// check that a broken design is caught; HDX_DATA_DIR points at it until the object dies.
+class PatchedData {
+ public:
+  PatchedData(const std::string& name, const std::string& file, const std::string& from,
+              const std::string& to)
+      : dir_(std::string(HDX_BINARY_DIR) + "/" + name) {
+    namespace fs = std::filesystem;
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    fs::copy(std::string(HDX_SOURCE_DIR) + "/templates", dir_ + "/templates",
+             fs::copy_options::recursive);
+    fs::copy(std::string(HDX_SOURCE_DIR) + "/sim", dir_ + "/sim", fs::copy_options::recursive);
+    const std::string path = dir_ + "/templates/" + file;
+    std::string text = read_file(path);
+    const auto at = text.find(from);
+    if (at == std::string::npos) throw std::runtime_error(file + " changed; update this test");
+    text.replace(at, from.size(), to);
+    write_file_atomic(path, text);
+    setenv("HDX_DATA_DIR", dir_.c_str(), 1);
+  }
+  ~PatchedData() {
+    unsetenv("HDX_DATA_DIR");
+    std::filesystem::remove_all(dir_);
+  }
+
+ private:
+  std::string dir_;
+};
+
+// Runs the layer on both simulators and expects each to stop on the named assertion.
+void expect_assertion(const Accelerator& a, const Layer& l, const SimOptions& o,
+                      const std::string& rule) {
   for (Simulator sim : {Simulator::Verilator, Simulator::Icarus}) {
     try {
       const SimModel m = build_sim_model(a, false, {}, sim);
       (void)simulate_layer(m, l, a, random_layer_data(l, 1), "", o);
-      ADD_FAILURE() << simulator_name(sim) << ": the broken handshake went unnoticed";
+      ADD_FAILURE() << simulator_name(sim) << ": " << rule << " went unnoticed";
     } catch (const SimError& e) {
       const std::string w = e.what();
       EXPECT_NE(w.find("assertion failed in cycle"), std::string::npos) << w;
-      EXPECT_NE(w.find("hdx_core.rd_req_hold"), std::string::npos) << w;
+      EXPECT_NE(w.find(rule), std::string::npos) << w;
     }
   }
-  unsetenv("HDX_DATA_DIR");
-  fs::remove_all(data);
+}
+
+TEST(SimAssertions, BrokenHandshakeIsReported) {
+  PatchedData data("assert_test", "common/hdx_ld.sv", "assign rd_req_addr_o = addr_q;",
+                   "assign rd_req_addr_o = addr_q + {31'd0, !rd_req_ready_i};");
+  SimOptions o;
+  o.backpressure = 0.3;
+  expect_assertion(accel(2, 2, 4, 3, 1, 1, 1), conv("c1", 2, 4, 4, 2, 1, 1, 0, 1, false), o,
+                   "hdx_core.rd_req_hold");
+}
+
+// Lane 1 reads lane 0's byte: both lanes in one bank of the ws ifmap buffer.
+TEST(SimAssertions, IfmapBankConflictIsReported) {
+  PatchedData data("bank_test", "systolic/hdx_ws_cmp.sv", "assign addr = str_base_q + off;",
+                   "assign addr = str_base_q + off - (r == 1 ? 1 : 0);");
+  expect_assertion(accel(2, 2, 4, 3, 1, 1, 1), conv("c1", 2, 4, 4, 2, 1, 1, 0, 1, false), {},
+                   "hdx_ibuf.bank_conflict");
 }

@@ -83,7 +83,6 @@ module hdx_core #(
   localparam IAW = $clog2(IFMAP_BYTES);
   localparam WAW = $clog2(WEIGHT_BYTES);
   localparam CAW = $clog2(ACC_ENTRIES);
-  localparam WRD = RS ? PE_ROWS : 1;  // weight buffer read ports: one per PE row in rs
 
   // ---------------------------------------------------------------- control
   logic        busy_q, done_q, finished;
@@ -169,44 +168,39 @@ module hdx_core #(
   );
 
   // ---------------------------------------------------------------- buffers
+  // The ifmap buffer: one byte per PE row and cycle, on SRAM banks (hdx_ibuf). The weight
+  // buffer is the engine's: SRAM banks on ws (hdx_buf); on rs still an array read at one
+  // address per PE row and cycle, asynchronously (hdx_buf_mp).
+  logic [PE_ROWS-1:0]     ib_re;
   logic [PE_ROWS*IAW-1:0] ib_raddr;
   logic [PE_ROWS*8-1:0]   ib_rdata;
-  logic [WRD*WAW-1:0]         wb_raddr;
-  logic [WRD*PE_COLS*8-1:0]   wb_rdata;
-
-  hdx_buf #(.BYTES(IFMAP_BYTES), .AW(IAW), .WB(BPC), .NRD(PE_ROWS), .RB(1)) u_ifmap_buf (
+  hdx_ibuf #(.BYTES(IFMAP_BYTES), .AW(IAW), .WB(BPC), .NRD(PE_ROWS)) u_ifmap_buf (
     .clk_i   (clk_i),
     .we_i    (bw_valid && bw_target == 2'd0),
     .waddr_i (bw_addr[IAW-1:0]),
     .wlen_i  (bw_len),
     .wdata_i (bw_data),
+    .re_i    (ib_re),
     .raddr_i (ib_raddr),
     .rdata_o (ib_rdata)
   );
 
-  hdx_buf #(.BYTES(WEIGHT_BYTES), .AW(WAW), .WB(BPC), .NRD(WRD), .RB(PE_COLS)) u_weight_buf (
-    .clk_i   (clk_i),
-    .we_i    (bw_valid && bw_target == 2'd1),
-    .waddr_i (bw_addr[WAW-1:0]),
-    .wlen_i  (bw_len),
-    .wdata_i (bw_data),
-    .raddr_i (wb_raddr),
-    .rdata_o (wb_rdata)
-  );
+  logic                  acc_rq_valid, acc_rq_first, acc_rq_last, acc_wr_last, acc_re;
+  logic [CAW-1:0]        acc_rq_addr, acc_raddr;
+  logic [PE_COLS*32-1:0] acc_add, acc_rdata;
 
-  logic                  acc_we;
-  logic [CAW-1:0]        acc_waddr, acc_raddr_a, acc_raddr_b;
-  logic [PE_COLS*32-1:0] acc_wdata, acc_rdata_a, acc_rdata_b;
-
-  hdx_acc_mem #(.ENTRIES(ACC_ENTRIES), .AW(CAW), .LANES(PE_COLS)) u_acc (
-    .clk_i     (clk_i),
-    .we_i      (acc_we),
-    .waddr_i   (acc_waddr),
-    .wdata_i   (acc_wdata),
-    .raddr_a_i (acc_raddr_a),
-    .rdata_a_o (acc_rdata_a),
-    .raddr_b_i (acc_raddr_b),
-    .rdata_b_o (acc_rdata_b)
+  hdx_acc #(.ENTRIES(ACC_ENTRIES), .AW(CAW), .LANES(PE_COLS)) u_acc (
+    .clk_i      (clk_i),
+    .rst_ni     (rst_ni),
+    .rq_valid_i (acc_rq_valid),
+    .rq_first_i (acc_rq_first),
+    .rq_last_i  (acc_rq_last),
+    .rq_addr_i  (acc_rq_addr),
+    .add_i      (acc_add),
+    .wr_last_o  (acc_wr_last),
+    .rd_en_i    (acc_re),
+    .rd_addr_i  (acc_raddr),
+    .rd_data_o  (acc_rdata)
   );
 
   // ---------------------------------------------------------------- compute engine
@@ -214,6 +208,18 @@ module hdx_core #(
 
   if (RS) begin : g_rs
     logic [63:0] spad_rd;
+    logic [PE_ROWS*WAW-1:0]         wb_raddr;
+    logic [PE_ROWS*PE_COLS*8-1:0]   wb_rdata;
+    hdx_buf_mp #(.BYTES(WEIGHT_BYTES), .AW(WAW), .WB(BPC), .NRD(PE_ROWS), .RB(PE_COLS))
+        u_weight_buf (
+      .clk_i   (clk_i),
+      .we_i    (bw_valid && bw_target == 2'd1),
+      .waddr_i (bw_addr[WAW-1:0]),
+      .wlen_i  (bw_len),
+      .wdata_i (bw_data),
+      .raddr_i (wb_raddr),
+      .rdata_o (wb_rdata)
+    );
     hdx_rs_cmp #(
       .ROWS(PE_ROWS), .COLS(PE_COLS), .SI(SPAD_IFMAP), .SF(SPAD_FILTER), .SP(SPAD_PSUM),
       .WORDS(CMP_WORDS), .IAW(IAW), .WAW(WAW), .CAW(CAW), .ACC(ACC_ENTRIES)
@@ -230,14 +236,16 @@ module hdx_core #(
       .done_cnt_o          (cnt_cmp),
       .err_o               (err_o[1]),
       .wb_raddr_o          (wb_raddr),
+      .ib_re_o             (ib_re),
       .wb_rdata_i          (wb_rdata),
       .ib_raddr_o          (ib_raddr),
       .ib_rdata_i          (ib_rdata),
-      .acc_raddr_o         (acc_raddr_a),
-      .acc_rdata_i         (acc_rdata_a),
-      .acc_we_o            (acc_we),
-      .acc_waddr_o         (acc_waddr),
-      .acc_wdata_o         (acc_wdata),
+      .acc_rq_valid_o      (acc_rq_valid),
+      .acc_rq_first_o      (acc_rq_first),
+      .acc_rq_last_o       (acc_rq_last),
+      .acc_rq_addr_o       (acc_rq_addr),
+      .acc_add_o           (acc_add),
+      .acc_wr_last_i       (acc_wr_last),
       .ev_macs_o           (cnt_macs_o),
       .ev_ifmap_rd_o       (cnt_ifmap_rd_o),
       .ev_weight_rd_o      (cnt_weight_rd_o),
@@ -253,6 +261,19 @@ module hdx_core #(
     assign cnt_spad_psum_rd_o   = spad_rd;
     assign cnt_spad_psum_wr_o   = spad_rd;
   end else begin : g_ws
+    logic                 wb_re;
+    logic [WAW-1:0]       wb_raddr;
+    logic [PE_COLS*8-1:0] wb_rdata;
+    hdx_buf #(.BYTES(WEIGHT_BYTES), .AW(WAW), .WB(BPC), .RB(PE_COLS)) u_weight_buf (
+      .clk_i   (clk_i),
+      .we_i    (bw_valid && bw_target == 2'd1),
+      .waddr_i (bw_addr[WAW-1:0]),
+      .wlen_i  (bw_len),
+      .wdata_i (bw_data),
+      .re_i    (wb_re),
+      .raddr_i (wb_raddr),
+      .rdata_o (wb_rdata)
+    );
     hdx_ws_cmp #(
       .ROWS(PE_ROWS), .COLS(PE_COLS), .WORDS(CMP_WORDS), .IAW(IAW), .WAW(WAW), .CAW(CAW), .ACC(ACC_ENTRIES)
     ) u_cmp (
@@ -267,15 +288,18 @@ module hdx_core #(
       .cnt_st_i       (cnt_st),
       .done_cnt_o     (cnt_cmp),
       .err_o          (err_o[1]),
+      .wb_re_o        (wb_re),
+      .ib_re_o        (ib_re),
       .wb_raddr_o     (wb_raddr),
       .wb_rdata_i     (wb_rdata),
       .ib_raddr_o     (ib_raddr),
       .ib_rdata_i     (ib_rdata),
-      .acc_raddr_o    (acc_raddr_a),
-      .acc_rdata_i    (acc_rdata_a),
-      .acc_we_o       (acc_we),
-      .acc_waddr_o    (acc_waddr),
-      .acc_wdata_o    (acc_wdata),
+      .acc_rq_valid_o (acc_rq_valid),
+      .acc_rq_first_o (acc_rq_first),
+      .acc_rq_last_o  (acc_rq_last),
+      .acc_rq_addr_o  (acc_rq_addr),
+      .acc_add_o      (acc_add),
+      .acc_wr_last_i  (acc_wr_last),
       .ev_macs_o      (cnt_macs_o),
       .ev_ifmap_rd_o  (cnt_ifmap_rd_o),
       .ev_weight_rd_o (cnt_weight_rd_o),
@@ -303,8 +327,9 @@ module hdx_core #(
     .pw_addr_i     (bw_addr),
     .pw_len_i      (bw_len),
     .pw_data_i     (bw_data),
-    .acc_raddr_o   (acc_raddr_b),
-    .acc_rdata_i   (acc_rdata_b),
+    .acc_re_o      (acc_re),
+    .acc_raddr_o   (acc_raddr),
+    .acc_rdata_i   (acc_rdata),
     .wr_valid_o    (wr_valid_o),
     .wr_ready_i    (wr_ready_i),
     .wr_addr_o     (wr_addr_o),

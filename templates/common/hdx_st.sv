@@ -1,7 +1,9 @@
-// Store engine: for each output pixel of a command, reads one accumulator entry, applies the
-// output stage in every lane (hdx_requant, two register stages) and writes the n_valid int8
-// results to DRAM in beats of up to BPC bytes, one beat per cycle. A pixel is issued every
-// beats_per_pix cycles, so the stage registers hold each pixel until its beats are out.
+// Store engine: for each output pixel of a command, reads one accumulator entry (synchronous
+// read: the entry arrives in the next cycle, stage 0), applies the output stage in every lane
+// (hdx_requant, stages 1 and 2) and writes the n_valid int8 results to DRAM in beats of up to
+// BPC bytes, one beat per cycle. A pixel is issued every beats_per_pix cycles, so the stage
+// registers hold each pixel until its beats are out; while the write channel stalls nothing
+// advances and no entry is read, so the accumulator's output holds stage 0's entry.
 // Also holds the per-channel output parameters (param buffer, two slots of COLS channels).
 //
 // Illegal commands (err_o, sticky until clear_i; the engine then takes no further command):
@@ -30,7 +32,8 @@ module hdx_st #(
   input  logic [23:0]         pw_addr_i,
   input  logic [7:0]          pw_len_i,
   input  logic [BPC*8-1:0]    pw_data_i,
-  // accumulator read
+  // accumulator read (data in the next cycle)
+  output logic                acc_re_o,
   output logic [CAW-1:0]      acc_raddr_o,
   input  logic [COLS*32-1:0]  acc_rdata_i,
   // DRAM write channel
@@ -103,6 +106,7 @@ module hdx_st #(
   end
   assign err_o = err_q;
 
+  assign acc_re_o    = issue;
   assign acc_raddr_o = cmd_q[ST_ACC_ADDR*32 +: CAW] + pix_q[CAW-1:0];
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -134,12 +138,13 @@ module hdx_st #(
   end
 
   // ---------------------------------------------------------------- output stage
-  // Pipeline control: stage 1 holds the product, stage 2 the int8 row being written.
-  logic        s1_valid_q, s2_valid_q, s1_last_q, s2_last_q;
-  logic [31:0] s1_addr_q, s2_addr_q, s1_nv_q, s2_nv_q, s1_bp_q, s2_bp_q, beat_q;
-  logic        pslot, relu;
-  assign pslot = fld(cmd_q, ST_PARAM_SLOT) != 32'd0;
-  assign relu  = fld(cmd_q, ST_RELU) != 32'd0;
+  // Pipeline control: stage 0 has the entry at the accumulator's output, stage 1 holds the
+  // product, stage 2 the int8 row being written.
+  logic        s0_valid_q, s1_valid_q, s2_valid_q, s0_last_q, s1_last_q, s2_last_q;
+  logic [31:0] s0_addr_q, s1_addr_q, s2_addr_q, s0_nv_q, s1_nv_q, s2_nv_q;
+  logic [31:0] s0_bp_q, s1_bp_q, s2_bp_q, beat_q;
+  // The param slot and ReLU flag of the pixel in stage 0 (the command may have moved on).
+  logic        s0_pslot_q, s0_relu_q;
 
   logic [NB*8-1:0] row;
   for (genvar c = 0; c < NB; c++) begin : g_lane
@@ -148,17 +153,17 @@ module hdx_st #(
       localparam B1 = (COLS + c) * PB;
       logic [31:0] bias, mult;
       logic [7:0]  shift;
-      assign bias  = pslot ? par[B1*8 +: 32]      : par[B0*8 +: 32];
-      assign mult  = pslot ? par[(B1+4)*8 +: 32]  : par[(B0+4)*8 +: 32];
-      assign shift = pslot ? par[(B1+8)*8 +: 8]   : par[(B0+8)*8 +: 8];
+      assign bias  = s0_pslot_q ? par[B1*8 +: 32]      : par[B0*8 +: 32];
+      assign mult  = s0_pslot_q ? par[(B1+4)*8 +: 32]  : par[(B0+4)*8 +: 32];
+      assign shift = s0_pslot_q ? par[(B1+8)*8 +: 8]   : par[(B0+8)*8 +: 8];
       hdx_requant u_rq (
         .clk_i   (clk_i),
-        .en0_i   (issue),
+        .en0_i   (s0_valid_q && adv),
         .acc_i   (acc_rdata_i[c*32 +: 32]),
         .bias_i  (bias),
         .mult_i  (mult),
         .shift_i (shift[5:0]),
-        .relu_i  (relu),
+        .relu_i  (s0_relu_q),
         .en1_i   (s1_valid_q && adv),
         .y_o     (row[c*8 +: 8])
       );
@@ -174,24 +179,26 @@ module hdx_st #(
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      s1_valid_q <= 1'b0;
-      s2_valid_q <= 1'b0;
-      s1_last_q  <= 1'b0;
-      s2_last_q  <= 1'b0;
-      s1_addr_q  <= '0;
-      s2_addr_q  <= '0;
-      s1_nv_q    <= '0;
-      s2_nv_q    <= '0;
-      s1_bp_q    <= '0;
-      s2_bp_q    <= '0;
-      beat_q     <= '0;
+      {s0_valid_q, s1_valid_q, s2_valid_q, s0_last_q, s1_last_q, s2_last_q} <= '0;
+      {s0_addr_q, s1_addr_q, s2_addr_q, s0_nv_q, s1_nv_q, s2_nv_q} <= '0;
+      {s0_bp_q, s1_bp_q, s2_bp_q, beat_q} <= '0;
+      {s0_pslot_q, s0_relu_q} <= '0;
     end else if (adv) begin
-      s1_valid_q <= issue;
+      s0_valid_q <= issue;
       if (issue) begin
-        s1_last_q <= pix_q == fld(cmd_q, ST_M_COUNT) - 32'd1;
-        s1_addr_q <= dram_q;
-        s1_nv_q   <= fld(cmd_q, ST_N_VALID);
-        s1_bp_q   <= fld(cmd_q, ST_BEATS_PER_PIX);
+        s0_last_q <= pix_q == fld(cmd_q, ST_M_COUNT) - 32'd1;
+        s0_addr_q <= dram_q;
+        s0_nv_q   <= fld(cmd_q, ST_N_VALID);
+        s0_bp_q   <= fld(cmd_q, ST_BEATS_PER_PIX);
+        s0_pslot_q <= fld(cmd_q, ST_PARAM_SLOT) != 32'd0;
+        s0_relu_q  <= fld(cmd_q, ST_RELU) != 32'd0;
+      end
+      s1_valid_q <= s0_valid_q;
+      if (s0_valid_q) begin
+        s1_last_q <= s0_last_q;
+        s1_addr_q <= s0_addr_q;
+        s1_nv_q   <= s0_nv_q;
+        s1_bp_q   <= s0_bp_q;
       end
       if (s1_valid_q) begin
         s2_valid_q <= 1'b1;

@@ -4,7 +4,9 @@
 // column: ifmap delivery (chunks * ceil(span / ROWS) cycles per value, ROWS diagonals per
 // cycle) and p * q * kw MAC cycles; the column's psums are copied into the PEs' shadow
 // registers once the drain has taken the previous column, and the drain adds them down
-// each PE column into the accumulators, one output row (entry) per cycle. The cycle after a
+// each PE column into the accumulators, one output row (entry) per cycle: the entry is
+// requested in the drain step, its sums (registered) follow a cycle later, and the
+// accumulator writes it a cycle after that (hdx_acc). The cycle after a
 // column's last MAC is the copy cycle; the next column's delivery, or the next pass's
 // filter load, starts in it.
 //
@@ -40,15 +42,17 @@ module hdx_rs_cmp #(
   // weight buffer: one row of COLS bytes per PE row
   output logic [ROWS*WAW-1:0]      wb_raddr_o,
   input  logic [ROWS*COLS*8-1:0]   wb_rdata_i,
-  // ifmap buffer: one byte per port
+  // ifmap buffer: one byte per port, in the cycle after ib_re_o
+  output logic [ROWS-1:0]          ib_re_o,
   output logic [ROWS*IAW-1:0]      ib_raddr_o,
   input  logic [ROWS*8-1:0]        ib_rdata_i,
-  // accumulator read-modify-write
-  output logic [CAW-1:0]           acc_raddr_o,
-  input  logic [COLS*32-1:0]       acc_rdata_i,
-  output logic                     acc_we_o,
-  output logic [CAW-1:0]           acc_waddr_o,
-  output logic [COLS*32-1:0]       acc_wdata_o,
+  // accumulator read-modify-write (hdx_acc): request, then the addend one cycle later
+  output logic                     acc_rq_valid_o,
+  output logic                     acc_rq_first_o,
+  output logic                     acc_rq_last_o,
+  output logic [CAW-1:0]           acc_rq_addr_o,
+  output logic [COLS*32-1:0]       acc_add_o,
+  input  logic                     acc_wr_last_i,
   // events
   output logic [63:0]              ev_macs_o,
   output logic [63:0]              ev_ifmap_rd_o,
@@ -316,7 +320,28 @@ module hdx_rs_cmp #(
     assign addr = dl_addr0 + port_rw[r*32 +: 32];
     assign ib_raddr_o[r*IAW +: IAW] = addr[IAW-1:0];
     assign dl_rd[r] = ok;
-    assign dl_data[r*8 +: 8] = ok ? ib_rdata_i[r*8 +: 8] : 8'd0;
+  end
+  assign ib_re_o = dl_rd;
+
+  // The values arrive a cycle after their reads (the buffer's synchronous read), and are
+  // written into the PEs' windows then: the delivery's control is registered alongside.
+  logic            dl_en_q;
+  logic [ROWS-1:0] dl_rd_q;
+  logic [7:0]      dl_v_q, dl_b_q;
+  logic [SIW-1:0]  dl_a_q;
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      {dl_en_q, dl_rd_q, dl_v_q, dl_b_q, dl_a_q} <= '0;
+    end else begin
+      dl_en_q <= in_deliv;
+      dl_rd_q <= dl_rd;
+      dl_v_q  <= v[7:0];
+      dl_b_q  <= b[7:0];
+      dl_a_q  <= dl_a[SIW-1:0];
+    end
+  end
+  for (genvar r = 0; r < ROWS; r++) begin : g_dl
+    assign dl_data[r*8 +: 8] = dl_rd_q[r] ? ib_rdata_i[r*8 +: 8] : 8'd0;
   end
 
   // ---------------------------------------------------------------- MACs
@@ -349,10 +374,10 @@ module hdx_rs_cmp #(
     .fl_f_i      (f[SPW-1:0]),
     .fl_addr_i   (fl_addr),
     .fl_rows_i   (wb_rdata_i),
-    .dl_en_i     (in_deliv),
-    .dl_v_i      (v[7:0]),
-    .dl_b_i      (b[7:0]),
-    .dl_addr_i   (dl_a[SIW-1:0]),
+    .dl_en_i     (dl_en_q),
+    .dl_v_i      (dl_v_q),
+    .dl_b_i      (dl_b_q),
+    .dl_addr_i   (dl_a_q),
     .dl_data_i   (dl_data),
     .mac_en_i    (in_mac),
     .mac_first_i (c == 16'd0 && x == 16'd0),
@@ -473,8 +498,8 @@ module hdx_rs_cmp #(
   // Lane L of an accumulator entry is filter f = L mod p of set h = L / p: the column sum of
   // filter f in PE column h * e + j (the array adds the active rows).
   logic [31:0] dr_addr_q, dr_wout_q, dr_p_q, dr_sets_q;
-  logic dr_first_q, dr_last_q, done_pend_q;
-  logic [COLS*32-1:0] lane_sum;
+  logic dr_first_q, dr_last_q;
+  logic [COLS*32-1:0] lane_sum, lane_sum_q;
   always_comb begin : sums
     logic [31:0] lf, lh, col, s;
     logic [SP*32-1:0] cs;
@@ -501,14 +526,13 @@ module hdx_rs_cmp #(
   logic [31:0] cur_e;  // strips are at most COLS rows
   // verilator lint_on UNUSEDSIGNAL
   assign cur_e = fld(cur_q, RS_E);
-  // Entry ACC_ADDR + j * WOUT + ow of drain step j, stepped by WOUT.
-  assign acc_raddr_o = dr_addr_q[CAW-1:0];
-  assign acc_waddr_o = dr_addr_q[CAW-1:0];
-  assign acc_we_o    = dr_act_q;
-  for (genvar l = 0; l < COLS; l++) begin : g_acc
-    assign acc_wdata_o[l*32 +: 32] = dr_first_q ? lane_sum[l*32 +: 32] :
-                                     acc_rdata_i[l*32 +: 32] + lane_sum[l*32 +: 32];
-  end
+  // Drain step j requests entry ACC_ADDR + j * WOUT + ow (stepped by WOUT); its lane sums
+  // are registered and added in the next cycle.
+  assign acc_rq_valid_o = dr_act_q;
+  assign acc_rq_first_o = dr_first_q;
+  assign acc_rq_last_o  = dr_j_q + 16'd1 == dr_e_q && dr_last_q;
+  assign acc_rq_addr_o  = dr_addr_q[CAW-1:0];
+  assign acc_add_o      = lane_sum_q;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -522,9 +546,9 @@ module hdx_rs_cmp #(
       dr_sets_q   <= '0;
       dr_first_q  <= 1'b0;
       dr_last_q   <= 1'b0;
-      done_pend_q <= 1'b0;
+      lane_sum_q  <= '0;
     end else begin
-      done_pend_q <= dr_act_q && dr_j_q + 16'd1 == dr_e_q && dr_last_q;
+      lane_sum_q <= lane_sum;
       if (dr_act_q) begin
         dr_j_q    <= dr_j_q + 16'd1;
         dr_addr_q <= dr_addr_q + dr_wout_q;
@@ -578,7 +602,7 @@ module hdx_rs_cmp #(
         acc_wr_q <= acc_wr_q + AccBytes;
         if (!dr_first_q) acc_rd_q <= acc_rd_q + AccBytes;
       end
-      if (done_pend_q) done_q <= done_q + 32'd1;
+      if (acc_wr_last_i) done_q <= done_q + 32'd1;
     end
   end
   assign done_cnt_o          = done_q;

@@ -1,11 +1,14 @@
 // Compute engine of the weight-stationary accelerator (docs/architecture.md).
 //
 // Setup unit: for ROWS cycles, steps the reduction index of lane r (kh, kw, c and its
-//   buffer offset) and preloads weight row r into the idle weight bank of the array.
+//   buffer offset) and reads weight row r from the weight buffer; the row is written into
+//   the idle weight bank of the array in the next cycle (the buffer's synchronous read).
 // Stream unit: issues one output pixel per cycle: every lane reads its input byte from the
-//   ifmap buffer (zero outside the image), the vector is skewed into the array, and the
-//   column sums, deskewed, are added into the accumulator entry of that pixel
-//   ROWS + COLS cycles after issue.
+//   ifmap buffer (zero outside the image; the byte arrives in the next cycle, the issue
+//   stage), the vector is skewed into the array, and the
+//   column sums, deskewed, are added into the accumulator entry of that pixel: the entry is
+//   requested ROWS + COLS - 1 cycles after issue, the sums follow a cycle later, and the
+//   accumulator writes the entry a cycle after that (hdx_acc).
 // The setup of command j overlaps the stream of command j-1; it starts once its waits are
 // met and the bank it writes has been left by command j-2's last pixel (COLS-1 cycles after
 // that pixel's issue ended).
@@ -33,18 +36,21 @@ module hdx_ws_cmp #(
   input  logic [31:0]         cnt_st_i,
   output logic [31:0]         done_cnt_o,
   output logic                err_o,
-  // weight buffer read (one row of COLS bytes)
+  // weight buffer read (one row of COLS bytes, in the cycle after wb_re_o)
+  output logic                wb_re_o,
   output logic [WAW-1:0]      wb_raddr_o,
   input  logic [COLS*8-1:0]   wb_rdata_i,
-  // ifmap buffer reads (one byte per lane)
+  // ifmap buffer reads (one byte per lane, in the cycle after ib_re_o)
+  output logic [ROWS-1:0]     ib_re_o,
   output logic [ROWS*IAW-1:0] ib_raddr_o,
   input  logic [ROWS*8-1:0]   ib_rdata_i,
-  // accumulator read-modify-write
-  output logic [CAW-1:0]      acc_raddr_o,
-  input  logic [COLS*32-1:0]  acc_rdata_i,
-  output logic                acc_we_o,
-  output logic [CAW-1:0]      acc_waddr_o,
-  output logic [COLS*32-1:0]  acc_wdata_o,
+  // accumulator read-modify-write (hdx_acc): request, then the addend one cycle later
+  output logic                acc_rq_valid_o,
+  output logic                acc_rq_first_o,
+  output logic                acc_rq_last_o,
+  output logic [CAW-1:0]      acc_rq_addr_o,
+  output logic [COLS*32-1:0]  acc_add_o,
+  input  logic                acc_wr_last_i,
   // events
   output logic [63:0]         ev_macs_o,
   output logic [63:0]         ev_ifmap_rd_o,
@@ -57,7 +63,7 @@ module hdx_ws_cmp #(
   localparam RW = $clog2(ROWS);         // setup row counter
   localparam integer LastRowI = ROWS - 1;
   localparam integer HoldI    = COLS - 1;
-  localparam D  = ROWS + COLS;          // issue to accumulator write
+  localparam D  = ROWS + COLS;          // issue to the sums leaving the deskew
   localparam CW = 3 + CAW;              // {valid, first, last, acc address}
   localparam [RW-1:0] LastRow  = LastRowI[RW-1:0];
   localparam [7:0]    Hold     = HoldI[7:0];
@@ -126,11 +132,15 @@ module hdx_ws_cmp #(
   assign row_ok     = su_active && su_row32 < fld(su_cmd_q, CMP_K_VALID);
   localparam integer ColsI = COLS;
   localparam [WAW-1:0] ColsW = ColsI[WAW-1:0];
+  assign wb_re_o    = row_ok;
   assign wb_raddr_o = su_cmd_q[CMP_W_ADDR*32 +: WAW] + {{(WAW-RW){1'b0}}, su_row} * ColsW;
 
-  // Every row of the idle bank is written; rows at or beyond K_VALID and columns at or beyond
-  // N_VALID get 0, so no stale or unknown weight meets an activation.
-  logic [ROWS-1:0]   wl_en;
+  // Every row of the idle bank is written, a cycle after its read; rows at or beyond K_VALID
+  // and columns at or beyond N_VALID get 0, so no stale or unknown weight meets an
+  // activation. The row's enables, bank and column mask are registered with the read.
+  logic [ROWS-1:0]   wl_en, wl_en_q;
+  logic [COLS-1:0]   wl_ok, wl_ok_q;
+  logic              wl_bank_q;
   logic [COLS*8-1:0] wl_data;
   for (genvar r = 0; r < ROWS; r++) begin : g_wl
     localparam [RW-1:0] Row = r;
@@ -138,8 +148,19 @@ module hdx_ws_cmp #(
   end
   for (genvar c = 0; c < COLS; c++) begin : g_wd
     localparam [31:0] Col = c;
-    assign wl_data[c*8 +: 8] =
-        row_ok && Col < fld(su_cmd_q, CMP_N_VALID) ? wb_rdata_i[c*8 +: 8] : 8'd0;
+    assign wl_ok[c] = row_ok && Col < fld(su_cmd_q, CMP_N_VALID);
+    assign wl_data[c*8 +: 8] = wl_ok_q[c] ? wb_rdata_i[c*8 +: 8] : 8'd0;
+  end
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      wl_en_q   <= '0;
+      wl_ok_q   <= '0;
+      wl_bank_q <= 1'b0;
+    end else begin
+      wl_en_q   <= wl_en;
+      wl_ok_q   <= wl_ok;
+      wl_bank_q <= su_bank_q;
+    end
   end
 
   localparam integer RowsI = ROWS;
@@ -214,7 +235,6 @@ module hdx_ws_cmp #(
   assign str_last = str_valid_q && str_pix_q == fld(str_cmd_q, CMP_M_COUNT) - 32'd1;
 
   logic [ROWS-1:0]   lane_rd;
-  logic [ROWS*8-1:0] a_d;
   for (genvar r = 0; r < ROWS; r++) begin : g_lane
     logic signed [31:0] kh, kw, off, ih, iw;
     // verilator lint_off UNUSEDSIGNAL
@@ -232,8 +252,8 @@ module hdx_ws_cmp #(
     assign lane_rd[r] = str_valid_q && ok && ih >= 0 && ih < $signed(fld(str_cmd_q, CMP_IN_H)) &&
                         iw >= 0 && iw < $signed(fld(str_cmd_q, CMP_IN_W));
     assign ib_raddr_o[r*IAW +: IAW] = addr[IAW-1:0];
-    assign a_d[r*8 +: 8] = lane_rd[r] ? ib_rdata_i[r*8 +: 8] : 8'd0;
   end
+  assign ib_re_o = lane_rd;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -273,8 +293,10 @@ module hdx_ws_cmp #(
     end
   end
 
-  // Issue register, then lane r is delayed r cycles (skew) before entering array row r.
+  // Issue stage (the buffer's read register, the lanes that read, the bank), then lane r is
+  // delayed r cycles (skew) before entering array row r.
   logic [ROWS*8-1:0] a_q;
+  logic [ROWS-1:0]   lane_rd_q;
   logic              a_bank_q;
   logic [CW-1:0]     ctl_d;
   logic [CAW-1:0]    acc_addr;
@@ -283,12 +305,15 @@ module hdx_ws_cmp #(
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      a_q      <= '0;
-      a_bank_q <= 1'b0;
+      lane_rd_q <= '0;
+      a_bank_q  <= 1'b0;
     end else begin
-      a_q      <= a_d;
-      a_bank_q <= str_bank_q;
+      lane_rd_q <= lane_rd;
+      a_bank_q  <= str_bank_q;
     end
+  end
+  for (genvar r = 0; r < ROWS; r++) begin : g_issue
+    assign a_q[r*8 +: 8] = lane_rd_q[r] ? ib_rdata_i[r*8 +: 8] : 8'd0;
   end
 
   logic [ROWS*8-1:0] arr_a;
@@ -318,8 +343,8 @@ module hdx_ws_cmp #(
   hdx_ws_array #(.ROWS(ROWS), .COLS(COLS)) u_array (
     .clk_i     (clk_i),
     .rst_ni    (rst_ni),
-    .wl_en_i   (wl_en),
-    .wl_bank_i (su_bank_q),
+    .wl_en_i   (wl_en_q),
+    .wl_bank_i (wl_bank_q),
     .wl_data_i (wl_data),
     .a_i       (arr_a),
     .bank_i    (arr_bank),
@@ -349,23 +374,18 @@ module hdx_ws_cmp #(
     end
   end
 
-  // Control travels alongside: {valid, first, last, address} arrives with the sums.
-  logic [CW*D-1:0] ctl_q;
+  // Control travels alongside: {valid, first, last, address} is the accumulator request one
+  // cycle before the sums arrive.
+  logic [CW*(D-1)-1:0] ctl_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) ctl_q <= '0;
-    else         ctl_q <= {ctl_q[CW*(D-1)-1:0], ctl_d};
+    else         ctl_q <= {ctl_q[CW*(D-2)-1:0], ctl_d};
   end
-  logic          rmw_valid, rmw_first, rmw_last;
-  logic [CAW-1:0] rmw_addr;
-  assign {rmw_valid, rmw_first, rmw_last, rmw_addr} = ctl_q[CW*D-1 -: CW];
-
-  assign acc_raddr_o = rmw_addr;
-  assign acc_we_o    = rmw_valid;
-  assign acc_waddr_o = rmw_addr;
-  for (genvar c = 0; c < COLS; c++) begin : g_acc
-    assign acc_wdata_o[c*32 +: 32] =
-        rmw_first ? col_sum[c*32 +: 32] : acc_rdata_i[c*32 +: 32] + col_sum[c*32 +: 32];
-  end
+  logic rmw_valid, rmw_first;
+  assign {rmw_valid, rmw_first, acc_rq_last_o, acc_rq_addr_o} = ctl_q[CW*(D-1)-1 -: CW];
+  assign acc_rq_valid_o = rmw_valid;
+  assign acc_rq_first_o = rmw_first;
+  assign acc_add_o      = col_sum;
 
   // ---------------------------------------------------------------- events
   logic [63:0] macs_q, ifmap_rd_q, weight_rd_q, acc_rd_q, acc_wr_q;
@@ -401,8 +421,8 @@ module hdx_ws_cmp #(
       if (rmw_valid) begin
         acc_wr_q <= acc_wr_q + AccBytes;
         if (!rmw_first) acc_rd_q <= acc_rd_q + AccBytes;
-        if (rmw_last) done_q <= done_q + 32'd1;
       end
+      if (acc_wr_last_i) done_q <= done_q + 32'd1;
     end
   end
   assign done_cnt_o     = done_q;
