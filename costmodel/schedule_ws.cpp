@@ -11,10 +11,17 @@ namespace hdx {
 using detail::ceil_div;
 using detail::kib;
 
+namespace {
+// The power of two >= 2, x and y: bank and word sizes of the SRAM buffers.
+int pow2_at_least(int x, int y) {
+  int n = 2;
+  while (n < x || n < y) n *= 2;
+  return n;
+}
+}  // namespace
+
 int ws_weight_word_bytes(const Accelerator& a) {
-  int w = 2;
-  while (w < a.dram_bytes_per_cycle || w < a.pe_cols) w *= 2;
-  return w;
+  return pow2_at_least(a.dram_bytes_per_cycle, a.pe_cols);
 }
 
 WsTiling ws_tiling(const Layer& l, const Accelerator& a) {
@@ -52,11 +59,7 @@ WsTiling ws_tiling(const Layer& l, const Accelerator& a) {
   return t;
 }
 
-int ifmap_banks(const Accelerator& a) {
-  int nb = 2;
-  while (nb < a.dram_bytes_per_cycle || nb < a.pe_rows) nb *= 2;
-  return nb;
-}
+int ifmap_banks(const Accelerator& a) { return pow2_at_least(a.dram_bytes_per_cycle, a.pe_rows); }
 
 IfmapPitch ifmap_pitch(const Layer& l, const Accelerator& a, int groups) {
   const long long cl = 1LL * groups * l.cin_g();
@@ -74,8 +77,8 @@ IfmapPitch ifmap_pitch(const Layer& l, const Accelerator& a, int groups) {
 IfmapTiling ifmap_tiling(const Layer& l, const Accelerator& a) {
   IfmapTiling t;
   // The whole input if it fits, else two slots of row bands (slots start on a bank row).
-  const long long in_bytes = l.in_h * ifmap_pitch(l, a, l.groups).rp;
   const long long row_bytes = ifmap_pitch(l, a, l.groups).rp;
+  const long long in_bytes = l.in_h * row_bytes;
   if (in_bytes <= a.ifmap_bytes()) {
     t.ifmap_resident = true;
     t.ifmap_slot_bytes = in_bytes;
