@@ -1,8 +1,7 @@
 // Byte-addressed on-chip buffer with NRD asynchronous read ports of RB consecutive bytes
 // each and one write port of up to WB bytes at any byte address (from the load engine).
-// Still a multi-port array, not an SRAM macro: the buffers whose engines read at several
-// independent addresses per cycle (the ifmap buffer, and the rs weight buffer) use it until
-// they are banked (docs/architecture.md, "Memories").
+// Still a multi-port array, not an SRAM macro: the rs weight buffer, read at one address per
+// PE row and cycle, uses it until it is banked (docs/architecture.md, "Memories").
 module hdx_buf_mp #(
   parameter BYTES = 1024,
   parameter AW    = 10,
