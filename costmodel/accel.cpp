@@ -1,5 +1,7 @@
 #include "accel.h"
 
+#include <fmt/format.h>
+
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -11,6 +13,23 @@ namespace hdx {
 using nlohmann::json;
 
 const char* dataflow_name(Dataflow d) { return d == Dataflow::RS ? "rs" : "ws"; }
+
+int Accelerator::rs_weight_banks() const {
+  int n = 2;
+  while (n < pe_rows) n *= 2;
+  return n;
+}
+
+long long Accelerator::rs_weight_words() const {
+  const long long banks = rs_weight_banks();
+  return weight_bytes() / (banks * pe_cols) * banks;
+}
+
+int Accelerator::rs_weight_offset_bits() const {
+  int b = 1;
+  while ((1 << b) < pe_cols) ++b;
+  return b;
+}
 
 Accelerator accelerator_from_json(const json& j) {
   ObjectReader r(j, "");
@@ -42,9 +61,25 @@ Accelerator accelerator_from_json(const json& j) {
   if (a.dataflow == Dataflow::RS) {
     ObjectReader s = r.get_object("spad");
     s.allow_only({"ifmap", "filter", "psum"});
-    a.spad_ifmap = s.get_int("ifmap", 1, 1024);
+    a.spad_ifmap = s.get_int("ifmap", 1, 128);
     a.spad_filter = s.get_int("filter", 1, 4096);
-    a.spad_psum = s.get_int("psum", 1, 1024);
+    a.spad_psum = s.get_int("psum", 1, 32);
+    // Every bank of the weight buffer needs a word, and its addresses (word * 2^offset_bits
+    // + byte) have 24 bits.
+    const long long bank_row = 1LL * a.rs_weight_banks() * a.pe_cols;
+    const long long max_kib = (1LL << (24 - a.rs_weight_offset_bits())) * a.pe_cols / 1024;
+    const std::string path = json_path(r.path_of("buffers_kib"), "weight");
+    if (a.weight_bytes() < bank_row)
+      config_fail(config_code::kOutOfRange, path,
+                  fmt::format("an rs weight buffer of {} KiB has less than one word of {} "
+                              "bytes per bank ({} banks); set it to at least {}",
+                              a.weight_kib, a.pe_cols, a.rs_weight_banks(),
+                              (bank_row + 1023) / 1024));
+    if (a.weight_kib > max_kib)
+      config_fail(config_code::kOutOfRange, path,
+                  fmt::format("an rs weight buffer of {} KiB needs more than 24 address bits "
+                              "with words of {} bytes; set it to at most {}",
+                              a.weight_kib, a.pe_cols, max_kib));
   }
   return a;
 }

@@ -28,6 +28,12 @@ struct Accelerator {
   long long ofmap_bytes() const { return 1024LL * ofmap_kib; }
   // Accumulator entries (pe_cols int32 lanes each).
   long long acc_entries() const { return ofmap_bytes() / (4LL * pe_cols); }
+  // The rs weight buffer (hdx_wbuf): words of pe_cols bytes (one weight row each) on banks,
+  // the power of two >= 2 and pe_rows; every bank holds weight_bytes / (pe_cols * banks)
+  // words (rounded down). Byte b of word w has the buffer address w * 2^offset_bits + b.
+  int rs_weight_banks() const;
+  long long rs_weight_words() const;
+  int rs_weight_offset_bits() const;
 };
 
 Accelerator accelerator_from_json(const nlohmann::json& j);

@@ -15,7 +15,6 @@ RsTiling rs_tiling(const Layer& l, const Accelerator& a) {
   RsTiling t;
   static_cast<IfmapTiling&>(t) = ifmap_tiling(l, a);
   const int R = a.pe_rows, C = a.pe_cols, kw = l.kw, cin_g = l.cin_g(), N = l.cout_g();
-  const long long K = l.k();
 
   // Scratchpads: a PE holds the kw taps of q channels of its input row (ifmap), kw taps of
   // p filters x q channels of its filter row (filter), and p partial sums (psum).
@@ -52,34 +51,77 @@ RsTiling rs_tiling(const Layer& l, const Accelerator& a) {
 
   // PE columns: output rows of the strip, then filter sets side by side; the filters of a
   // tile are accumulator lanes, so p * r_h <= pe_cols.
-  auto set_tiles = [&](int p, int r_h) {
-    t.p = p;
-    t.r_h = r_h;
-    t.tile_n = p * r_h;
-    t.n_tiles = static_cast<int>(ceil_div(N, t.tile_n));
-    t.weight_slot_bytes = K * t.tile_n;
-  };
-  set_tiles(t.p, std::max(1, std::min({C / t.e, static_cast<int>(ceil_div(N, t.p)), C / t.p})));
+  t.r_h = std::max(1, std::min({C / t.e, static_cast<int>(ceil_div(N, t.p)), C / t.p}));
+  t.tile_n = t.p * t.r_h;
+  t.n_tiles = static_cast<int>(ceil_div(N, t.tile_n));
 
-  // Weights: a slot holds the K x tile_n weights of one (group, tile); all of them if they
-  // fit, else two slots in turn, with fewer filters per tile if even two do not fit.
-  const long long wb = a.weight_bytes();
-  if (2 * t.weight_slot_bytes > wb && 1LL * l.groups * t.n_tiles * t.weight_slot_bytes > wb) {
-    const long long max_n = wb / (2 * K);
-    if (max_n < 1)
-      throw MappingError(11, fmt::format(
-          "layer '{}': weight buffer of {} KiB cannot hold two slots of the {} weights of one "
-          "filter (set buffers_kib.weight to at least {})",
-          l.name, a.weight_kib, K, kib(2 * K)));
-    if (t.p > max_n)
-      set_tiles(static_cast<int>(max_n), 1);
-    else
-      set_tiles(t.p, static_cast<int>(std::min<long long>(t.r_h, max_n / t.p)));
+  // Weights: one word per weight row whatever the tile's width. All tiles if they fit, else
+  // two slots of a tile, else two slots of a pass.
+  t.nu = chunks;
+  const long long words = a.rs_weight_words(), tiles = 1LL * l.groups * t.n_tiles;
+  using WS = RsTiling::WeightSlots;
+  auto slot = [&](WS s, int nu, int kh) {
+    t.weight_slots = s;
+    t.slot_nu = nu;
+    t.slot_kh = kh;
+    t.weight_slot_words = 1LL * kw * t.q * nu * kh;
+  };
+  slot(WS::Resident, t.nu, l.kh);
+  if (tiles * t.weight_slot_words > words) slot(WS::Tile, t.nu, l.kh);
+  if (2 * t.weight_slot_words > words) slot(WS::Pass, t.r_v, t.kh_f);
+  if (2 * t.weight_slot_words > words) {
+    const long long banks = a.rs_weight_banks();
+    throw MappingError(11, fmt::format(
+        "layer '{}': weight buffer of {} KiB holds {} weight rows ({} banks of {}-byte "
+        "words); two slots of the {} rows of one pass need {} (set buffers_kib.weight to at "
+        "least {})",
+        l.name, a.weight_kib, words, banks, C, t.weight_slot_words, 2 * t.weight_slot_words,
+        kib(ceil_div(2 * t.weight_slot_words, banks) * banks * C)));
   }
-  t.weights_resident = 1LL * l.groups * t.n_tiles * t.weight_slot_bytes <= wb;
   t.params_resident = 1LL * l.groups * t.n_tiles <= 2;
   return t;
 }
+
+namespace {
+// The loads of weight rows (DRAM: row k = (kr * kw + x) * cin_g + ch of the layer's [k][n]
+// weights, nv bytes from `dram`) of kernel rows [kr0, kr0 + nkr) and chunks [u0, u0 + nch)
+// into the words of a slot at `slot` (layout in RsTiling). One load per (kernel row, tap,
+// chunk) over the chunk's channels, or per (kernel row, tap, channel of a chunk) over the
+// chunks when there are more chunks than channels per chunk; either walks DRAM and the slot
+// at a constant stride.
+std::vector<LdCmd> weight_lds(const Layer& l, const Accelerator& a, const RsTiling& t,
+                              uint32_t dram, long long slot, int nv, int kr0, int nkr, int u0,
+                              int nch) {
+  const int q = t.q, kw = l.kw, cin_g = l.cin_g(), N = l.cout_g();
+  const long long snu = t.slot_nu, skh = t.slot_kh;
+  const int ob = a.rs_weight_offset_bits();
+  const bool over_u = nch > q;
+  std::vector<LdCmd> lds;
+  for (int kr = kr0; kr < kr0 + nkr; ++kr) {
+    for (int x = 0; x < kw; ++x) {
+      for (int o = 0; o < (over_u ? q : nch); ++o) {
+        // over_u: channel o of every chunk that has it; else the channels of chunk u0 + o.
+        const int cc = over_u ? o : 0, u = over_u ? u0 : u0 + o, ch0 = u * q + cc;
+        const long long rows =
+            over_u ? std::min<long long>(u0 + nch, ceil_div(cin_g - cc, q)) - u0
+                   : std::min(q, cin_g - ch0);
+        const long long word = slot + ((1LL * x * q + cc) * snu + (u - u0)) * skh + (kr - kr0);
+        LdCmd c;
+        c.target = kLdWeight;
+        c.dram_addr = dram + static_cast<uint32_t>((1LL * (kr * kw + x) * cin_g + ch0) * N);
+        c.rows = static_cast<uint32_t>(rows);
+        c.row_len = static_cast<uint32_t>(nv);
+        c.beats_per_row = static_cast<uint32_t>(ceil_div(nv, a.dram_bytes_per_cycle));
+        c.src_stride = static_cast<uint32_t>((over_u ? q : 1) * N);
+        c.dst_addr = static_cast<uint32_t>(word << ob);
+        c.dst_stride = static_cast<uint32_t>((over_u ? 1 : snu) * skh << ob);
+        lds.push_back(c);
+      }
+    }
+  }
+  return lds;
+}
+}  // namespace
 
 void rs_schedule(const Layer& l, const Accelerator& a, const RsTiling& t, const DramMap& map,
                  RsSink& sink) {
@@ -93,9 +135,22 @@ void rs_schedule(const Layer& l, const Accelerator& a, const RsTiling& t, const 
   uint32_t islot_pass[2] = {0, 0};          // last pass that read each ifmap slot
   uint32_t pslot_ld[2] = {0, 0}, pslot_st[2] = {0, 0};
   int pslot_pid[2] = {-1, -1};
-  uint32_t wslot_pass[2] = {0, 0};          // last pass that read each weight slot (two-slot mode)
-  std::vector<uint32_t> tile_ld(t.weights_resident ? G * t.n_tiles : 0, 0);
+  uint32_t wslot_pass[2] = {0, 0};          // last pass that read each weight slot
   long long region_no = 0, param_no = 0, wuse_no = 0;
+  using WS = RsTiling::WeightSlots;
+  // Loads weight rows into the next slot (or the resident slot `pid`); returns the slot's
+  // first word and sets w_ld to the last load.
+  auto load_weights = [&](int pid, uint32_t dram, int nv, int kr0, int nkr, int u0, int nch,
+                          int& wslot, uint32_t& w_ld) {
+    wslot = t.weight_slots == WS::Resident ? pid : static_cast<int>(wuse_no++ % 2);
+    const long long slot = wslot * t.weight_slot_words;
+    for (LdCmd& c : weight_lds(l, a, t, dram, slot, nv, kr0, nkr, u0, nch)) {
+      c.w.cmp = t.weight_slots == WS::Resident ? 0 : wslot_pass[wslot];
+      sink.ld(c);
+      w_ld = ++n_ld;
+    }
+    return slot;
+  };
 
   for (int oh_a = 0; oh_a < l.out_h; oh_a += ror) {
     const int oh_b = std::min(l.out_h, oh_a + ror);
@@ -123,30 +178,15 @@ void rs_schedule(const Layer& l, const Accelerator& a, const RsTiling& t, const 
             pslot_ld[pslot] = ++n_ld;
             if (t.params_resident) pslot_pid[pslot] = pid;
           }
-          // The tile's weights, rows k of nv filters, tile_n bytes apart in the slot.
-          const int wslot = t.weights_resident ? pid : static_cast<int>(wuse_no++ % 2);
-          const uint32_t w_addr = static_cast<uint32_t>(wslot * t.weight_slot_bytes);
+          // The tile's weight rows (nv filters each) into its slot, unless per pass.
+          const uint32_t dram = map.weight + static_cast<uint32_t>(1LL * g * K * N + n0);
+          int wslot = 0;
+          long long tile_slot = 0;
           uint32_t w_ld = 0;
-          if (!t.weights_resident || oh_a == 0) {
-            LdCmd c;
-            c.w.cmp = t.weights_resident ? 0 : wslot_pass[wslot];
-            c.target = kLdWeight;
-            c.dram_addr = map.weight + static_cast<uint32_t>(1LL * g * K * N + n0);
-            if (nv == N && nv == t.tile_n) {
-              c.rows = 1;
-              c.row_len = static_cast<uint32_t>(K * nv);
-            } else {
-              c.rows = static_cast<uint32_t>(K);
-              c.row_len = static_cast<uint32_t>(nv);
-            }
-            c.beats_per_row = static_cast<uint32_t>(ceil_div(c.row_len, bpc));
-            c.src_stride = static_cast<uint32_t>(N);
-            c.dst_addr = w_addr;
-            c.dst_stride = static_cast<uint32_t>(t.tile_n);
-            sink.ld(c);
-            w_ld = ++n_ld;
-            if (t.weights_resident) tile_ld[pid] = w_ld;
-          }
+          if (t.weight_slots == WS::Tile || (t.weight_slots == WS::Resident && oh_a == 0))
+            tile_slot = load_weights(pid, dram, nv, 0, l.kh, 0, t.nu, wslot, w_ld);
+          else if (t.weight_slots == WS::Resident)
+            tile_slot = pid * t.weight_slot_words;
           // Strips of e output rows; accumulator slots alternate, one store each.
           for (int oh0 = oh_a; oh0 < oh_b; oh0 += t.e) {
             const int e = std::min(t.e, oh_b - oh0);
@@ -156,15 +196,23 @@ void rs_schedule(const Layer& l, const Accelerator& a, const RsTiling& t, const 
             for (int fr = 0; fr < t.row_folds; ++fr) {
               for (int cb = 0; cb < t.chan_blocks; ++cb) {
                 RsCmd c;
-                c.w.ld = std::max(region_ld, w_ld);
-                c.w.st = first ? acc_free : 0;
-                c.w_addr = w_addr;
-                c.tile_n = static_cast<uint32_t>(t.tile_n);
                 c.kr0 = static_cast<uint32_t>(fr * t.kh_f);
                 c.rows = static_cast<uint32_t>(std::min(t.kh_f, l.kh - fr * t.kh_f));
                 c.c0 = static_cast<uint32_t>(cb * t.q * t.r_v);
                 c.chunks = static_cast<uint32_t>(
                     std::min<long long>(t.r_v, ceil_div(cin_g - c.c0, t.q)));
+                if (t.weight_slots == WS::Pass) {
+                  c.w_addr = static_cast<uint32_t>(load_weights(
+                      pid, dram, nv, static_cast<int>(c.kr0), static_cast<int>(c.rows),
+                      cb * t.r_v, static_cast<int>(c.chunks), wslot, w_ld));
+                } else {
+                  c.w_addr = static_cast<uint32_t>(
+                      tile_slot + 1LL * cb * t.r_v * t.slot_kh + c.kr0);
+                }
+                c.slot_nu = static_cast<uint32_t>(t.slot_nu);
+                c.slot_kh = static_cast<uint32_t>(t.slot_kh);
+                c.w.ld = std::max(region_ld, w_ld);
+                c.w.st = first ? acc_free : 0;
                 c.nv = static_cast<uint32_t>(nv);
                 c.sets = static_cast<uint32_t>(ceil_div(nv, t.p));
                 c.e = static_cast<uint32_t>(e);
@@ -189,7 +237,7 @@ void rs_schedule(const Layer& l, const Accelerator& a, const RsTiling& t, const 
                 sink.pass(c);
                 ++n_pass;
                 islot_pass[islot] = n_pass;
-                if (!t.weights_resident) wslot_pass[wslot] = n_pass;
+                if (t.weight_slots != WS::Resident) wslot_pass[wslot] = n_pass;
                 first = false;
               }
             }
@@ -229,7 +277,7 @@ RsProgram rs_program(const Layer& l, const Accelerator& a, const DramMap& map) {
 // row, ifmap region base and first channel enter the engine only through WBASE and IADDR0.
 const std::vector<CmdField>& rs_fields() {
   static const std::vector<CmdField> f = {
-      {"WAIT_LD", 0},  {"WAIT_CMP", 1}, {"WAIT_ST", 2},  {"TILE_N", 3},   {"ROWS", 4},
+      {"WAIT_LD", 0},  {"WAIT_CMP", 1}, {"WAIT_ST", 2},  {"WC", 3},       {"ROWS", 4},
       {"C0", 5},       {"CHUNKS", 6},   {"N_VALID", 7},  {"SETS", 8},     {"E", 9},
       {"Q", 10},       {"P", 11},       {"CIN_G", 12},   {"KW", 13},      {"STRIDE", 14},
       {"WOUT", 15},    {"IN_H", 16},    {"IN_W", 17},    {"IH0", 18},     {"IW0", 19},
@@ -242,16 +290,17 @@ const std::vector<CmdField>& rs_fields() {
 
 std::vector<uint32_t> pack(const RsCmd& c) {
   auto u = [](int64_t v) { return static_cast<uint32_t>(v); };  // two's complement words
-  const int64_t rows = c.pe_rows, tn = c.tile_n, kw = c.kw, cin_g = c.cin_g, cl = c.cl;
+  const int64_t rows = c.pe_rows, kw = c.kw, cl = c.cl, skh = c.slot_kh;
+  const int64_t wc = int64_t(c.slot_nu) * skh;
   const int64_t s1 = std::min(c.stride, c.kw), rwcl = c.rp;
-  return {c.w.ld,  c.w.cmp,  c.w.st, c.tile_n, c.rows,   c.c0,     c.chunks, c.nv,
+  return {c.w.ld,  c.w.cmp,  c.w.st, u(wc),     c.rows,   c.c0,     c.chunks, c.nv,
           c.sets,  c.e,      c.q,    c.p,      c.cin_g,  c.kw,     c.stride, c.wout,
           c.in_h,  c.in_w,   u(c.ih0), u(c.iw0), c.cl,   c.acc_addr, c.first,
           u(int64_t(c.q) * kw),                                     // QKW
-          u(cin_g * tn),                                            // WX
-          u(kw * cin_g * tn),                                       // WROW
-          u(int64_t(c.q) * tn),                                     // WCHUNK
-          u(c.w_addr + (int64_t(c.kr0) * kw * cin_g + c.c0) * tn),  // WBASE
+          u(int64_t(c.q) * wc),                                     // WX
+          1,                                                        // WROW
+          u(skh),                                                   // WCHUNK
+          c.w_addr,                                                 // WBASE
           u((int64_t(c.span()) + rows - 1) / rows),                 // NB
           u(int64_t(c.span())),                                     // SPAN
           u(int64_t(c.stride) % kw),                                // SMOD

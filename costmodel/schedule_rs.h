@@ -30,8 +30,17 @@ struct RsTiling : IfmapTiling {
   int tile_n = 0;      // filters per channel tile: p * r_h (accumulator lanes used)
   int n_tiles = 0;     // ceil(cout_g / tile_n)
   int acc_tile_pixels = 0;  // accumulator entries per slot (half the buffer)
-  long long weight_slot_bytes = 0;  // K * tile_n: the weights of one (group, tile)
-  bool weights_resident = false;    // every (group, tile) has its own slot, loaded once
+  int nu = 0;          // ceil(cin_g / q): channel chunks of the layer
+  // Weight slots (docs/architecture.md, "rs weight buffer"): Resident, one slot per (group,
+  // tile), loaded once; Tile, two slots of one (group, tile) in turn, loaded per ifmap
+  // region; Pass, two slots of one pass's rows in turn, loaded per pass. A slot holds one
+  // word per (tap x, channel c of a chunk, chunk u, kernel row kr): word
+  // ((x * q + c) * slot_nu + u) * slot_kh + kr, counting u and kr from the slot's first, so
+  // that the PE rows of a cycle (chunk v, row i: word offset v * slot_kh + i) read distinct
+  // banks.
+  enum class WeightSlots { Resident, Tile, Pass } weight_slots = WeightSlots::Resident;
+  int slot_nu = 0, slot_kh = 0;     // chunks and kernel rows a slot has room for
+  long long weight_slot_words = 0;  // kw * q * slot_nu * slot_kh
   bool params_resident = false;
 };
 
@@ -45,8 +54,8 @@ RsTiling rs_tiling(const Layer& l, const Accelerator& a);
 // the column sums drain into the accumulators while the next column runs.
 struct RsCmd {
   Waits w;
-  uint32_t w_addr = 0;   // weight slot: K x tile_n bytes, row k = (kr * kw + x) * cin_g + c
-  uint32_t tile_n = 0;   // bytes per weight row in the slot
+  uint32_t w_addr = 0;           // weight word of chunk c0 / q, kernel row kr0, tap 0, channel 0
+  uint32_t slot_nu = 0, slot_kh = 0;  // of the slot (layout in RsTiling)
   uint32_t kr0 = 0, rows = 0;    // filter rows of this fold
   uint32_t c0 = 0, chunks = 0;   // first channel (within the group), vertical sets active
   uint32_t nv = 0, sets = 0;     // valid filters of the tile, horizontal sets active

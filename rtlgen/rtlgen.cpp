@@ -25,10 +25,11 @@ bool is_rs(const Accelerator& a) { return a.dataflow == Dataflow::RS; }
 // parameters first) finds every module it references. Only the top's engine is built.
 std::vector<std::string> template_files() {
   return {"common/hdx_sram_1p.sv",    "common/hdx_sram_2p.sv",   "common/hdx_buf.sv",
-          "common/hdx_ibuf.sv",      "common/hdx_buf_mp.sv",    "common/hdx_acc.sv",       "common/hdx_requant.sv",
-          "common/hdx_ld.sv",        "common/hdx_st.sv",        "systolic/hdx_ws_pe.sv",
-          "systolic/hdx_ws_array.sv", "systolic/hdx_ws_cmp.sv", "eyeriss/hdx_rs_pe.sv",
-          "eyeriss/hdx_rs_array.sv", "eyeriss/hdx_rs_cmp.sv",   "common/hdx_core.sv"};
+          "common/hdx_ibuf.sv",      "common/hdx_wbuf.sv",      "common/hdx_acc.sv",
+          "common/hdx_requant.sv",   "common/hdx_ld.sv",        "common/hdx_st.sv",
+          "systolic/hdx_ws_pe.sv",   "systolic/hdx_ws_array.sv", "systolic/hdx_ws_cmp.sv",
+          "eyeriss/hdx_rs_pe.sv",    "eyeriss/hdx_rs_array.sv", "eyeriss/hdx_rs_cmp.sv",
+          "common/hdx_core.sv"};
 }
 
 
@@ -145,8 +146,9 @@ nlohmann::json memories(const Accelerator& a, const std::string& top) {
   add("u_ifmap_buf.g_bank[*].u_bank", "hdx_sram_2p", "sram_1r1w", (a.ifmap_bytes() + nb - 1) / nb,
       8, "word", 1, "sync", nb);
   if (is_rs(a)) {
-    add("g_rs.u_weight_buf", "hdx_buf_mp", "multiport_array", a.weight_bytes(), 8, "byte", R,
-        "async", 1);
+    const int wb = a.rs_weight_banks();
+    add("g_rs.u_weight_buf.g_bank[*].u_bank", "hdx_sram_2p", "sram_1r1w",
+        a.rs_weight_words() / wb, 8LL * C, "byte", 1, "sync", wb);
     add("g_rs.u_cmp.u_array.g_row[*].g_col[*].u_pe.u_filt", "hdx_sram_1p", "sram_1rw",
         a.spad_filter, 8, "word", 1, "sync", 1LL * R * C);
   } else {

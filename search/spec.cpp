@@ -110,9 +110,9 @@ HardwareSpace hardware_from_json(const ObjectReader& r) {
   if (r.has("spad")) {
     ObjectReader s = r.get_object("spad");
     s.allow_only({"ifmap", "filter", "psum"});
-    h.spad_ifmap = int_list(s, "ifmap", 1, 1024, false);
+    h.spad_ifmap = int_list(s, "ifmap", 1, 128, false);
     h.spad_filter = int_list(s, "filter", 1, 4096, false);
-    h.spad_psum = int_list(s, "psum", 1, 1024, false);
+    h.spad_psum = int_list(s, "psum", 1, 32, false);
   }
   {
     ObjectReader d = r.get_object("dram");

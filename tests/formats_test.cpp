@@ -780,7 +780,7 @@ TEST(AcceleratorErrors, RsScratchpads) {
   json j = good_rs_accel();
   j["spad"].erase("psum");
   expect_config_error([&] { accelerator_from_json(j); }, cc::kMissingKey,
-                      {"/spad/psum: missing required key; must be an integer between 1 and 1024"});
+                      {"/spad/psum: missing required key; must be an integer between 1 and 32"});
   j = good_rs_accel();
   j.erase("spad");
   expect_config_error([&] { accelerator_from_json(j); }, cc::kMissingKey,
@@ -790,9 +790,13 @@ TEST(AcceleratorErrors, RsScratchpads) {
   expect_config_error([&] { accelerator_from_json(j); }, cc::kOutOfRange,
                       {"/spad/filter: must be an integer between 1 and 4096, got 0"});
   j = good_rs_accel();
-  j["spad"]["ifmap"] = 1025;
+  j["spad"]["ifmap"] = 129;  // register files: at most 128 bytes (docs/architecture.md)
   expect_config_error([&] { accelerator_from_json(j); }, cc::kOutOfRange,
-                      {"/spad/ifmap: must be an integer between 1 and 1024, got 1025"});
+                      {"/spad/ifmap: must be an integer between 1 and 128, got 129"});
+  j = good_rs_accel();
+  j["spad"]["psum"] = 33;
+  expect_config_error([&] { accelerator_from_json(j); }, cc::kOutOfRange,
+                      {"/spad/psum: must be an integer between 1 and 32, got 33"});
   j = good_rs_accel();
   j["spad"]["weights"] = 3;
   expect_config_error([&] { accelerator_from_json(j); }, cc::kUnknownKey,
@@ -802,6 +806,32 @@ TEST(AcceleratorErrors, RsScratchpads) {
   expect_config_error([&] { accelerator_from_json(j); }, cc::kUnknownKey,
                       {"/spad: unknown key (allowed: name, dataflow, pe_rows, pe_cols, data_bits, "
                        "acc_bits, buffers_kib, dram, clock_mhz)"});
+}
+
+// The rs weight buffer needs a word per bank and 24-bit addresses (word * 2^6 + byte for
+// 33..64 columns); ws has neither limit.
+TEST(AcceleratorErrors, RsWeightBufferSize) {
+  json j = good_rs_accel();
+  j["pe_rows"] = 64;
+  j["pe_cols"] = 64;
+  j["buffers_kib"]["weight"] = 3;
+  expect_config_error([&] { accelerator_from_json(j); }, cc::kOutOfRange,
+                      {"/buffers_kib/weight: an rs weight buffer of 3 KiB has less than one word "
+                       "of 64 bytes per bank (64 banks); set it to at least 4"});
+  j["buffers_kib"]["weight"] = 4;
+  EXPECT_EQ(accelerator_from_json(j).rs_weight_words(), 64);
+  j["pe_cols"] = 40;
+  j["buffers_kib"]["weight"] = 16384;
+  expect_config_error([&] { accelerator_from_json(j); }, cc::kOutOfRange,
+                      {"/buffers_kib/weight: an rs weight buffer of 16384 KiB needs more than 24 "
+                       "address bits with words of 40 bytes; set it to at most 10240"});
+  j["buffers_kib"]["weight"] = 10240;
+  EXPECT_NO_THROW(accelerator_from_json(j));
+  j = good_accel();
+  j["pe_rows"] = 64;
+  j["pe_cols"] = 40;
+  j["buffers_kib"]["weight"] = 1;
+  EXPECT_NO_THROW(accelerator_from_json(j));
 }
 
 // ---------------------------------------------------------------- files

@@ -268,11 +268,17 @@ TEST(ModelRs, UnmappableLayersNameTheLimit) {
   expect(l, rs_accel(4, 4, 4, 10, 16, 6, 224, 24), 13, "set spad.ifmap to at least 7");
   expect(l, rs_accel(4, 4, 4, 10, 16, 12, 5, 24), 14, "set spad.filter to at least 7");
   Accelerator a = rs_accel(4, 4, 4, 10, 16, 12, 224, 24);
-  a.weight_kib = 1;  // two slots of 7 * 7 * 8 = 392 weights fit; 1 KiB is enough
+  a.weight_kib = 1;  // 256 words; two pass slots of 7 taps x 1 channel x 4 rows fit
   EXPECT_NO_THROW(layer_cost(l, a));
-  const Layer big = conv(64, 20, 20, 8, 7, 1, 3, 1);  // 3136 weights per filter
-  a.ifmap_kib = 64;
-  expect(big, a, 11, "set buffers_kib.weight to at least 7");
+  EXPECT_EQ(layer_cost(l, a).rs.weight_slots, RsTiling::WeightSlots::Pass);
+  // With 18 channels per PE, a pass slot is 7 x 18 x 1 x 4 = 504 words: two need 1008 words
+  // of 4 bytes on 4 banks, 4032 bytes.
+  Accelerator wide_spads = rs_accel(4, 4, 4, 10, 1, 128, 1024, 24);
+  wide_spads.ifmap_kib = 64;
+  const Layer big = conv(64, 20, 20, 8, 7, 1, 3, 1);
+  expect(big, wide_spads, 11, "set buffers_kib.weight to at least 4");
+  wide_spads.weight_kib = 4;
+  EXPECT_NO_THROW(layer_cost(big, wide_spads));
   a.weight_kib = 16;
   a.ofmap_kib = 1;  // 1024 / 16 / 2 = 32 entries per slot; a row needs 20
   EXPECT_NO_THROW(layer_cost(l, a));
@@ -291,8 +297,8 @@ TEST(ModelRs, WorkedExample) {
   EXPECT_EQ(c.rs.r_v, 1);
   EXPECT_EQ(c.rs.e, 4);
   EXPECT_EQ(c.rs.r_h, 1);
-  EXPECT_EQ(c.cycles, 193);  // ST1 done at 182, its last write response 1 + 10 cycles later
-  EXPECT_EQ(c.n_ld, 3);
+  EXPECT_EQ(c.cycles, 197);  // ST1 done at 186, its last write response 1 + 10 cycles later
+  EXPECT_EQ(c.n_ld, 11);     // ifmap, params, one weight load per (kernel row, tap)
   EXPECT_EQ(c.n_cmp, 1);
   EXPECT_EQ(c.n_st, 1);
   EXPECT_EQ(c.ev.macs, 864);

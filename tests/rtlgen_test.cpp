@@ -392,8 +392,13 @@ TEST_P(RtlgenTree, MemoriesListEveryBuffer) {
     EXPECT_EQ(by_name.at(copy).at("read"), "sync");
   }
   if (a.dataflow == Dataflow::RS) {
-    expect("g_rs.u_weight_buf", "multiport_array", a.weight_bytes(), 8, 1);
-    EXPECT_EQ(by_name.at("g_rs.u_weight_buf").at("read_ports"), R);
+    // Banks of pe_cols-byte words, one per PE row at least: all the buffer but what a bank
+    // row does not fill.
+    const int wnb = pow2_at_least({R, 2});
+    const std::string wbank = "g_rs.u_weight_buf.g_bank[*].u_bank";
+    expect(wbank, "sram_1r1w", a.weight_bytes() / (1LL * C * wnb), 8LL * C, wnb);
+    EXPECT_EQ(by_name.at(wbank).at("read"), "sync");
+    EXPECT_GT(bits(wbank), 8LL * (a.weight_bytes() - 1LL * C * wnb));
     expect("g_rs.u_cmp.u_array.g_row[*].g_col[*].u_pe.u_filt", "sram_1rw", a.spad_filter, 8,
            1LL * R * C);
     EXPECT_EQ(by_name.size(), 5u);

@@ -151,7 +151,7 @@ TEST(SimRs, RandomLayersExact) {
                         {3, 5, 2, 4, 2, 1, 8, 16, 4},    {5, 3, 32, 2, 2, 1, 9, 30, 3},
                         {6, 8, 8, 4, 4, 2, 16, 64, 6},   {12, 14, 16, 8, 8, 4, 12, 224, 24}};
   std::mt19937_64 rng(20261124);
-  int pairs = 0, folded = 0, blocks = 0;
+  int pairs = 0, folded = 0, blocks = 0, tile_slots = 0, pass_slots = 0;
   for (const RsCfg& cf : cfgs) {
     Accelerator a = accel(cf.r, cf.c, cf.bpc, 0, cf.ik, cf.wk, cf.ok);
     a.name = fmt::format("rs{}x{}s{}_{}_{}", cf.r, cf.c, cf.si, cf.sf, cf.sp);
@@ -171,6 +171,8 @@ TEST(SimRs, RandomLayersExact) {
       }
       folded += c.rs.row_folds > 1;
       blocks += c.rs.chan_blocks > 1;
+      tile_slots += c.rs.weight_slots == RsTiling::WeightSlots::Tile;
+      pass_slots += c.rs.weight_slots == RsTiling::WeightSlots::Pass;
       expect_exact(m, l, a, static_cast<uint64_t>(pairs));
       ++pairs;
       ++n;
@@ -179,6 +181,8 @@ TEST(SimRs, RandomLayersExact) {
   EXPECT_GE(pairs, 100);
   EXPECT_GE(folded, 10);
   EXPECT_GE(blocks, 20);
+  EXPECT_GE(tile_slots, 5) << "weights in two tile slots";
+  EXPECT_GE(pass_slots, 5) << "weights in two pass slots";
 }
 
 // A command that waits for something that never happens stops at the watchdog with a
@@ -509,4 +513,17 @@ TEST(SimAssertions, IfmapBankConflictIsReported) {
                    "assign addr = str_base_q + off - (r == 1 ? 1 : 0);");
   expect_assertion(accel(2, 2, 4, 3, 1, 1, 1), conv("c1", 2, 4, 4, 2, 1, 1, 0, 1, false), {},
                    "hdx_ibuf.bank_conflict");
+}
+
+// PE row 1 reads the word before its own, in PE row 0's bank of the rs weight buffer.
+TEST(SimAssertions, WeightBankConflictIsReported) {
+  PatchedData data("wbank_test", "eyeriss/hdx_rs_cmp.sv",
+                   "assign addr = row_wb[r*32 +: 32] + xw + ct;",
+                   "assign addr = row_wb[r*32 +: 32] + xw + ct - (r == 1 ? 32'd1 : 32'd0);");
+  Accelerator a = accel(2, 2, 4, 3, 1, 1, 1);
+  a.name = "rs2x2";
+  a.dataflow = Dataflow::RS;
+  a.spad_filter = 48;
+  a.spad_psum = 8;
+  expect_assertion(a, conv("c1", 2, 4, 4, 2, 3, 1, 1, 1, false), {}, "hdx_wbuf.bank_conflict");
 }

@@ -81,8 +81,17 @@ module hdx_core #(
   output logic [63:0]            cnt_spad_psum_wr_o
 );
   localparam IAW = $clog2(IFMAP_BYTES);
-  localparam WAW = $clog2(WEIGHT_BYTES);
   localparam CAW = $clog2(ACC_ENTRIES);
+  // The rs weight buffer (hdx_wbuf): WNB banks of PE_COLS-byte words; its addresses are word
+  // * 2^WOB + byte. Word address bits WWA: more than the bank bits.
+  localparam WBB    = PE_ROWS > 2 ? $clog2(PE_ROWS) : 1;
+  localparam WNB    = 1 << WBB;
+  localparam WOB    = $clog2(PE_COLS);
+  localparam WWORDS = WEIGHT_BYTES / (PE_COLS * WNB) * WNB;
+  localparam WWA    = $clog2(WWORDS) > WBB ? $clog2(WWORDS) : WBB + 1;
+  // Weight buffer write addresses (bytes on ws, word and byte on rs) and their range.
+  localparam WAW    = RS ? WWA + WOB : $clog2(WEIGHT_BYTES);
+  localparam WSPAN  = RS ? WWORDS * (1 << WOB) : WEIGHT_BYTES;
 
   // ---------------------------------------------------------------- control
   logic        busy_q, done_q, finished;
@@ -133,8 +142,8 @@ module hdx_core #(
   logic [BPC*8-1:0] bw_data;
 
   hdx_ld #(
-    .BPC(BPC), .WORDS(LD_WORDS), .IFMAP_BYTES(IFMAP_BYTES), .WEIGHT_BYTES(WEIGHT_BYTES),
-    .PARAM_BYTES(2 * PE_COLS * 9)
+    .BPC(BPC), .WORDS(LD_WORDS), .IFMAP_BYTES(IFMAP_BYTES), .WEIGHT_BYTES(WSPAN),
+    .WEIGHT_ROW(RS ? PE_COLS : 0), .WEIGHT_OB(WOB), .PARAM_BYTES(2 * PE_COLS * 9)
   ) u_ld (
     .clk_i          (clk_i),
     .rst_ni         (rst_ni),
@@ -169,8 +178,8 @@ module hdx_core #(
 
   // ---------------------------------------------------------------- buffers
   // The ifmap buffer: one byte per PE row and cycle, on SRAM banks (hdx_ibuf). The weight
-  // buffer is the engine's: SRAM banks on ws (hdx_buf); on rs still an array read at one
-  // address per PE row and cycle, asynchronously (hdx_buf_mp).
+  // buffer is the engine's: SRAM banks of weight-fold words on ws (hdx_buf), of weight-row
+  // words read by each PE row on rs (hdx_wbuf).
   logic [PE_ROWS-1:0]     ib_re;
   logic [PE_ROWS*IAW-1:0] ib_raddr;
   logic [PE_ROWS*8-1:0]   ib_rdata;
@@ -208,21 +217,23 @@ module hdx_core #(
 
   if (RS) begin : g_rs
     logic [63:0] spad_rd;
-    logic [PE_ROWS*WAW-1:0]         wb_raddr;
+    logic [PE_ROWS-1:0]             wb_re;
+    logic [PE_ROWS*WWA-1:0]         wb_raddr;
     logic [PE_ROWS*PE_COLS*8-1:0]   wb_rdata;
-    hdx_buf_mp #(.BYTES(WEIGHT_BYTES), .AW(WAW), .WB(BPC), .NRD(PE_ROWS), .RB(PE_COLS))
+    hdx_wbuf #(.WORDS(WWORDS), .AW(WWA), .COLS(PE_COLS), .OB(WOB), .BPC(BPC), .NRD(PE_ROWS))
         u_weight_buf (
       .clk_i   (clk_i),
       .we_i    (bw_valid && bw_target == 2'd1),
       .waddr_i (bw_addr[WAW-1:0]),
       .wlen_i  (bw_len),
       .wdata_i (bw_data),
+      .re_i    (wb_re),
       .raddr_i (wb_raddr),
       .rdata_o (wb_rdata)
     );
     hdx_rs_cmp #(
       .ROWS(PE_ROWS), .COLS(PE_COLS), .SI(SPAD_IFMAP), .SF(SPAD_FILTER), .SP(SPAD_PSUM),
-      .WORDS(CMP_WORDS), .IAW(IAW), .WAW(WAW), .CAW(CAW), .ACC(ACC_ENTRIES)
+      .WORDS(CMP_WORDS), .IAW(IAW), .WAW(WWA), .CAW(CAW), .ACC(ACC_ENTRIES)
     ) u_cmp (
       .clk_i               (clk_i),
       .rst_ni              (rst_ni),
@@ -235,6 +246,7 @@ module hdx_core #(
       .cnt_st_i            (cnt_st),
       .done_cnt_o          (cnt_cmp),
       .err_o               (err_o[1]),
+      .wb_re_o             (wb_re),
       .wb_raddr_o          (wb_raddr),
       .ib_re_o             (ib_re),
       .wb_rdata_i          (wb_rdata),

@@ -5,12 +5,17 @@
 //
 // Illegal commands (err_o, sticky until clear_i; the engine then takes no further command):
 // zero rows or row length, a target other than 0..2, or a beat that would write past the end
-// of its buffer (checked per beat, before it is requested).
+// of its buffer or, in a buffer of words (the rs weight buffer), past the end of its word
+// (checked per beat, before it is requested).
 module hdx_ld #(
   parameter BPC          = 8,
   parameter WORDS        = 10,
   parameter IFMAP_BYTES  = 1024,
-  parameter WEIGHT_BYTES = 1024,
+  parameter WEIGHT_BYTES = 1024,  // the weight buffer's address range
+  // A weight buffer of words (rs): bytes per word, and the byte bits of an address (word *
+  // 2^WEIGHT_OB + byte). 0: byte addresses.
+  parameter WEIGHT_ROW   = 0,
+  parameter WEIGHT_OB    = 1,
   parameter PARAM_BYTES  = 72
 ) (
   input  logic               clk_i,
@@ -89,7 +94,16 @@ module hdx_ld #(
   logic [24:0] beat_end, buf_end;
   assign beat_end = {1'b0, dst_q} + {17'd0, len};
   assign buf_end  = target == 2'd0 ? IfmapEnd : target == 2'd1 ? WeightEnd : ParamEnd;
-  assign bad_beat = cur_valid_q && beat_end > buf_end;
+  logic bad_word;
+  if (WEIGHT_ROW > 0) begin : g_word
+    localparam integer RowI = WEIGHT_ROW;
+    localparam [8:0] Row = RowI[8:0];
+    assign bad_word = target == 2'd1 &&
+                      {{(9-WEIGHT_OB){1'b0}}, dst_q[WEIGHT_OB-1:0]} + {1'b0, len} > Row;
+  end else begin : g_bytes
+    assign bad_word = 1'b0;
+  end
+  assign bad_beat = cur_valid_q && (beat_end > buf_end || bad_word);
   assign rd_req_addr_o = addr_q;
   assign rd_req_len_o  = len;
   assign rd_req_tag_o  = {cmd_end, target, len, dst_q};

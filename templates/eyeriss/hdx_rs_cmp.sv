@@ -39,7 +39,9 @@ module hdx_rs_cmp #(
   input  logic [31:0]              cnt_st_i,
   output logic [31:0]              done_cnt_o,
   output logic                     err_o,
-  // weight buffer: one row of COLS bytes per PE row
+  // weight buffer (hdx_wbuf): per PE row one word (a weight row of COLS bytes), in the
+  // cycle after wb_re_o
+  output logic [ROWS-1:0]          wb_re_o,
   output logic [ROWS*WAW-1:0]      wb_raddr_o,
   input  logic [ROWS*COLS*8-1:0]   wb_rdata_i,
   // ifmap buffer: one byte per port, in the cycle after ib_re_o
@@ -127,7 +129,7 @@ module hdx_rs_cmp #(
   // ---------------------------------------------------------------- row and column roles
   // No multiplier or divider here: products and quotients of command fields come with the
   // command (words QKW and up, computed by the host), and everything else steps by addition.
-  logic [31:0] q, p, kw, stride, cin_g, c0, nv, tile_n, qkw, wx, smod, cl, scl;
+  logic [31:0] q, p, kw, stride, cin_g, c0, nv, wc, qkw, wx, smod, cl, scl;
   // verilator lint_off UNUSEDSIGNAL
   // j * stride / ROWS and its remainder are small; their low byte is used.
   logic [31:0] sq, sr;
@@ -148,7 +150,7 @@ module hdx_rs_cmp #(
   assign cin_g  = fld(acmd, RS_CIN_G);
   assign c0     = fld(acmd, RS_C0);
   assign nv     = fld(acmd, RS_N_VALID);
-  assign tile_n = fld(acmd, RS_TILE_N);
+  assign wc     = fld(acmd, RS_WC);
   assign qkw    = fld(acmd, RS_QKW);
   assign wx     = fld(acmd, RS_WX);
   assign smod   = fld(acmd, RS_SMOD);
@@ -225,7 +227,7 @@ module hdx_rs_cmp #(
   // ---------------------------------------------------------------- counters of the phases
   // Filter load: f fastest, then tap x, then channel c. Delivery: batch b fastest, then
   // chunk v, then column y, then channel c. MACs: tap x fastest, then channel c, then f.
-  // Beside each counter, its scaled values: f * QKW, x * WX, c * kw, c * TILE_N, b * ROWS,
+  // Beside each counter, its scaled values: f * QKW, x * WX, c * kw, c * WC, b * ROWS,
   // b * BSTEP, v * q, y * CL, updated whenever the counter is.
   logic [15:0] f_q, x_q, c_q, b_q, v_q, y_q;
   logic [15:0] f, x, c, b, v, y;
@@ -274,19 +276,34 @@ module hdx_rs_cmp #(
   assign fa = fq + ck + {16'd0, x};
 
   // ---------------------------------------------------------------- filter load
-  logic [ROWS-1:0] fl_cv;
-  logic [SFW-1:0]  fl_addr;
+  // A PE row reads its weight row at f = 0 (the word holds for the p cycles of f) and its
+  // PEs write it into their filter scratchpads a cycle later, when the word arrives: the
+  // filter load's control is registered alongside.
+  logic [ROWS-1:0] fl_cv, fl_cv_q;
+  logic            fl_en_q;
+  logic [SPW-1:0]  fl_f_q;
+  logic [SFW-1:0]  fl_addr_q;
   for (genvar r = 0; r < ROWS; r++) begin : g_wrow
     // verilator lint_off UNUSEDSIGNAL
     // Only the weight buffer's address bits of the 32-bit address are used.
     logic [31:0] addr;
     // verilator lint_on UNUSEDSIGNAL
     assign fl_cv[r] = in_filt && row_act[r] && row_ch[r*32 +: 32] + {16'd0, c} < cin_g;
-    // W_ADDR + (((kr0 + i) * kw + x) * cin_g + ch) * TILE_N
+    // WBASE + v * WCHUNK + i * WROW + x * WX + c * WC (the slot's layout, schedule_rs.h)
     assign addr = row_wb[r*32 +: 32] + xw + ct;
     assign wb_raddr_o[r*WAW +: WAW] = addr[WAW-1:0];
+    assign wb_re_o[r] = fl_cv[r] && f == 16'd0;
   end
-  assign fl_addr = fa[SFW-1:0];
+  always_ff @(posedge clk_i or negedge rst_ni) begin
+    if (!rst_ni) begin
+      {fl_en_q, fl_cv_q, fl_f_q, fl_addr_q} <= '0;
+    end else begin
+      fl_en_q   <= in_filt;
+      fl_cv_q   <= fl_cv;
+      fl_f_q    <= f[SPW-1:0];
+      fl_addr_q <= fa[SFW-1:0];
+    end
+  end
 
   // ---------------------------------------------------------------- ifmap delivery
   logic [ROWS*8-1:0] dl_data;
@@ -369,10 +386,10 @@ module hdx_rs_cmp #(
     .col_bq_i    (col_bq),
     .col_br_i    (col_br),
     .nv_i        (nv[15:0]),
-    .fl_en_i     (in_filt),
-    .fl_cv_i     (fl_cv),
-    .fl_f_i      (f[SPW-1:0]),
-    .fl_addr_i   (fl_addr),
+    .fl_en_i     (fl_en_q),
+    .fl_cv_i     (fl_cv_q),
+    .fl_f_i      (fl_f_q),
+    .fl_addr_i   (fl_addr_q),
     .fl_rows_i   (wb_rdata_i),
     .dl_en_i     (dl_en_q),
     .dl_v_i      (dl_v_q),
@@ -434,7 +451,7 @@ module hdx_rs_cmp #(
           fq_q <= '0; xw_q <= xw + wx; ck_q <= ck; ct_q <= ct;
         end else begin
           f_q <= '0; x_q <= '0; c_q <= c + 16'd1;
-          fq_q <= '0; xw_q <= '0; ck_q <= ck + kw; ct_q <= ct + tile_n;
+          fq_q <= '0; xw_q <= '0; ck_q <= ck + kw; ct_q <= ct + wc;
         end
         {b_q, v_q, y_q} <= '0;
         {br_q, bs_q, vq_q, yc_q} <= '0;
@@ -460,7 +477,7 @@ module hdx_rs_cmp #(
         end else begin
           b_q <= '0; v_q <= '0; y_q <= '0; c_q <= c + 16'd1;
           br_q <= '0; bs_q <= '0; vq_q <= '0; yc_q <= '0;
-          ck_q <= ck + kw; ct_q <= ct + tile_n;
+          ck_q <= ck + kw; ct_q <= ct + wc;
         end
         f_q  <= '0;
         x_q  <= '0;
@@ -478,7 +495,7 @@ module hdx_rs_cmp #(
           xw_q <= xw + wx;
         end else if ({16'd0, c} + 1 < q) begin
           x_q <= '0; c_q <= c + 16'd1;
-          xw_q <= '0; ck_q <= ck + kw; ct_q <= ct + tile_n;
+          xw_q <= '0; ck_q <= ck + kw; ct_q <= ct + wc;
         end else begin
           x_q <= '0; c_q <= '0; f_q <= f + 16'd1;
           xw_q <= '0; ck_q <= '0; ct_q <= '0; fq_q <= fq + qkw;

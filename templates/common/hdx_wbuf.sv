@@ -1,0 +1,109 @@
+// Weight buffer of the row-stationary engine: WORDS words of COLS bytes (one weight row each:
+// a tap of one channel for the tile's filters) on NB banks of hdx_sram_2p, NB the power of two
+// >= 2 and NRD. The NRD PE rows read at independent word addresses, a word each, with the
+// data in the cycle after re_i[row] (synchronous read; it holds until the row's next read).
+//
+// Word w lives in bank w mod NB, row w / NB. The load engine writes a beat of up to BPC bytes
+// inside one word, at byte address w * 2^OB + b (b < COLS): the beat's bytes go to bytes b and
+// up of the word, on their byte enables. The rows of one cycle must read distinct banks: the
+// schedule lays out each weight slot so that they do (docs/architecture.md, "Memories"), and
+// the simulation model flags a conflict. A crossbar routes each row's address to its bank
+// and the bank's word back to the row.
+module hdx_wbuf #(
+  parameter WORDS = 64,  // a multiple of NB
+  parameter AW    = 6,   // word address bits, more than the bank bits
+  parameter COLS  = 4,
+  parameter OB    = 2,   // byte bits of a write address: 2^OB >= COLS
+  parameter BPC   = 8,
+  parameter NRD   = 4
+) (
+  input  logic                   clk_i,
+  input  logic                   we_i,
+  input  logic [AW+OB-1:0]       waddr_i,
+  input  logic [7:0]             wlen_i,
+  input  logic [BPC*8-1:0]       wdata_i,
+  input  logic [NRD-1:0]         re_i,
+  input  logic [NRD*AW-1:0]      raddr_i,
+  output logic [NRD*COLS*8-1:0]  rdata_o
+);
+  localparam BW    = NRD > 2 ? $clog2(NRD) : 1;  // bank bits
+  localparam NB    = 1 << BW;                    // banks
+  localparam DEPTH = WORDS / NB;
+  localparam RW    = AW - BW;                    // row bits
+  localparam integer PB = COLS > BPC ? COLS : BPC;
+
+  // The beat, placed at its byte offset within the word.
+  logic [AW-1:0]      wword;
+  logic [OB-1:0]      woff;
+  logic [PB*8-1:0]    wpad;
+  logic [COLS*8-1:0]  wdata;
+  logic [COLS-1:0]    wbe;
+  assign {wword, woff} = waddr_i;
+  if (PB > BPC) begin : g_wpad
+    assign wpad = {{((PB-BPC)*8){1'b0}}, wdata_i};
+  end else begin : g_wfit
+    assign wpad = wdata_i;
+  end
+  for (genvar k = 0; k < COLS; k++) begin : g_wbyte
+    localparam integer KI = k;
+    localparam [7:0] K = KI[7:0];
+    localparam integer PbI = PB;
+    localparam [7:0] Pb = PbI[7:0];
+    logic [8:0] d;      // the beat's byte that lands on byte k (d[8]: none, k < offset)
+    logic [7:0] ds;
+    assign d  = {1'b0, K} - {{(9-OB){1'b0}}, woff};
+    assign ds = d[7:0] < Pb ? d[7:0] : 8'd0;
+    assign wbe[k] = !d[8] && d[7:0] < wlen_i;
+    assign wdata[k*8 +: 8] = wpad[ds*8 +: 8];
+  end
+
+  logic [NB*COLS*8-1:0] bank_rd;
+  logic [NRD*BW-1:0]    row_bank_q;
+
+  for (genvar j = 0; j < NB; j++) begin : g_bank
+    localparam [BW-1:0] J = j;
+    // Read: the row of the PE row that reads bank j (at most one does).
+    logic          ren;
+    logic [RW-1:0] rrow;
+    always_comb begin
+      ren  = 1'b0;
+      rrow = '0;
+      for (int r = 0; r < NRD; r++)
+        if (re_i[r] && raddr_i[r*AW +: BW] == J) begin
+          ren  = 1'b1;
+          rrow = rrow | raddr_i[r*AW + BW +: RW];
+        end
+    end
+    hdx_sram_2p #(.DEPTH(DEPTH), .AW(RW), .WIDTH(COLS*8), .NBE(COLS)) u_bank (
+      .clk_i   (clk_i),
+      .we_i    (we_i && wword[BW-1:0] == J),
+      .waddr_i (wword[AW-1:BW]),
+      .wbe_i   (wbe),
+      .wdata_i (wdata),
+      .re_i    (ren),
+      .raddr_i (rrow),
+      .rdata_o (bank_rd[j*COLS*8 +: COLS*8])
+    );
+  end
+
+  // Each PE row takes the word of the bank it read.
+  for (genvar r = 0; r < NRD; r++) begin : g_row
+    logic [BW-1:0] b;
+    always_ff @(posedge clk_i) begin
+      if (re_i[r]) row_bank_q[r*BW +: BW] <= raddr_i[r*AW +: BW];
+    end
+    assign b = row_bank_q[r*BW +: BW];
+    assign rdata_o[r*COLS*8 +: COLS*8] = bank_rd[b*COLS*8 +: COLS*8];
+  end
+
+`ifndef SYNTHESIS
+  // Two PE rows in one bank in one cycle: the slot's layout was not bank-conflict free.
+  always @(posedge clk_i) begin
+    for (int r = 0; r < NRD; r++)
+      for (int s = r + 1; s < NRD; s++)
+        assert (!(re_i[r] && re_i[s] && raddr_i[r*AW +: BW] == raddr_i[s*AW +: BW]))
+          else $error("hdx_wbuf.bank_conflict: %m: rows %0d and %0d read bank %0d in one cycle",
+                      r, s, raddr_i[r*AW +: BW]);
+  end
+`endif
+endmodule
