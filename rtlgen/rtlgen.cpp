@@ -156,6 +156,7 @@ nlohmann::json memories(const Accelerator& a, const std::string& top) {
   }
   for (const char* copy : {"u_acc.u_rmw", "u_acc.u_store"})
     add(copy, "hdx_sram_2p", "sram_1r1w", a.acc_entries(), 32LL * C, "word", 1, "sync", 1);
+  add("u_st.u_param", "hdx_sram_2p", "sram_1r1w", 2, 8LL * kParamBytes * C, "byte", 1, "sync", 1);
   return list;
 }
 

@@ -391,6 +391,7 @@ TEST_P(RtlgenTree, MemoriesListEveryBuffer) {
     expect(copy, "sram_1r1w", a.acc_entries(), 32LL * C, 1);
     EXPECT_EQ(by_name.at(copy).at("read"), "sync");
   }
+  expect("u_st.u_param", "sram_1r1w", 2, 8LL * 9 * C, 1);  // two slots of COLS x 9 bytes
   if (a.dataflow == Dataflow::RS) {
     // Banks of pe_cols-byte words, one per PE row at least: all the buffer but what a bank
     // row does not fill.
@@ -401,14 +402,14 @@ TEST_P(RtlgenTree, MemoriesListEveryBuffer) {
     EXPECT_GT(bits(wbank), 8LL * (a.weight_bytes() - 1LL * C * wnb));
     expect("g_rs.u_cmp.u_array.g_row[*].g_col[*].u_pe.u_filt", "sram_1rw", a.spad_filter, 8,
            1LL * R * C);
-    EXPECT_EQ(by_name.size(), 5u);
+    EXPECT_EQ(by_name.size(), 6u);
   } else {
     const int w = pow2_at_least({C, bpc});
     for (const char* bank : {"g_ws.u_weight_buf.u_bank0", "g_ws.u_weight_buf.u_bank1"})
       expect(bank, "sram_1r1w", (a.weight_bytes() + 2 * w - 1) / (2 * w), 8LL * w, 1);
     EXPECT_GE(bits("g_ws.u_weight_buf.u_bank0") + bits("g_ws.u_weight_buf.u_bank1"),
               8LL * a.weight_bytes());
-    EXPECT_EQ(by_name.size(), 5u);
+    EXPECT_EQ(by_name.size(), 6u);
   }
   // Every name on an instance's path is an instance or generate block of the tree.
   std::string verilog;

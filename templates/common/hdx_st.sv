@@ -4,7 +4,8 @@
 // BPC bytes, one beat per cycle. A pixel is issued every beats_per_pix cycles, so the stage
 // registers hold each pixel until its beats are out; while the write channel stalls nothing
 // advances and no entry is read, so the accumulator's output holds stage 0's entry.
-// Also holds the per-channel output parameters (param buffer, two slots of COLS channels).
+// Also holds the per-channel output parameters: the param buffer, an SRAM of two words (slots)
+// of COLS channels x 9 bytes, read with each pixel's accumulator entry.
 //
 // Illegal commands (err_o, sticky until clear_i; the engine then takes no further command):
 // zero pixels or beats per pixel, n_valid of 0 or above COLS, a param slot other than 0 or 1,
@@ -49,26 +50,10 @@ module hdx_st #(
   `include "hdx_st_cmd.vh"
 
   localparam PB   = 9;                          // bytes per channel: bias, mult, shift
-  localparam PBYTES = 2 * COLS * PB;
+  localparam SB   = COLS * PB;                  // bytes per slot
   localparam NB   = (COLS + BPC - 1) / BPC * BPC;  // lanes rounded up to whole beats
   localparam [63:0] AccBytes = 4 * COLS;
   localparam [31:0] Bpc = BPC;
-
-  // ---------------------------------------------------------------- param buffer
-  // Byte j takes byte (j - pw_addr_i) of a write that covers it.
-  logic [PBYTES*8-1:0] par;
-  for (genvar j = 0; j < PBYTES; j++) begin : g_par
-    localparam [23:0] J = j;
-    logic [23:0] off;
-    logic [7:0]  byte_q;
-    assign off = J - pw_addr_i;
-    always_ff @(posedge clk_i or negedge rst_ni) begin
-      if (!rst_ni) byte_q <= '0;
-      else if (pw_valid_i && J >= pw_addr_i && off < {16'd0, pw_len_i})
-        byte_q <= pw_data_i[off*8 +: 8];
-    end
-    assign par[j*8 +: 8] = byte_q;
-  end
 
   // ---------------------------------------------------------------- issue
   // verilator lint_off UNUSEDSIGNAL
@@ -107,6 +92,7 @@ module hdx_st #(
   assign err_o = err_q;
 
   assign acc_re_o    = issue;
+  assign par_re      = issue;  // the pixel's params arrive with its entry, in stage 0
   assign acc_raddr_o = cmd_q[ST_ACC_ADDR*32 +: CAW] + pix_q[CAW-1:0];
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -137,25 +123,61 @@ module hdx_st #(
     end
   end
 
+  // ---------------------------------------------------------------- param buffer
+  // Slot w holds buffer bytes [w * SB, w * SB + SB); a write (one beat of a param load) lies
+  // inside one slot, and byte k of the slot takes byte k - offset of the beat if it has it.
+  localparam integer SbI = SB;
+  localparam [23:0]  Sb  = SbI[23:0];
+  logic              pw_slot;
+  logic [23:0]       pw_off;
+  logic [SB*8-1:0]   pw_word, par;
+  logic [SB-1:0]     pw_be;
+  logic              par_re;
+  assign pw_slot = pw_addr_i >= Sb;
+  assign pw_off  = pw_slot ? pw_addr_i - Sb : pw_addr_i;
+  for (genvar k = 0; k < SB; k++) begin : g_pw
+    localparam integer KI = k;
+    localparam [24:0] K = KI[24:0];
+    logic [24:0] d;  // the beat's byte that lands on byte k (d[24]: none, k < offset)
+    logic [7:0]  ds;
+    assign d  = K - {1'b0, pw_off};
+    assign ds = d[23:0] < {16'd0, Bpc[7:0]} ? d[7:0] : 8'd0;
+    assign pw_be[k] = pw_valid_i && !d[24] && d[23:0] < {16'd0, pw_len_i};
+    assign pw_word[k*8 +: 8] = pw_data_i[ds*8 +: 8];
+  end
+  hdx_sram_2p #(.DEPTH(2), .AW(1), .WIDTH(SB*8), .NBE(SB)) u_param (
+    .clk_i   (clk_i),
+    .we_i    (pw_valid_i),
+    .waddr_i (pw_slot),
+    .wbe_i   (pw_be),
+    .wdata_i (pw_word),
+    .re_i    (par_re),
+    .raddr_i (fld(cmd_q, ST_PARAM_SLOT) != 32'd0),
+    .rdata_o (par)
+  );
+
   // ---------------------------------------------------------------- output stage
   // Pipeline control: stage 0 has the entry at the accumulator's output, stage 1 holds the
   // product, stage 2 the int8 row being written.
   logic        s0_valid_q, s1_valid_q, s2_valid_q, s0_last_q, s1_last_q, s2_last_q;
   logic [31:0] s0_addr_q, s1_addr_q, s2_addr_q, s0_nv_q, s1_nv_q, s2_nv_q;
   logic [31:0] s0_bp_q, s1_bp_q, s2_bp_q, beat_q;
-  // The param slot and ReLU flag of the pixel in stage 0 (the command may have moved on).
-  logic        s0_pslot_q, s0_relu_q;
+  // The ReLU flag of the pixel in stage 0 (the command may have moved on).
+  logic        s0_relu_q;
 
   logic [NB*8-1:0] row;
   for (genvar c = 0; c < NB; c++) begin : g_lane
     if (c < COLS) begin : g_rq
       localparam B0 = c * PB;
-      localparam B1 = (COLS + c) * PB;
+      localparam [31:0] C32 = c;
+      // Lanes past n_valid were never loaded: their params read as 0.
+      logic        used;
       logic [31:0] bias, mult;
       logic [7:0]  shift;
-      assign bias  = s0_pslot_q ? par[B1*8 +: 32]      : par[B0*8 +: 32];
-      assign mult  = s0_pslot_q ? par[(B1+4)*8 +: 32]  : par[(B0+4)*8 +: 32];
-      assign shift = s0_pslot_q ? par[(B1+8)*8 +: 8]   : par[(B0+8)*8 +: 8];
+      assign used  = C32 < s0_nv_q;
+      assign bias  = used ? par[B0*8 +: 32]     : 32'd0;
+      assign mult  = used ? par[(B0+4)*8 +: 32] : 32'd0;
+      assign shift = used ? par[(B0+8)*8 +: 8]  : 8'd0;
       hdx_requant u_rq (
         .clk_i   (clk_i),
         .en0_i   (s0_valid_q && adv),
@@ -182,7 +204,7 @@ module hdx_st #(
       {s0_valid_q, s1_valid_q, s2_valid_q, s0_last_q, s1_last_q, s2_last_q} <= '0;
       {s0_addr_q, s1_addr_q, s2_addr_q, s0_nv_q, s1_nv_q, s2_nv_q} <= '0;
       {s0_bp_q, s1_bp_q, s2_bp_q, beat_q} <= '0;
-      {s0_pslot_q, s0_relu_q} <= '0;
+      s0_relu_q <= 1'b0;
     end else if (adv) begin
       s0_valid_q <= issue;
       if (issue) begin
@@ -190,7 +212,6 @@ module hdx_st #(
         s0_addr_q <= dram_q;
         s0_nv_q   <= fld(cmd_q, ST_N_VALID);
         s0_bp_q   <= fld(cmd_q, ST_BEATS_PER_PIX);
-        s0_pslot_q <= fld(cmd_q, ST_PARAM_SLOT) != 32'd0;
         s0_relu_q  <= fld(cmd_q, ST_RELU) != 32'd0;
       end
       s1_valid_q <= s0_valid_q;
