@@ -11,6 +11,7 @@
 #include "errors.h"
 #include "schedule_rs.h"
 #include "schedule_ws.h"
+#include "synth.h"
 #include "util.h"
 
 namespace fs = std::filesystem;
@@ -264,6 +265,12 @@ RtlResult generate_rtl(const Accelerator& a, const RtlOptions& opt) {
   if (fs::exists(dir) && !fs::is_empty(dir) && !opt.force)
     throw RtlError(2, fmt::format("{} is not empty; pass --force to overwrite it or choose "
                                   "another --out", opt.out_dir), 2);
+  // A bad library or a missing tool is reported before anything is written.
+  if (opt.synth) {
+    read_liberty_info(opt.liberty.empty() ? default_liberty() : opt.liberty);
+    require_tool("yosys", "yosys");
+    require_tool("sta", "opensta");
+  }
   const fs::path rtl = dir / "rtl";
   fs::create_directories(rtl, ec);
   if (ec) throw RtlError(3, fmt::format("cannot create {}: {}", rtl.string(), ec.message()));
@@ -322,25 +329,9 @@ RtlResult generate_rtl(const Accelerator& a, const RtlOptions& opt) {
   }
 
   if (opt.synth) {
-    const fs::path rep = dir / "reports";
-    fs::create_directories(rep, ec);
-    // The buffers stay $mem cells (they stand for SRAM macros); the logic is mapped to gates.
-    // Yosys runs in DIR with relative paths, so DIR may contain spaces.
-    std::string script = "read_verilog -sv -I rtl";
-    for (const auto& n : names) script += " rtl/" + n;
-    script += fmt::format(
-        "; synth -flatten -top {} -run begin:fine; opt -fast -full; techmap; opt -fast; "
-        "abc -fast; opt -fast; tee -q -o reports/synth.json stat -json; "
-        "tee -q -o reports/synth.txt stat",
-        r.top);
-    std::string out;
-    const int rc = run_command({"yosys", "-q", "-p", script}, &out, opt.out_dir);
-    if (rc != 0)
-      throw RtlError(5, fmt::format("Yosys synthesis of {} failed (exit {}): {}", r.top, rc,
-                                    first_line(out)));
-    r.synth = nlohmann::json::parse(read_file((rep / "synth.json").string()));
-    r.files.push_back("reports/synth.json");
-    r.files.push_back("reports/synth.txt");
+    SynthInput in{opt.out_dir, r.top, names,
+                  opt.liberty.empty() ? default_liberty() : opt.liberty, a.clock_mhz};
+    r.synth = synthesize(in, &r.files);
   }
 
   write_manifest(opt.out_dir, opt.command_line,

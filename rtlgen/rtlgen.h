@@ -12,7 +12,8 @@ struct RtlOptions {
   std::string out_dir;       // DIR; the Verilog goes to DIR/rtl
   bool force = false;        // allow a non-empty DIR
   bool lint = true;          // run verilator --lint-only -Wall
-  bool synth = false;        // run Yosys, write DIR/reports/synth.json and synth.txt
+  bool synth = false;        // map with Yosys, time with OpenSTA: DIR/synth/ (synth.h)
+  std::string liberty;       // cell library for synth; empty: the one hdx ships
   std::string command_line;  // for banners and the manifest
 };
 
@@ -28,7 +29,7 @@ struct RtlResult {
   std::string filelist;     // DIR/rtl/filelist.f
   std::string config_hash;  // 16 hex digits over the configuration and the templates
   std::vector<std::string> files;  // written, relative to DIR
-  nlohmann::json synth;     // Yosys statistics when synthesized
+  nlohmann::json synth;     // DIR/synth/report.json when synthesized
 };
 
 // Ports of the generated top (one table for the Verilog, the signature and the harness).

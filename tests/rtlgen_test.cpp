@@ -25,6 +25,7 @@
 #include "accel.h"
 #include "errors.h"
 #include "rtlgen.h"
+#include "synth.h"
 #include "util.h"
 
 using namespace hdx;
@@ -435,11 +436,13 @@ TEST_P(RtlgenTree, MemoriesListEveryBuffer) {
 INSTANTIATE_TEST_SUITE_P(rtlgen, RtlgenTree, ::testing::ValuesIn(configs()),
                          [](const ::testing::TestParamInfo<Config>& i) { return i.param.label; });
 
-// 3. Yosys synthesis of a small configuration writes DIR/reports/synth.json (stat -json).
+// 3. Synthesis of a small configuration to the shipped cell library, and its static timing:
+// DIR/synth/netlist.v and report.json (area by kind, cells, flip-flops, memories as black
+// boxes, worst slack and Fmax at the accelerator's clock).
 void check_synthesis(const Accelerator& a) {
   TempDir tmp;
   const fs::path dir = tmp.path() / "out";
-  RtlOptions o = options(dir, /*lint=*/true);
+  RtlOptions o = options(dir, /*lint=*/false);
   o.synth = true;
   RtlResult r;
   const auto t0 = std::chrono::steady_clock::now();
@@ -453,36 +456,64 @@ void check_synthesis(const Accelerator& a) {
   ::testing::Test::RecordProperty("synth_seconds", fmt::format("{:.1f}", secs));
   std::cout << fmt::format("[ info     ] generate_rtl with synthesis took {:.1f} s\n", secs);
 
-  const fs::path report = dir / "reports" / "synth.json";
+  const fs::path report = dir / "synth" / "report.json";
   ASSERT_TRUE(fs::is_regular_file(report));
-  EXPECT_TRUE(fs::is_regular_file(dir / "reports" / "synth.txt"));
   const json s = json::parse(read_file(report.string()));
-  ASSERT_TRUE(s.contains("design")) << s.dump(2).substr(0, 2000);
-  const json& d = s.at("design");
-  ASSERT_TRUE(d.contains("num_cells"));
-  EXPECT_GT(d.at("num_cells").get<long long>(), 0);
-  ASSERT_TRUE(d.contains("num_cells_by_type"));
-  long long by_type = 0;
-  for (const auto& [type, n] : d.at("num_cells_by_type").items()) by_type += n.get<long long>();
-  EXPECT_EQ(by_type, d.at("num_cells").get<long long>());
-  // Flattened: one module, the top.
-  ASSERT_TRUE(s.contains("modules"));
-  EXPECT_EQ(s.at("modules").size(), 1u);
-  EXPECT_TRUE(s.at("modules").contains("\\" + r.top)) << s.at("modules").dump().substr(0, 500);
-  // A design with registers (the PE weights and accumulators are flip-flops or memories).
-  long long ffs = 0;
-  for (const auto& [type, n] : d.at("num_cells_by_type").items())
-    if (type.find("DFF") != std::string::npos) ffs += n.get<long long>();
-  EXPECT_GT(ffs, 0);
-
   EXPECT_EQ(r.synth, s);
-  // The reports are in the result and in the manifest.
-  const std::set<std::string> listed(r.files.begin(), r.files.end());
-  EXPECT_TRUE(listed.count("reports/synth.json"));
-  EXPECT_TRUE(listed.count("reports/synth.txt"));
+  std::cout << fmt::format("[ info     ] {:.0f} um2, {} cells, {} flip-flops, slack {} ns, Fmax "
+                           "{:.0f} MHz\n", s.at("area_um2").get<double>(),
+                           s.at("cells").get<long long>(), s.at("flip_flops").get<long long>(),
+                           s.at("timing").at("worst_slack_ns").get<double>(),
+                           s.at("timing").at("fmax_mhz").get<double>());
+  EXPECT_EQ(s.at("library"), "hdx_generic45");
+  EXPECT_GT(s.at("area_um2").get<double>(), 0);
+  EXPECT_GT(s.at("flip_flops").get<long long>(), 0);
+  // The kinds add up to the totals, and every cell is a cell of the library.
+  double area = 0;
+  long long cells = 0, ffs = 0;
+  for (const auto& [kind, e] : s.at("by_kind").items()) {
+    area += e.at("area_um2").get<double>();
+    cells += e.at("cells").get<long long>();
+    ffs += e.at("flip_flops").get<long long>();
+  }
+  EXPECT_NEAR(area, s.at("area_um2").get<double>(), 1e-6 * area);
+  EXPECT_EQ(cells, s.at("cells").get<long long>());
+  EXPECT_EQ(ffs, s.at("flip_flops").get<long long>());
+  for (const char* kind : {"pe_array", "compute_control", "ifmap_buffer", "weight_buffer",
+                           "accumulator", "load_engine", "store_engine", "output_stage",
+                           "control"}) {
+    ASSERT_TRUE(s.at("by_kind").contains(kind)) << kind;
+    EXPECT_GT(s.at("by_kind").at(kind).at("area_um2").get<double>(), 0) << kind;
+  }
+  long long by_type = 0;
+  for (const auto& [type, n] : s.at("cells_by_type").items()) {
+    EXPECT_EQ(type.rfind("HDX_", 0), 0u) << type;
+    by_type += n.get<long long>();
+  }
+  EXPECT_EQ(by_type, cells);
+  // Memories: those of memories.json, black boxes in the netlist.
+  const json mems = json::parse(read_file((dir / "rtl" / "memories.json").string()));
+  EXPECT_EQ(s.at("memories").at("instances"), mems.at("memories"));
+  const std::string netlist = read_file((dir / "synth" / "netlist.v").string());
+  EXPECT_NE(netlist.find("hdx_sram_2p"), std::string::npos);
+  EXPECT_EQ(netlist.find("reg "), std::string::npos) << "unmapped register in the netlist";
+  EXPECT_TRUE(std::regex_search(netlist, std::regex("module " + r.top + "\\b")));
+  // Timing at the accelerator's clock; Fmax is the clock at which the slack would be 0.
+  const json& t = s.at("timing");
+  EXPECT_EQ(t.at("clock_mhz").get<double>(), a.clock_mhz);
+  const double slack = t.at("worst_slack_ns").get<double>();
+  EXPECT_EQ(t.at("met").get<bool>(), slack >= 0);
+  EXPECT_NEAR(t.at("fmax_mhz").get<double>(), 1000.0 / (1000.0 / a.clock_mhz - slack), 1e-6);
+  EXPECT_FALSE(t.at("startpoint").get<std::string>().empty());
+  EXPECT_FALSE(t.at("endpoint").get<std::string>().empty());
+  EXPECT_NE(read_file((dir / "synth" / "timing.txt").string()).find("slack"), std::string::npos);
+  // The files are in the result and in the manifest; no temporary file is left.
   const json m = json::parse(read_file((dir / "manifest.json").string()));
-  EXPECT_EQ(m.at("files").at("reports/synth.json").get<std::string>(),
-            sha256_file(report.string()));
+  for (const char* f : {"synth/netlist.v", "synth/constraints.sdc", "synth/timing.txt",
+                        "synth/report.json"})
+    EXPECT_EQ(m.at("files").at(f).get<std::string>(), sha256_file((dir / f).string())) << f;
+  for (const auto& f : files_under(dir / "synth"))
+    EXPECT_TRUE(m.at("files").contains("synth/" + f)) << f;
 }
 
 TEST(rtlgen, SynthesizesSmallConfigWithYosys) { check_synthesis(accel("ws_2x2", 2, 2, 1, 1, 1, 1)); }
@@ -494,6 +525,66 @@ TEST(rtlgen, SynthesizesSmallRsConfigWithYosys) {
   a.spad_filter = 6;
   a.spad_psum = 2;
   check_synthesis(a);
+}
+
+// 4. Cell libraries: the shipped one has flip-flops and inverters; a library that does not
+// parse, or lacks a flip-flop or an inverter, is a one-line error naming the file (exit 2),
+// raised before anything is written.
+TEST(rtlgen, ShippedLibertyHasTheCellsSynthesisNeeds) {
+  const LibertyInfo lib = read_liberty_info(default_liberty());
+  EXPECT_EQ(lib.name, "hdx_generic45");
+  EXPECT_TRUE(lib.flip_flops.count("HDX_DFF_X1"));
+  EXPECT_TRUE(lib.flip_flops.count("HDX_DFFR_X1"));
+  EXPECT_TRUE(lib.inverters.count("HDX_INV_X1"));
+  EXPECT_FALSE(lib.inverters.count("HDX_BUF_X1"));
+}
+
+void expect_liberty_error(const std::string& text, int code, const std::string& what) {
+  TempDir tmp;
+  const fs::path lib = tmp.path() / "my cells.lib";
+  if (!text.empty()) write_file_atomic(lib.string(), text);
+  RtlOptions o = options(tmp.path() / "out", /*lint=*/false);
+  o.synth = true;
+  o.liberty = lib.string();
+  try {
+    generate_rtl(accel("ws_2x2", 2, 2, 1, 1, 1, 1), o);
+    FAIL() << "no error for " << what;
+  } catch (const RtlError& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(e.code(), code) << msg;
+    EXPECT_EQ(e.exit_code(), 2) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+    EXPECT_NE(msg.find(lib.string()), std::string::npos) << msg;
+    EXPECT_NE(msg.find(what), std::string::npos) << msg;
+  }
+  EXPECT_FALSE(fs::exists(tmp.path() / "out" / "rtl"));
+}
+
+const char* kInv =
+    "  cell (I) { area : 1; pin (A) { direction : input; }\n"
+    "    pin (Y) { direction : output; function : \"!A\"; } }\n";
+const char* kFf =
+    "  cell (F) { area : 4; ff (IQ, IQN) { next_state : \"D\"; clocked_on : \"C\"; }\n"
+    "    pin (D) { direction : input; } pin (C) { direction : input; clock : true; }\n"
+    "    pin (Q) { direction : output; function : \"IQ\"; } }\n";
+
+TEST(rtlgen, LibertyThatDoesNotParseIsAnError) {
+  expect_liberty_error(std::string("library (x) {\n") + kInv + kFf, 6, "does not parse");
+  expect_liberty_error(std::string("library (x) {\n") + kInv + "  cell (F) { area 4; }\n}\n", 6,
+                       "line 4");
+  expect_liberty_error("cell (x) { }\n", 6, "no library group");
+  expect_liberty_error("", 6, "cannot read");
+}
+
+TEST(rtlgen, LibertyWithoutFlipFlopOrInverterIsAnError) {
+  expect_liberty_error(std::string("library (x) {\n") + kInv + "}\n", 7, "no flip-flop");
+  expect_liberty_error(std::string("library (x) {\n") + kFf + "}\n", 7, "no inverter");
+  // A library with both parses.
+  TempDir tmp;
+  write_file_atomic((tmp.path() / "ok.lib").string(), std::string("library (x) {\n") + kInv + kFf + "}\n");
+  const LibertyInfo lib = read_liberty_info((tmp.path() / "ok.lib").string());
+  EXPECT_EQ(lib.flip_flops, std::set<std::string>{"F"});
+  EXPECT_EQ(lib.inverters, std::set<std::string>{"I"});
 }
 
 // 5. DIR protection.
