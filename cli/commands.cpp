@@ -197,10 +197,12 @@ int cmd_rtl(const Args& args, const std::string& command_line) {
       "accel", po::value<std::string>()->required(), "accelerator.json")(
       "out", po::value<std::string>()->required(), "output folder (Verilog goes to OUT/rtl)")(
       "force", "write into a non-empty output folder")(
-      "synth", "also synthesize with Yosys: OUT/reports/synth.json and synth.txt")(
+      "synth", "also map to a cell library with Yosys and time it with OpenSTA: OUT/synth/")(
+      "liberty", po::value<std::string>(),
+      "with --synth: the cell library (.lib) to map to instead of hdx's generic 45 nm one")(
       "no-lint", "skip the Verilator -Wall lint");
   po::variables_map vm;
-  if (!parse(args, od, vm, "usage: hdx rtl --accel A --out DIR [--force] [--synth]",
+  if (!parse(args, od, vm, "usage: hdx rtl --accel A --out DIR [--force] [--synth [--liberty F]]",
              "  hdx rtl --accel examples/accel_ws_4x4.json --out out/rtl4\n"
              "  hdx rtl --accel examples/accel_ws_4x4.json --out out/rtl4 --force --synth\n"))
     return 0;
@@ -210,6 +212,11 @@ int cmd_rtl(const Args& args, const std::string& command_line) {
   o.force = vm.count("force") > 0;
   o.synth = vm.count("synth") > 0;
   o.lint = vm.count("no-lint") == 0;
+  if (vm.count("liberty")) {
+    if (!o.synth)
+      throw po::error("the option '--liberty' needs '--synth'");
+    o.liberty = vm["liberty"].as<std::string>();
+  }
   o.command_line = command_line;
   const RtlResult r = generate_rtl(acc, o);
   fmt::print("wrote {} files for top '{}' (config {}) to {}\n", r.files.size(), r.top,
@@ -217,9 +224,26 @@ int cmd_rtl(const Args& args, const std::string& command_line) {
   fmt::print("  filelist: {}   (verilator -F {}; iverilog -g2012 -f filelist.f from {})\n",
              r.filelist, r.filelist, r.rtl_dir);
   if (o.lint) fmt::print("  Verilator --lint-only -Wall: clean\n");
-  if (o.synth && r.synth.contains("design"))
-    fmt::print("  Yosys: {} cells (reports/synth.txt)\n",
-               r.synth["design"].value("num_cells", 0));
+  if (!o.synth) return 0;
+  const auto& s = r.synth;
+  const auto& t = s.at("timing");
+  fmt::print("  Yosys ({}): {:.0f} um2 of standard cells, {} cells, {} flip-flops; {} SRAM "
+             "bits as black boxes (synth/report.json)\n",
+             s.at("library").get<std::string>(), s.at("area_um2").get<double>(),
+             s.at("cells").get<long long>(), s.at("flip_flops").get<long long>(),
+             s.at("memories").at("bits").get<long long>());
+  fmt::print("  OpenSTA at {} MHz: worst slack {:.3f} ns, {} -> {}, Fmax {:.0f} MHz "
+             "(synth/timing.txt)\n",
+             t.at("clock_mhz").get<double>(), t.at("worst_slack_ns").get<double>(),
+             t.value("startpoint", "?"), t.value("endpoint", "?"), t.at("fmax_mhz").get<double>());
+  if (!t.at("met").get<bool>()) {
+    fmt::print(stderr,
+               "[rtlgen E009] timing not met: worst slack {:.3f} ns at {} MHz; the netlist meets "
+               "{:.0f} MHz ({}/synth/timing.txt)\n",
+               t.at("worst_slack_ns").get<double>(), t.at("clock_mhz").get<double>(),
+               t.at("fmax_mhz").get<double>(), o.out_dir);
+    return 1;
+  }
   return 0;
 }
 
