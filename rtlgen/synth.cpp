@@ -298,15 +298,17 @@ nlohmann::json synthesize(const SynthInput& in, std::vector<std::string>* files)
   script += "; " + rest + fmt::format("; hierarchy -top {}", in.top);
   for (const auto& [mod, kind] : module_kinds())
     script += fmt::format("; setattr -mod -set keep_hierarchy 1 *\\{}", mod);
+  std::string ff_sel;  // flip-flops take the names of the registers they hold, for timing.txt
+  for (const auto& c : lib.flip_flops) ff_sel += " t:" + c;
   script += fmt::format(
       "; synth -flatten -top {0}; dfflibmap -liberty \"{1}\"; "
       "abc -liberty \"{1}\" -constr synth/{3}/abc.constr -D {2:.0f}; opt_clean; "
       "tee -q -o synth/{3}/stat.json stat -json; "
       "setattr -mod -unset keep_hierarchy; hierarchy -top {0}; flatten; "
       "setparam -unset DEPTH -unset AW -unset WIDTH -unset NBE t:hdx_sram_1p t:hdx_sram_2p; "
-      "opt_clean -purge; write_verilog -noattr -noexpr -nohex -nodec -simple-lhs "
-      "synth/{3}/netlist.v",
-      in.top, liberty, 1e6 / in.clock_mhz, t);
+      "opt_clean -purge; rename -wire -suffix _reg{4}; "
+      "write_verilog -noattr -noexpr -nohex -nodec -simple-lhs synth/{3}/netlist.v",
+      in.top, liberty, 1e6 / in.clock_mhz, t, ff_sel);
   std::string log;
   const int rc = run_command({"yosys", "-q", "-p", script}, &log, in.dir);
   if (rc != 0)

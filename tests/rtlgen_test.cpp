@@ -461,10 +461,12 @@ void check_synthesis(const Accelerator& a) {
   const json s = json::parse(read_file(report.string()));
   EXPECT_EQ(r.synth, s);
   std::cout << fmt::format("[ info     ] {:.0f} um2, {} cells, {} flip-flops, slack {} ns, Fmax "
-                           "{:.0f} MHz\n", s.at("area_um2").get<double>(),
+                           "{:.0f} MHz, {} -> {}\n", s.at("area_um2").get<double>(),
                            s.at("cells").get<long long>(), s.at("flip_flops").get<long long>(),
                            s.at("timing").at("worst_slack_ns").get<double>(),
-                           s.at("timing").at("fmax_mhz").get<double>());
+                           s.at("timing").at("fmax_mhz").get<double>(),
+                           s.at("timing").at("startpoint").get<std::string>(),
+                           s.at("timing").at("endpoint").get<std::string>());
   EXPECT_EQ(s.at("library"), "hdx_generic45");
   EXPECT_GT(s.at("area_um2").get<double>(), 0);
   EXPECT_GT(s.at("flip_flops").get<long long>(), 0);
@@ -496,7 +498,7 @@ void check_synthesis(const Accelerator& a) {
   EXPECT_EQ(s.at("memories").at("instances"), mems.at("memories"));
   const std::string netlist = read_file((dir / "synth" / "netlist.v").string());
   EXPECT_NE(netlist.find("hdx_sram_2p"), std::string::npos);
-  EXPECT_EQ(netlist.find("reg "), std::string::npos) << "unmapped register in the netlist";
+  EXPECT_EQ(netlist.find("\n  reg "), std::string::npos) << "unmapped register in the netlist";
   EXPECT_TRUE(std::regex_search(netlist, std::regex("module " + r.top + "\\b")));
   // Timing at the accelerator's clock; Fmax is the clock at which the slack would be 0.
   const json& t = s.at("timing");
