@@ -630,14 +630,25 @@ TEST(SearchCli, SliceOfFashionMnist) {
   // unsearched one (epoch 1 here).
   EXPECT_GE(rep3["design"]["from_epoch"].get<int>(), 2);
 
-  // `none` is judged on its final argmax: no extra epochs, no fallback.
+  // `none` is judged on its final argmax: no extra epochs, no fallback. With
+  // train.infeasible the missing design is trained and tested all the same (for studies),
+  // and the run stays a failure without weights.
   bad["constraint_mode"] = "none";
+  bad["train"]["epochs"] = 1;
+  bad["train"]["infeasible"] = true;
   std::ofstream(spec) << bad.dump();
   const std::string o4 = (dir / "d").string();
   EXPECT_EQ(run_command({kHdx, "search", "--spec", spec, "--out", o4}, &out), 1) << out;
   const json rep4 = json::parse(read_file(o4 + "/search_report.json"));
+  EXPECT_EQ(rep4["status"], "infeasible");
   EXPECT_EQ(rep4["search"]["epochs_run"], 2);
   EXPECT_EQ(rep4["design"]["from_epoch"], 2);
+  ASSERT_FALSE(rep4["accuracy"].is_null());
+  EXPECT_EQ(rep4["accuracy"]["split"], "test");
+  EXPECT_FALSE(rep4["accuracy"]["design_feasible"].get<bool>());
+  EXPECT_GT(rep4["accuracy"]["test_accuracy"].get<double>(), 0.0);
+  EXPECT_FALSE(fs::exists(fs::path(o4) / "weights.npz"));
+  EXPECT_FALSE(fs::exists(fs::path(o4) / "network.json"));
   fs::remove_all(dir);
 }
 
