@@ -479,6 +479,10 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
           traj_exp[k].push_back(m.value(plotted[k].metric).item<double>());
           traj_disc[k].push_back(now.cost.mappable ? now.cost.value(plotted[k].metric) : NAN);
         }
+        // The extra epochs exist to bring the discrete design inside; it can cross a limit
+        // back and forth from step to step, so they end at the first step that leaves it
+        // inside every constraint (the end-of-epoch design below is then that one).
+        if (extra && evaluate(s, tables, argmax_design(), epoch).feasible) break;
       }
       if (b % 10 == 0 || b + 1 == steps_per_epoch)
         progress("search", epoch * steps_per_epoch + b + 1,
