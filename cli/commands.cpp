@@ -654,9 +654,10 @@ int cmd_search(const Args& args, const std::string& command_line) {
                c["value"].is_null() ? "does not map" : fmt::format("{:.4g}", c["value"].get<double>()),
                c["met"].get<bool>() ? "met" : "MISSED");
   if (!rep["accuracy"].is_null())
-    fmt::print("float test accuracy: {:.2f}% on the {} test images\n",
+    fmt::print("float test accuracy: {:.2f}% on the {} test images{}\n",
                100 * rep["accuracy"]["test_accuracy"].get<double>(),
-               rep["accuracy"]["test_images"].get<int>());
+               rep["accuracy"]["test_images"].get<int>(),
+               r.status == "feasible" ? "" : " (of a design that misses a constraint)");
   if (r.status == "stopped") {
     fmt::print(stderr, "[search E031] stopped by Ctrl-C; the design at that point is in {}/"
                        "network.partial.json and accelerator.partial.json (no weights); it is not "

@@ -68,8 +68,9 @@ RsTiling rs_tiling(const Layer& l, const Accelerator& a) {
   };
   slot(WS::Resident, t.nu, l.kh);
   if (tiles * t.weight_slot_words > words) slot(WS::Tile, t.nu, l.kh);
-  if (2 * t.weight_slot_words > words) slot(WS::Pass, t.r_v, t.kh_f);
-  if (2 * t.weight_slot_words > words) {
+  if (t.weight_slots == WS::Tile && 2 * t.weight_slot_words > words)
+    slot(WS::Pass, t.r_v, t.kh_f);
+  if (t.weight_slots == WS::Pass && 2 * t.weight_slot_words > words) {
     const long long banks = a.rs_weight_banks();
     throw MappingError(11, fmt::format(
         "layer '{}': weight buffer of {} KiB holds {} weight rows ({} banks of {}-byte "

@@ -479,6 +479,10 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
           traj_exp[k].push_back(m.value(plotted[k].metric).item<double>());
           traj_disc[k].push_back(now.cost.mappable ? now.cost.value(plotted[k].metric) : NAN);
         }
+        // The extra epochs exist to bring the discrete design inside; it can cross a limit
+        // back and forth from step to step, so they end at the first step that leaves it
+        // inside every constraint (the end-of-epoch design below is then that one).
+        if (extra && evaluate(s, tables, argmax_design(), epoch).feasible) break;
       }
       if (b % 10 == 0 || b + 1 == steps_per_epoch)
         progress("search", epoch * steps_per_epoch + b + 1,
@@ -543,12 +547,15 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
   const Network derived = derive_network(net, chosen.d.choice, s.name);
   const Accelerator acc = hw.accel(chosen.d.point, s.name);
 
-  // Final training from scratch, only for a feasible design.
+  // Final training from scratch, for a feasible design (and, with train.infeasible, for an
+  // infeasible one too, so that a study can show what it would have been worth; its weights
+  // are not written).
   json train_json = nullptr;
   SearchResult r;
   r.status = status;
   std::string weights_file;
-  if (status == "feasible" && s.train.epochs > 0) {
+  if ((status == "feasible" || (status == "infeasible" && s.train.infeasible)) &&
+      s.train.epochs > 0) {
     t0 = Clock::now();
     torch::manual_seed(s.seed + 1);
     NetModule fin(derived, /*batch_norm=*/true);
@@ -626,7 +633,7 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
       h.lat = chosen.cost.latency_ms;
       h.en = chosen.cost.energy_uj;
       h.area = chosen.cost.area_mm2;
-      h.feasible = true;
+      h.feasible = chosen.feasible;
       h.seconds = since(te);
       history.push_back(h);
       log(fmt::format("train epoch {}/{}: loss {:.4f}, accuracy on the training batches {:.2f}%, "
@@ -639,7 +646,8 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
     times["test_s"] = since(t0);
     train_json = {{"epochs", tr.epochs},       {"train_images", final_train.n()},
                   {"test_images", test.n()},   {"split", "test"},
-                  {"test_accuracy", acc_test}, {"float", true}};
+                  {"test_accuracy", acc_test}, {"float", true},
+                  {"design_feasible", status == "feasible"}};
     log(fmt::format("float test accuracy of the derived network: {:.2f}% on the {} test images",
                     100 * acc_test, test.n()));
     fin->to(torch::kCPU);
@@ -654,7 +662,7 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
     }
     if (stopped()) {
       status = r.status = "stopped";  // the weights are not trained to the end: not written
-    } else {
+    } else if (status == "feasible") {
       weights_file = "weights.npz";
       write_npz(o.out_dir + "/" + weights_file, arrays);
       r.files.push_back(weights_file);

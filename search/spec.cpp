@@ -315,7 +315,7 @@ Spec spec_from_json(const json& j) {
   if (r.has("train")) {
     ObjectReader t = r.get_object("train");
     t.allow_only({"epochs", "batch_size", "optimizer", "lr", "momentum", "weight_decay",
-                  "warmup_share", "label_smoothing", "augment"});
+                  "warmup_share", "label_smoothing", "augment", "infeasible"});
     TrainSpec& tr = s.train;
     tr.epochs = t.get_int("epochs", 0, 1000, tr.epochs);
     tr.batch_size = t.get_int("batch_size", 1, 4096, tr.batch_size);
@@ -332,6 +332,7 @@ Spec spec_from_json(const json& j) {
       tr.crop_pad = a.get_int("crop_pad", 0, 8, tr.crop_pad);
       tr.flip = a.get_bool("flip", tr.flip);
     }
+    tr.infeasible = t.get_bool("infeasible", tr.infeasible);
   }
   s.threads = r.get_int("threads", 0, 256, 0);
   s.device = r.get_enum("device", {"auto", "cpu", "cuda"}, "auto");
@@ -423,7 +424,8 @@ json spec_to_json(const Spec& s) {
         {"weight_decay", s.train.weight_decay},
         {"warmup_share", s.train.warmup_share},
         {"label_smoothing", s.train.label_smoothing},
-        {"augment", {{"crop_pad", s.train.crop_pad}, {"flip", s.train.flip}}}}},
+        {"augment", {{"crop_pad", s.train.crop_pad}, {"flip", s.train.flip}}},
+        {"infeasible", s.train.infeasible}}},
       {"threads", s.threads},
       {"device", s.device},
       {"flow", {{"calib_images", s.calib_images}, {"sim_images", s.sim_images}}}};

@@ -43,6 +43,8 @@ struct TrainSpec {
   double label_smoothing = 0.1;
   int crop_pad = 2;               // random crop after zero padding by this many pixels; 0: off
   bool flip = true;               // random horizontal flip
+  bool infeasible = false;        // also train and test a design that misses a constraint
+                                  // (for studies); the run stays infeasible, no weights
 };
 
 // Legal values of each hardware parameter; a list of one value fixes it.

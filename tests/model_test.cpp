@@ -271,6 +271,9 @@ TEST(ModelRs, UnmappableLayersNameTheLimit) {
   a.weight_kib = 1;  // 256 words; two pass slots of 7 taps x 1 channel x 4 rows fit
   EXPECT_NO_THROW(layer_cost(l, a));
   EXPECT_EQ(layer_cost(l, a).rs.weight_slots, RsTiling::WeightSlots::Pass);
+  // One tile of 3 x 4 x 4 x 3 = 144 words stays resident in 256, though two would not fit.
+  EXPECT_EQ(layer_cost(conv(16, 20, 20, 4, 3, 1, 1, 1), a).rs.weight_slots,
+            RsTiling::WeightSlots::Resident);
   // With 18 channels per PE, a pass slot is 7 x 18 x 1 x 4 = 504 words: two need 1008 words
   // of 4 bytes on 4 banks, 4032 bytes.
   Accelerator wide_spads = rs_accel(4, 4, 4, 10, 1, 128, 1024, 24);

@@ -630,14 +630,48 @@ TEST(SearchCli, SliceOfFashionMnist) {
   // unsearched one (epoch 1 here).
   EXPECT_GE(rep3["design"]["from_epoch"].get<int>(), 2);
 
-  // `none` is judged on its final argmax: no extra epochs, no fallback.
+  // `none` is judged on its final argmax: no extra epochs, no fallback. With
+  // train.infeasible the missing design is trained and tested all the same (for studies),
+  // and the run stays a failure without weights.
   bad["constraint_mode"] = "none";
+  bad["train"]["epochs"] = 1;
+  bad["train"]["infeasible"] = true;
   std::ofstream(spec) << bad.dump();
   const std::string o4 = (dir / "d").string();
   EXPECT_EQ(run_command({kHdx, "search", "--spec", spec, "--out", o4}, &out), 1) << out;
   const json rep4 = json::parse(read_file(o4 + "/search_report.json"));
+  EXPECT_EQ(rep4["status"], "infeasible");
   EXPECT_EQ(rep4["search"]["epochs_run"], 2);
   EXPECT_EQ(rep4["design"]["from_epoch"], 2);
+  ASSERT_FALSE(rep4["accuracy"].is_null());
+  EXPECT_EQ(rep4["accuracy"]["split"], "test");
+  EXPECT_FALSE(rep4["accuracy"]["design_feasible"].get<bool>());
+  EXPECT_GT(rep4["accuracy"]["test_accuracy"].get<double>(), 0.0);
+  EXPECT_FALSE(fs::exists(fs::path(o4) / "weights.npz"));
+  EXPECT_FALSE(fs::exists(fs::path(o4) / "network.json"));
+  fs::remove_all(dir);
+}
+
+// The extra epochs end at the first step that leaves the discrete design inside every
+// constraint: on the study spec's area case with seed 2 the design crosses the area limit
+// back and forth from step to step, and both ends of the extra epochs used to fall outside
+// (bench/RESULTS.md section 5).
+TEST(SearchCli, ExtraEpochsEndInside) {
+  const fs::path dir = fs::path(HDX_BINARY_DIR) / "test-tmp" / "search-extra";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  json j = json::parse(read_file(std::string(HDX_SOURCE_DIR) + "/bench/search/study_spec.json"));
+  j["seed"] = 2;
+  j["constraints"] = json::array({{{"metric", "area_mm2"}, {"max", 0.505072}}});
+  j["train"]["epochs"] = 0;
+  const std::string spec = (dir / "spec.json").string(), o = (dir / "o").string();
+  std::ofstream(spec) << j.dump();
+  std::string out;
+  ASSERT_EQ(run_command({kHdx, "search", "--spec", spec, "--out", o}, &out), 0) << out;
+  const json rep = json::parse(read_file(o + "/search_report.json"));
+  EXPECT_EQ(rep["status"], "feasible");
+  EXPECT_EQ(rep["search"]["epochs_run"], 5);  // 4 planned + 1 extra, ended early
+  EXPECT_LE(rep["design"]["area_mm2"].get<double>(), 0.505072);
   fs::remove_all(dir);
 }
 

@@ -86,14 +86,21 @@ module hdx_wbuf #(
     );
   end
 
-  // Each PE row takes the word of the bank it read.
+  // Each PE row takes the word of the bank it read (a multiplexer over the banks: words of
+  // COLS bytes need not be a power of two wide).
   for (genvar r = 0; r < NRD; r++) begin : g_row
-    logic [BW-1:0] b;
+    logic [BW-1:0]     b;
+    logic [COLS*8-1:0] word;
     always_ff @(posedge clk_i) begin
       if (re_i[r]) row_bank_q[r*BW +: BW] <= raddr_i[r*AW +: BW];
     end
     assign b = row_bank_q[r*BW +: BW];
-    assign rdata_o[r*COLS*8 +: COLS*8] = bank_rd[b*COLS*8 +: COLS*8];
+    always_comb begin
+      word = '0;
+      for (int j = 0; j < NB; j++)
+        if ({{(32-BW){1'b0}}, b} == j) word = bank_rd[j*COLS*8 +: COLS*8];
+    end
+    assign rdata_o[r*COLS*8 +: COLS*8] = word;
   end
 
 `ifndef SYNTHESIS
