@@ -2,8 +2,9 @@
 """Writes techlib/hdx_generic45.lib, hdx's small generic 45 nm standard-cell library.
 
 The areas are those of the same-function, same-drive cells of the Nangate 45 nm Open Cell
-Library v1.3 (NangateOpenCellLibrary_typical.lib, typical corner 1.1 V 25 C, as distributed
-with OpenROAD-flow-scripts, platforms/nangate45). The timing is a simplified estimate in the
+Library v1.3 (as distributed with OpenROAD-flow-scripts, platforms/nangate45): each cell's
+footprint, width x height from the SIZE of its MACRO in NangateOpenCellLibrary.macro.lef
+(CLKGATE_X1 for the clock-gating cell). The timing is a simplified estimate in the
 same range as that library's typical corner: every arc is a 2x2 table of an intrinsic delay
 plus a drive resistance times the load, plus a share of the input slew. No file of that
 library is copied; the cell names are hdx's own. Run: python3 scripts/gen-liberty.py > techlib/hdx_generic45.lib
@@ -12,7 +13,7 @@ library is copied; the cell names are hdx's own. Run: python3 scripts/gen-libert
 # name, area um2, inputs, output, function, intrinsic delay ns, drive ns/pF, input cap pF
 COMB = [
     ("HDX_INV_X1", 0.532, "A", "ZN", "!A", 0.010, 4.5, 0.0017),
-    ("HDX_INV_X4", 1.064, "A", "ZN", "!A", 0.010, 1.2, 0.0060),
+    ("HDX_INV_X4", 1.330, "A", "ZN", "!A", 0.010, 1.2, 0.0060),
     ("HDX_BUF_X1", 0.798, "A", "Z", "A", 0.025, 4.5, 0.0009),
     ("HDX_BUF_X4", 1.862, "A", "Z", "A", 0.030, 1.2, 0.0030),
     ("HDX_BUF_X16", 6.650, "A", "Z", "A", 0.035, 0.3, 0.0110),
@@ -139,7 +140,7 @@ def main():
             s += arc(rn, "positive_unate", cq, 4.5, "        timing_type : clear;\n")
         w(s + "    }\n  }")
     # Integrated clock-gating cell: a latch transparent while CK is low, GCK = CK & latch.
-    s = "  cell (HDX_CLKGATE_X1) {\n    area : 2.660;\n"
+    s = "  cell (HDX_CLKGATE_X1) {\n    area : 3.458;\n"
     s += '    clock_gating_integrated_cell : "latch_posedge";\n'
     s += "    statetable (\"CK E\", \"IQ\") {\n"
     s += '      table : "L L : - : L, \\\n               L H : - : H, \\\n               H - : - : N";\n    }\n'
