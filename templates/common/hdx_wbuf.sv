@@ -86,21 +86,24 @@ module hdx_wbuf #(
     );
   end
 
-  // Each PE row takes the word of the bank it read (a multiplexer over the banks: words of
-  // COLS bytes need not be a power of two wide).
+  // Each PE row takes the word of the bank it read: an AND-OR multiplexer over the banks
+  // (words of COLS bytes need not be a power of two wide, so no indexed select).
   for (genvar r = 0; r < NRD; r++) begin : g_row
-    logic [BW-1:0]     b;
-    logic [COLS*8-1:0] word;
+    logic [BW-1:0] b;
     always_ff @(posedge clk_i) begin
       if (re_i[r]) row_bank_q[r*BW +: BW] <= raddr_i[r*AW +: BW];
     end
     assign b = row_bank_q[r*BW +: BW];
-    always_comb begin
-      word = '0;
-      for (int j = 0; j < NB; j++)
-        if ({{(32-BW){1'b0}}, b} == j) word = bank_rd[j*COLS*8 +: COLS*8];
+    for (genvar j = 0; j < NB; j++) begin : g_sel
+      localparam [BW-1:0] J = j;
+      logic [COLS*8-1:0] word;  // the word of banks 0..j that row r read
+      if (j == 0) begin : g_first
+        assign word = b == J ? bank_rd[0 +: COLS*8] : '0;
+      end else begin : g_next
+        assign word = g_sel[j-1].word | (b == J ? bank_rd[j*COLS*8 +: COLS*8] : '0);
+      end
     end
-    assign rdata_o[r*COLS*8 +: COLS*8] = word;
+    assign rdata_o[r*COLS*8 +: COLS*8] = g_sel[NB-1].word;
   end
 
 `ifndef SYNTHESIS
