@@ -14,11 +14,13 @@ using nlohmann::json;
 
 const char* dataflow_name(Dataflow d) { return d == Dataflow::RS ? "rs" : "ws"; }
 
-int Accelerator::rs_weight_banks() const {
+int pow2_at_least(int x, int y) {
   int n = 2;
-  while (n < pe_rows) n *= 2;
+  while (n < x || n < y) n *= 2;
   return n;
 }
+
+int Accelerator::rs_weight_banks() const { return pow2_at_least(pe_rows, 2); }
 
 long long Accelerator::rs_weight_words() const {
   const long long banks = rs_weight_banks();

@@ -36,6 +36,9 @@ struct Accelerator {
   int rs_weight_offset_bits() const;
 };
 
+// The smallest power of two >= 2, x and y (bank counts and word widths of the buffers).
+int pow2_at_least(int x, int y);
+
 Accelerator accelerator_from_json(const nlohmann::json& j);
 Accelerator load_accelerator(const std::string& path);
 nlohmann::json accelerator_to_json(const Accelerator& a);

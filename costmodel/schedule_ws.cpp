@@ -11,15 +11,6 @@ namespace hdx {
 using detail::ceil_div;
 using detail::kib;
 
-namespace {
-// The power of two >= 2, x and y: bank and word sizes of the SRAM buffers.
-int pow2_at_least(int x, int y) {
-  int n = 2;
-  while (n < x || n < y) n *= 2;
-  return n;
-}
-}  // namespace
-
 int ws_weight_word_bytes(const Accelerator& a) {
   return pow2_at_least(a.dram_bytes_per_cycle, a.pe_cols);
 }
