@@ -341,12 +341,12 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
     aopt.groups = {{0, n_alpha}, {n_alpha, n_alpha + n_beta}};
   }
   // The distributions the cost is taken under; the sampled paths use the same temperature.
-  auto dists = [&](double tau, bool ops_grad) {
+  auto dists = [&](double tau, bool ops_grad, bool hw_grad = true) {
     Distributions d;
     for (const auto& a : model->alphas)
       d.ops.push_back(
           torch::softmax((ops_grad ? a : a.detach()).to(torch::kCPU, torch::kFloat64) / tau, 0));
-    for (const auto& b : betas) d.hw.push_back(torch::softmax(b / tau, 0));
+    for (const auto& b : betas) d.hw.push_back(torch::softmax((hw_grad ? b : b.detach()) / tau, 0));
     return d;
   };
   auto argmax_design = [&] {
@@ -362,7 +362,6 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
     return objective_of(estimate(dists(s.tau_start, true)), s.objective).item<double>();
   }();
   std::vector<double> margin(s.constraints.size(), s.hdx_margin);
-  const bool hw_on_net = s.mode != ConstraintMode::None;
   const int64_t batch = s.search_batch;
   const int64_t steps_per_epoch = (search_train.n() + batch - 1) / batch;
   // `none` is judged on its final argmax: no extra epochs, no fallback.
@@ -434,13 +433,16 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
         val_pos = e >= search_val.n() ? 0 : e;
         how.arch_grad = true;
         const torch::Tensor ce = torch::cross_entropy_loss(model->forward(xv, how), yv);
-        const Distributions d = dists(tau, true);
-        const HwMetrics m = estimate(d);
-        // With "none" the network sees no hardware term; the hardware still fits the objective.
-        const HwMetrics m_obj = hw_on_net ? m : estimate(dists(tau, false));
+        const HwMetrics m = estimate(dists(tau, true));
+        // The hardware logits fit the objective (weight); the network logits see it only
+        // through network_weight (default 0: the network is chosen for accuracy, and moved
+        // toward cheaper designs only by the constraints).
         torch::Tensor total =
             ce.to(torch::kCPU, torch::kFloat64) +
-            s.objective_weight * objective_of(m_obj, s.objective) / obj_ref;
+            s.objective_weight * objective_of(estimate(dists(tau, false)), s.objective) / obj_ref;
+        if (s.objective_network_weight > 0)
+          total = total + s.objective_network_weight *
+                              objective_of(estimate(dists(tau, true, false)), s.objective) / obj_ref;
         if (s.mode == ConstraintMode::Soft)
           for (const Constraint& k : s.constraints)
             total = total + s.soft_weight * torch::relu(ratio(m, k) - 1.0);
@@ -729,6 +731,7 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
       {"objective",
        {{"metric", objective_name(s.objective)},
         {"weight", s.objective_weight},
+        {"network_weight", s.objective_network_weight},
         {"value", objective_of(chosen.cost, s.objective)}}},
       {"design",
        {{"choice", describe_choice(net, chosen.d.choice)},

@@ -258,12 +258,14 @@ Spec spec_from_json(const json& j) {
   }
   {
     ObjectReader o = r.get_object("objective");
-    o.allow_only({"metric", "weight"});
+    o.allow_only({"metric", "weight", "network_weight"});
     const std::string m = o.get_enum("metric", {"latency", "energy", "edp"});
     s.objective = m == "latency" ? Objective::Latency
                   : m == "energy" ? Objective::Energy
                                   : Objective::Edp;
     s.objective_weight = o.get_number("weight", 0, 1000, false, s.objective_weight);
+    s.objective_network_weight =
+        o.get_number("network_weight", 0, 1000, false, s.objective_network_weight);
   }
   {
     const json& cs = r.get_array("constraints", false);
@@ -399,7 +401,10 @@ json spec_to_json(const Spec& s) {
        {{"estimator", s.estimator},
         {"evaluator",
          {{"samples", s.eval_samples}, {"hidden", s.eval_hidden}, {"steps", s.eval_steps}}}}},
-      {"objective", {{"metric", objective_name(s.objective)}, {"weight", s.objective_weight}}},
+      {"objective",
+       {{"metric", objective_name(s.objective)},
+        {"weight", s.objective_weight},
+        {"network_weight", s.objective_network_weight}}},
       {"constraints", constraints},
       {"constraint_mode", constraint_mode_name(s.mode)},
       {"search",

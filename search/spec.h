@@ -100,7 +100,8 @@ struct Spec {
   // evaluator (DANCE): cost-model samples, of which a fifth are held out; MLP width; steps.
   int eval_samples = 3000, eval_hidden = 128, eval_steps = 1500;
   Objective objective = Objective::Latency;
-  double objective_weight = 0.02;
+  double objective_weight = 0.02;          // on the hardware logits
+  double objective_network_weight = 0;     // on the network logits (docs/search.md section 4)
   std::vector<Constraint> constraints;
   ConstraintMode mode = ConstraintMode::Hdx;
   // Search phase.

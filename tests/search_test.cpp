@@ -134,6 +134,8 @@ TEST(Spec, ErrorsNameThePath) {
                       "/constraints/1/metric: one constraint per metric");
   expect_config_error(with([](json& j) { j["objective"]["metric"] = "area"; }),
                       "/objective/metric: must be one of: latency, energy, edp");
+  expect_config_error(with([](json& j) { j["objective"]["network_weight"] = -1; }),
+                      "/objective/network_weight");
   expect_config_error(with([](json& j) { j["constraint_mode"] = "hard"; }),
                       "/constraint_mode: must be one of: hdx, soft, none");
   expect_config_error(with([](json& j) { j["supernet"]["candidates"]["kernels"] = {3, 4}; }),
@@ -672,6 +674,35 @@ TEST(SearchCli, ExtraEpochsEndInside) {
   EXPECT_EQ(rep["status"], "feasible");
   EXPECT_EQ(rep["search"]["epochs_run"], 5);  // 4 planned + 1 extra, ended early
   EXPECT_LE(rep["design"]["area_mm2"].get<double>(), 0.505072);
+  fs::remove_all(dir);
+}
+
+// The network logits see the hardware objective only through objective.network_weight
+// (default 0): while no constraint binds, hdx is then the accuracy-led search of `none`
+// (same seed, same design), and a large network weight gives a cheaper design.
+TEST(SearchCli, NetworkWeightLeavesALooseBudgetToAccuracy) {
+  const fs::path dir = fs::path(HDX_BINARY_DIR) / "test-tmp" / "search-netweight";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto search = [&](const std::string& name, const std::string& mode, double network_weight) {
+    json j = small_spec();
+    j["constraints"][0]["max"] = 1000.0;
+    j["constraint_mode"] = mode;
+    j["objective"]["network_weight"] = network_weight;
+    j["train"]["epochs"] = 0;
+    const std::string spec = (dir / (name + ".json")).string(), o = (dir / name).string();
+    std::ofstream(spec) << j.dump();
+    std::string out;
+    EXPECT_EQ(run_command({kHdx, "search", "--spec", spec, "--out", o}, &out), 0) << out;
+    return json::parse(read_file(o + "/search_report.json"));
+  };
+  const json hdx0 = search("hdx0", "hdx", 0), none0 = search("none0", "none", 0),
+             hdx_w = search("hdxw", "hdx", 100);
+  EXPECT_EQ(hdx0["objective"]["network_weight"], 0.0);
+  EXPECT_EQ(hdx0["design"]["choice"], none0["design"]["choice"]);
+  EXPECT_EQ(hdx0["design"]["accelerator"], none0["design"]["accelerator"]);
+  EXPECT_NE(hdx_w["design"]["choice"], hdx0["design"]["choice"]);
+  EXPECT_LT(hdx_w["objective"]["value"].get<double>(), hdx0["objective"]["value"].get<double>());
   fs::remove_all(dir);
 }
 
