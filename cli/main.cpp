@@ -1,14 +1,18 @@
-// hdx: thin entry point. Dispatches to the subcommands; prints errors as one line.
-#include <boost/program_options/errors.hpp>
+// hdx: thin entry point. Runs cost, rtl and sim itself and hands search, quantize and flow to
+// hdx-train, the executable beside it that links LibTorch, so that the commands that do not
+// train start without loading LibTorch. Prints errors as one line.
 #include <boost/version.hpp>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
-#include <iostream>
+#include <cstring>
+#include <filesystem>
 
 #include "commands.h"
-#include "errors.h"
 #include "hdx_version.h"
 #include "rtlgen.h"
 #include "util.h"
@@ -52,9 +56,25 @@ void print_version() {
              NLOHMANN_JSON_VERSION_MINOR, NLOHMANN_JSON_VERSION_PATCH);
   fmt::print("  Boost {}.{}.{}\n", BOOST_VERSION / 100000, BOOST_VERSION / 100 % 1000,
              BOOST_VERSION % 100);
+  fmt::print("  LibTorch {} (in hdx-train, which runs search, quantize and flow)\n",
+             HDX_LIBTORCH_VERSION);
   const nlohmann::json tools = hdx::tool_versions();
   for (const auto& [k, v] : tools.items())
     fmt::print("  {}: {}\n", k, v.get<std::string>());
+}
+
+// Replaces this process by hdx-train, found beside this executable, with the same arguments;
+// returns only when that fails.
+int run_train(char** argv) {
+  std::error_code ec;
+  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  const std::string exe = (self.parent_path() / "hdx-train").string();
+  if (!ec) execv(exe.c_str(), argv);
+  fmt::print(stderr, "[cli E003] cannot run {} for 'hdx {}': {}; hdx {} needs LibTorch and runs "
+                     "from hdx-train, which must sit beside hdx (build the hdx-train target or "
+                     "reinstall hdx)\n", ec ? "hdx-train" : exe, argv[1],
+             std::strerror(ec ? ec.value() : errno), argv[1]);
+  return 1;
 }
 
 }  // namespace
@@ -70,25 +90,14 @@ int main(int argc, char** argv) {
     print_version();
     return 0;
   }
+  if (all[1] == "search" || all[1] == "quantize" || all[1] == "flow") return run_train(argv);
   const hdx::cli::Args rest(all.begin() + 2, all.end());
-  try {
+  return hdx::cli::run_guarded(all[1], [&] {
     if (all[1] == "cost") return hdx::cli::cmd_cost(rest, command_line);
     if (all[1] == "rtl") return hdx::cli::cmd_rtl(rest, command_line);
     if (all[1] == "sim") return hdx::cli::cmd_sim(rest, command_line);
-    if (all[1] == "search") return hdx::cli::cmd_search(rest, command_line);
-    if (all[1] == "quantize") return hdx::cli::cmd_quantize(rest, command_line);
-    if (all[1] == "flow") return hdx::cli::cmd_flow(rest, command_line);
     fmt::print(stderr, "[cli E001] unknown command '{}'; the commands are cost, rtl, sim, search, "
                        "quantize, flow (see hdx --help)\n", all[1]);
     return 2;
-  } catch (const hdx::Error& e) {
-    fmt::print(stderr, "{}\n", e.what());
-    return e.exit_code();
-  } catch (const boost::program_options::error& e) {
-    fmt::print(stderr, "[cli E002] {}; see hdx {} --help\n", e.what(), all[1]);
-    return 2;
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "[hdx E999] internal error: {}\n", e.what());
-    return 3;
-  }
+  });
 }

@@ -59,19 +59,6 @@ std::vector<std::pair<std::string, torch::Tensor>> read_float_npz(const std::str
 
 }  // namespace
 
-void check_image_shape(const Network& n, const Images& im) {
-  if (im.c != n.in_c || im.h != n.in_h || im.w != n.in_w)
-    throw ConfigError(22, fmt::format("network '{}' takes {}x{}x{} inputs but the images are "
-                                      "{}x{}x{} (channels x height x width); use the data set the "
-                                      "network was searched on", n.name, n.in_c, n.in_h, n.in_w,
-                                      im.c, im.h, im.w));
-}
-
-std::vector<int8_t> image_input(const Images& im, int i) {
-  const size_t per = static_cast<size_t>(im.c) * im.h * im.w;
-  return quantize_pixels(im.pixels.data() + static_cast<size_t>(i) * per, im.c, im.h, im.w);
-}
-
 std::vector<int> int8_predict(const Network& n, const QuantNet& q, const Images& images, int from,
                               int count, int threads) {
   std::vector<int> pred(static_cast<size_t>(count));

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "data.h"
+#include "input.h"
 #include "network.h"
 #include "qnet.h"
 
@@ -32,12 +33,6 @@ QuantizeResult quantize(const Network& n, const std::string& float_weights, cons
                         int calib, const Images& test, int threads,
                         const std::function<void(const std::string&)>& log = {},
                         const std::string& device = "cpu");
-
-// Throws ConfigError (E022) unless the images have the network's input shape.
-void check_image_shape(const Network& n, const Images& images);
-
-// Image i as the network's int8 input (quantize_pixels of docs/arithmetic.md).
-std::vector<int8_t> image_input(const Images& images, int i);
 
 // The integer reference's predicted class of test images [from, from + count).
 std::vector<int> int8_predict(const Network& n, const QuantNet& q, const Images& images, int from,

@@ -69,6 +69,40 @@ TEST_F(Cli, HelpAndVersion) {
   EXPECT_NE(r.out.find("fmt"), std::string::npos);
   EXPECT_NE(r.out.find("Boost"), std::string::npos);
   EXPECT_NE(r.out.find("nlohmann_json"), std::string::npos);
+  EXPECT_NE(r.out.find("LibTorch"), std::string::npos);
+}
+
+// hdx loads no LibTorch (it starts in milliseconds); search, quantize and flow run from
+// hdx-train beside it, and without hdx-train they fail with one line that says what to do.
+TEST_F(Cli, LibTorchOnlyInHdxTrain) {
+  std::string libs;
+  ASSERT_EQ(run_command({"ldd", kHdx}, &libs), 0) << libs;
+  EXPECT_EQ(libs.find("libtorch"), std::string::npos) << libs;
+  EXPECT_EQ(libs.find("libc10"), std::string::npos) << libs;
+  ASSERT_EQ(run_command({"ldd", kHdx + "-train"}, &libs), 0) << libs;
+  EXPECT_NE(libs.find("libtorch"), std::string::npos) << libs;
+
+  CliRun r = run_hdx({"search", "--help"});
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("usage: hdx search --spec S --out DIR"), std::string::npos) << r.out;
+  r = run_hdx({"quantize", "--bogus"});
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("[cli E002] unrecognised option '--bogus'; see hdx quantize --help"),
+            std::string::npos) << r.out;
+  r = run_hdx({"flow", "--help"});
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("--from"), std::string::npos) << r.out;
+
+  const std::string alone = (dir_ / "hdx").string();
+  fs::copy_file(kHdx, alone);
+  fs::permissions(alone, fs::perms::owner_exec, fs::perm_options::add);
+  r.rc = run_command({alone, "search", "--help"}, &r.out);
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find("[cli E003] cannot run " + (dir_ / "hdx-train").string() +
+                       " for 'hdx search'"), std::string::npos) << r.out;
+  r.rc = run_command({alone, "cost", "--network", kEx + "net_tiny.json", "--accel",
+                      kEx + "accel_ws_4x4.json"}, &r.out);
+  EXPECT_EQ(r.rc, 0) << r.out;
 }
 
 TEST_F(Cli, UsageErrors) {
