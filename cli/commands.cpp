@@ -212,9 +212,11 @@ int cmd_rtl(const Args& args, const std::string& command_line) {
       "synth", "also map to a cell library with Yosys and time it with OpenSTA: OUT/synth/")(
       "liberty", po::value<std::string>(),
       "with --synth: the cell library (.lib) to map to instead of hdx's generic 45 nm one")(
+      "sram-lib", po::value<std::string>(),
+      "with --synth: the SRAM macro table (.json) pricing the memories instead of hdx's")(
       "no-lint", "skip the Verilator -Wall lint");
   po::variables_map vm;
-  if (!parse(args, od, vm, "usage: hdx rtl --accel A --out DIR [--force] [--synth [--liberty F]]",
+  if (!parse(args, od, vm, "usage: hdx rtl --accel A --out DIR [--force] [--synth [--liberty F] [--sram-lib F]]",
              "  hdx rtl --accel examples/accel_ws_4x4.json --out out/rtl4\n"
              "  hdx rtl --accel examples/accel_ws_4x4.json --out out/rtl4 --force --synth\n"))
     return 0;
@@ -229,6 +231,11 @@ int cmd_rtl(const Args& args, const std::string& command_line) {
       throw po::error("the option '--liberty' needs '--synth'");
     o.liberty = vm["liberty"].as<std::string>();
   }
+  if (vm.count("sram-lib")) {
+    if (!o.synth)
+      throw po::error("the option '--sram-lib' needs '--synth'");
+    o.sram_lib = vm["sram-lib"].as<std::string>();
+  }
   o.command_line = command_line;
   const RtlResult r = generate_rtl(acc, o);
   fmt::print("wrote {} files for top '{}' (config {}) to {}\n", r.files.size(), r.top,
@@ -239,21 +246,33 @@ int cmd_rtl(const Args& args, const std::string& command_line) {
   if (!o.synth) return 0;
   const auto& s = r.synth;
   const auto& t = s.at("timing");
-  fmt::print("  Yosys ({}): {:.0f} um2 of standard cells, {} cells, {} flip-flops; {} SRAM "
-             "bits as black boxes (synth/report.json)\n",
+  fmt::print("  Yosys ({}): {:.0f} um2 = {:.0f} um2 of standard cells ({} cells, {} "
+             "flip-flops) + {:.0f} um2 of SRAM macros ({} bits, {}) (synth/report.json)\n",
              s.at("library").get<std::string>(), s.at("area_um2").get<double>(),
-             s.at("cells").get<long long>(), s.at("flip_flops").get<long long>(),
-             s.at("memories").at("bits").get<long long>());
+             s.at("std_cell_area_um2").get<double>(), s.at("cells").get<long long>(),
+             s.at("flip_flops").get<long long>(), s.at("sram_area_um2").get<double>(),
+             s.at("memories").at("bits").get<long long>(), s.at("sram_lib").get<std::string>());
   fmt::print("  OpenSTA at {} MHz: worst slack {:.3f} ns, {} -> {}, Fmax {:.0f} MHz "
              "(synth/timing.txt)\n",
              t.at("clock_mhz").get<double>(), t.at("worst_slack_ns").get<double>(),
              t.value("startpoint", "?"), t.value("endpoint", "?"), t.at("fmax_mhz").get<double>());
+  fmt::print("  SRAM macros: slowest access {:.3f} ns + setup {:.3f} ns (not in OpenSTA's "
+             "paths)\n",
+             t.at("sram_max_access_ns").get<double>(), t.at("sram_max_setup_ns").get<double>());
   if (!t.at("met").get<bool>()) {
     fmt::print(stderr,
                "[rtlgen E009] timing not met: worst slack {:.3f} ns at {} MHz; the netlist meets "
                "{:.0f} MHz ({}/synth/timing.txt)\n",
                t.at("worst_slack_ns").get<double>(), t.at("clock_mhz").get<double>(),
                t.at("fmax_mhz").get<double>(), o.out_dir);
+    return 1;
+  }
+  if (!t.at("sram_fits_period").get<bool>()) {
+    fmt::print(stderr,
+               "[rtlgen E009] timing not met: the slowest SRAM macro needs {:.3f} ns access + "
+               "{:.3f} ns setup, more than the {:.3f} ns period ({}/synth/report.json)\n",
+               t.at("sram_max_access_ns").get<double>(), t.at("sram_max_setup_ns").get<double>(),
+               t.at("period_ns").get<double>(), o.out_dir);
     return 1;
   }
   return 0;

@@ -35,6 +35,7 @@ enum : int {
   kShapeMismatch = 16,  // the two operands of add differ in shape
   kTooDeep = 17,        // arrays and objects nested deeper than kMaxJsonDepth
   kNumberTooLarge = 18, // a number beyond the range of a double (1e400)
+  kNoSramMacro = 19,    // an SRAM table has no macro deep enough for a memory
 };
 }  // namespace config_code
 

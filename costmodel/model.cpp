@@ -326,10 +326,6 @@ class Timing {
 template <bool Skips>
 thread_local DoneList Timing<Skips>::done_[3];
 
-double sram_pj(const Tech& t, long long buf_bytes, long long bytes) {
-  return t.sram_pj_per_byte(buf_bytes) * static_cast<double>(bytes);
-}
-
 // Utilization, latency and energy from the cycles and events.
 void finish(LayerCost& r, const Accelerator& a, const Tech& tech) {
   r.utilization = r.cycles > 0 ? static_cast<double>(r.ev.macs) /
@@ -401,14 +397,15 @@ Energy event_energy(const Events& e, const Accelerator& a, const Tech& tech) {
   Energy en;
   en.mac = tech.mac_pj * static_cast<double>(e.macs);
   en.dram = tech.dram_pj_per_byte * static_cast<double>(e.dram_rd_bytes + e.dram_wr_bytes);
-  en.ifmap = sram_pj(tech, a.ifmap_bytes(), e.ifmap_rd + e.ifmap_wr);
-  en.weight = sram_pj(tech, a.weight_bytes(), e.weight_rd + e.weight_wr);
-  en.acc = sram_pj(tech, a.ofmap_bytes(), e.acc_rd + 2 * e.acc_wr);  // writes go to both copies
-  en.param = tech.reg_pj_per_byte * static_cast<double>(e.param_wr);
+  const SramEnergy s = sram_energy(a, tech);
+  auto d = [](long long n) { return static_cast<double>(n); };
+  en.ifmap = s.ifmap_rd * d(e.ifmap_rd) + s.ifmap_wr * d(e.ifmap_wr);
+  en.weight = s.weight_rd * d(e.weight_rd) + s.weight_wr * d(e.weight_wr);
+  en.acc = s.acc_rd * d(e.acc_rd) + 2 * s.acc_wr * d(e.acc_wr);  // writes go to both copies
+  en.param = tech.reg_pj_per_byte * d(e.param_wr);
   en.spad = tech.reg_pj_per_byte *
-                static_cast<double>(e.spad_ifmap_rd + e.spad_ifmap_wr +
-                                    4 * (e.spad_psum_rd + e.spad_psum_wr)) +
-            sram_pj(tech, a.spad_filter, e.spad_filter_rd + e.spad_filter_wr);
+                d(e.spad_ifmap_rd + e.spad_ifmap_wr + 4 * (e.spad_psum_rd + e.spad_psum_wr)) +
+            s.filter_rd * d(e.spad_filter_rd) + s.filter_wr * d(e.spad_filter_wr);
   return en;
 }
 

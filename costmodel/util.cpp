@@ -158,4 +158,9 @@ std::string shell_join(const std::vector<std::string>& argv) {
   return s;
 }
 
+std::string data_dir() {
+  if (const char* e = std::getenv("HDX_DATA_DIR"); e && *e) return e;
+  return HDX_DATA_DIR_DEFAULT;
+}
+
 }  // namespace hdx

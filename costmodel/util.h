@@ -25,4 +25,8 @@ int run_command(const std::vector<std::string>& argv, std::string* output,
 void require_tool(const std::string& tool, const std::string& debian_package);
 // Quotes argv for display in messages and banners.
 std::string shell_join(const std::vector<std::string>& argv);
+// Folder holding templates/, techlib/ and sim/ sources (HDX_DATA_DIR overrides the built-in
+// one).
+std::string data_dir();
+
 }  // namespace hdx

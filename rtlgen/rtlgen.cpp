@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "errors.h"
+#include "sram.h"
 #include "schedule_rs.h"
 #include "schedule_ws.h"
 #include "synth.h"
@@ -129,35 +130,11 @@ nlohmann::json signature(const Accelerator& a, const std::string& top) {
 // module each instance is, its shape and ports), with the sizes the templates derive.
 nlohmann::json memories(const Accelerator& a, const std::string& top) {
   nlohmann::json list = nlohmann::json::array();
-  auto add = [&](const std::string& inst, const std::string& module, const std::string& kind,
-                 long long depth, long long width, const std::string& we, int rd_ports,
-                 const std::string& read, long long count) {
-    list.push_back({{"instance", top + ".u_core." + inst}, {"module", module},
-                    {"kind", kind}, {"depth", depth}, {"width_bits", width},
-                    {"write_enable", we}, {"read_ports", rd_ports}, {"write_ports", 1},
-                    {"read", read}, {"count", count}});
-  };
-  // hdx_buf: two banks of NB-byte words.
-  auto banked = [&](const std::string& inst, long long bytes, long long nb) {
-    for (int bank = 0; bank < 2; ++bank)
-      add(fmt::format("{}.u_bank{}", inst, bank), "hdx_sram_2p", "sram_1r1w",
-          (bytes + 2 * nb - 1) / (2 * nb), nb * 8, "byte", 1, "sync", 1);
-  };
-  const int R = a.pe_rows, C = a.pe_cols, nb = ifmap_banks(a);
-  add("u_ifmap_buf.g_bank[*].u_bank", "hdx_sram_2p", "sram_1r1w", (a.ifmap_bytes() + nb - 1) / nb,
-      8, "word", 1, "sync", nb);
-  if (is_rs(a)) {
-    const int wb = a.rs_weight_banks();
-    add("g_rs.u_weight_buf.g_bank[*].u_bank", "hdx_sram_2p", "sram_1r1w",
-        a.rs_weight_words() / wb, 8LL * C, "byte", 1, "sync", wb);
-    add("g_rs.u_cmp.u_array.g_row[*].g_col[*].u_pe.u_filt", "hdx_sram_1p", "sram_1rw",
-        a.spad_filter, 8, "word", 1, "sync", 1LL * R * C);
-  } else {
-    banked("g_ws.u_weight_buf", a.weight_bytes(), ws_weight_word_bytes(a));
-  }
-  for (const char* copy : {"u_acc.u_rmw", "u_acc.u_store"})
-    add(copy, "hdx_sram_2p", "sram_1r1w", a.acc_entries(), 32LL * C, "word", 1, "sync", 1);
-  add("u_st.u_param", "hdx_sram_2p", "sram_1r1w", 2, 8LL * kParamBytes * C, "byte", 1, "sync", 1);
+  for (const Memory& m : accelerator_memories(a))
+    list.push_back({{"instance", top + ".u_core." + m.instance}, {"module", m.module},
+                    {"kind", m.kind}, {"depth", m.depth}, {"width_bits", m.width},
+                    {"write_enable", m.write_enable}, {"read_ports", 1}, {"write_ports", 1},
+                    {"read", "sync"}, {"count", m.count}, {"block", m.block}});
   return list;
 }
 
@@ -167,11 +144,6 @@ std::string first_line(const std::string& s) {
 }
 
 }  // namespace
-
-std::string data_dir() {
-  if (const char* e = std::getenv("HDX_DATA_DIR"); e && *e) return e;
-  return HDX_DATA_DIR_DEFAULT;
-}
 
 std::vector<Port> top_ports(const Accelerator& a) {
   const int d = a.dram_bytes_per_cycle * 8;
@@ -268,6 +240,7 @@ RtlResult generate_rtl(const Accelerator& a, const RtlOptions& opt) {
   // A bad library or a missing tool is reported before anything is written.
   if (opt.synth) {
     read_liberty_info(opt.liberty.empty() ? default_liberty() : opt.liberty);
+    sram_lib_for(opt.sram_lib, memories(a, top_name(a)));
     require_tool("yosys", "yosys");
     require_tool("sta", "opensta");
   }
@@ -330,7 +303,8 @@ RtlResult generate_rtl(const Accelerator& a, const RtlOptions& opt) {
 
   if (opt.synth) {
     SynthInput in{opt.out_dir, r.top, names,
-                  opt.liberty.empty() ? default_liberty() : opt.liberty, a.clock_mhz};
+                  opt.liberty.empty() ? default_liberty() : opt.liberty, opt.sram_lib,
+                  a.clock_mhz};
     r.synth = synthesize(in, &r.files);
   }
 

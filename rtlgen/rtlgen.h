@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "accel.h"
+#include "util.h"
 
 namespace hdx {
 
@@ -14,6 +15,7 @@ struct RtlOptions {
   bool lint = true;          // run verilator --lint-only -Wall
   bool synth = false;        // map with Yosys, time with OpenSTA: DIR/synth/ (synth.h)
   std::string liberty;       // cell library for synth; empty: the one hdx ships
+  std::string sram_lib;      // SRAM table for synth (sram.h); empty: the one hdx ships
   std::string command_line;  // for banners and the manifest
 };
 
@@ -37,8 +39,6 @@ std::vector<Port> top_ports(const Accelerator& a);
 std::string top_name(const Accelerator& a);
 // Hash of the configuration and the template sources; keys the simulation build cache.
 std::string config_hash(const Accelerator& a);
-// Folder holding templates/ and sim/ sources (HDX_DATA_DIR overrides the built-in one).
-std::string data_dir();
 
 // Writes DIR/rtl (templates, generated top, command field include, filelist, signature),
 // lints it, optionally synthesizes it, and writes DIR/manifest.json. Throws RtlError.

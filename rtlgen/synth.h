@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "sram.h"
+
 namespace hdx {
 
 // What hdx needs to know of a liberty file.
@@ -25,15 +27,22 @@ LibertyInfo read_liberty_info(const std::string& path);
 // The liberty hdx ships: DATA/techlib/hdx_generic45.lib.
 std::string default_liberty();
 
+// The SRAM table of --sram-lib (empty: hdx's own), read and checked to hold a macro for
+// every memory of rtl/memories.json (`mems`, that file's "memories" array). Throws
+// RtlError E010 (exit 2) naming the file and what is missing or malformed.
+SramLib sram_lib_for(const std::string& path, const nlohmann::json& mems);
+
 struct SynthInput {
   std::string dir;                      // DIR; the Verilog is in DIR/rtl
   std::string top;
   std::vector<std::string> rtl_files;   // file names in DIR/rtl, filelist order
   std::string liberty;                  // path
+  std::string sram_lib;                 // SRAM table (sram.h); empty: hdx's own
   double clock_mhz = 0;
 };
 
-// Maps the tree to the liberty (SRAM wrappers kept as black boxes), writes DIR/synth/
+// Maps the tree to the liberty (SRAM wrappers kept as black boxes, priced by the SRAM
+// table: their area is added to the standard cells'), writes DIR/synth/
 // netlist.v, constraints.sdc, timing.txt and report.json (each written under a temporary
 // name and renamed), and returns the report. Appends the files written, relative to DIR, to
 // *files. Throws RtlError or IoError.

@@ -1,11 +1,14 @@
 // Cost model invariants that hold without the RTL (the RTL comparison is sim_test).
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "errors.h"
 #include "model.h"
 #include "schedule_ws.h"
+#include "sram.h"
+#include "tech.h"
 
 using namespace hdx;
 
@@ -311,4 +314,57 @@ TEST(ModelRs, WorkedExample) {
   EXPECT_EQ(c.ev.spad_filter_wr, 216);
   EXPECT_EQ(c.ev.acc_wr, 256);
   EXPECT_EQ(c.ev.acc_rd, 256);  // the store reads the strip once (FIRST: the pass does not)
+}
+
+// Area: each component is its fitted standard-cell formula plus the SRAM macros of its
+// memories, priced by the SRAM table (docs/costmodel.md, "Area"); buffer energy per byte
+// comes from the same macros, so it grows with the buffer and shrinks with a wider word.
+TEST(ModelArea, ComponentsAreStdCellFormulaPlusTheirSramMacros) {
+  const Tech& t = default_tech();
+  for (Dataflow df : {Dataflow::WS, Dataflow::RS}) {
+    Accelerator a = accel(4, 4, 4, 10, 8);
+    a.dataflow = df;
+    a.spad_filter = 48;
+    const Area ar = accelerator_area(a, t);
+    double sram[5] = {0, 0, 0, 0, 0};  // ifmap, weight, acc, spad, param
+    for (const Memory& m : accelerator_memories(a)) {
+      const double s = price_sram(t.sram_table(), m.kind, m.depth, m.width).area_um2 * m.count;
+      const int i = m.block == "ifmap_buffer" ? 0 : m.block == "weight_buffer" ? 1
+                    : m.block == "accumulator" ? 2 : m.block == "pe_array" ? 3 : 4;
+      sram[i] += s;
+    }
+    EXPECT_GT(sram[0] * sram[1] * sram[2] * sram[4], 0);
+    EXPECT_DOUBLE_EQ(ar.ifmap, t.ifmap_um2_per_bank * ifmap_banks(a) + sram[0]);
+    EXPECT_DOUBLE_EQ(ar.weight, t.weight_um2_per_col * 4 + sram[1]);
+    EXPECT_DOUBLE_EQ(ar.acc, t.acc_um2_per_col * 4 + sram[2]);
+    EXPECT_DOUBLE_EQ(ar.spad, sram[3]);
+    EXPECT_EQ(ar.spad > 0, df == Dataflow::RS);
+    EXPECT_DOUBLE_EQ(ar.param, sram[4]);
+    EXPECT_DOUBLE_EQ(ar.output_stage, t.requant_um2_per_col * 4);
+    EXPECT_GT(ar.pe_array, 0);
+    EXPECT_GT(ar.control, 0);
+    // Twice the PEs, twice the PE array.
+    Accelerator b = a;
+    b.pe_cols = 8;
+    EXPECT_NEAR(accelerator_area(b, t).pe_array, 2 * ar.pe_array, 1e-9 * ar.pe_array);
+  }
+  Accelerator small = accel(4, 4, 4, 10, 8), big = accel(4, 4, 4, 10, 64);
+  const SramEnergy es = sram_energy(small, t), eb = sram_energy(big, t);
+  EXPECT_GT(es.ifmap_rd, 0);
+  EXPECT_LT(es.ifmap_rd, eb.ifmap_rd);
+  EXPECT_LT(es.acc_wr, eb.acc_wr);
+  EXPECT_GT(es.ifmap_wr, es.ifmap_rd);  // a write costs more than a read in the table
+  EXPECT_GT(accelerator_area(big, t).total(), accelerator_area(small, t).total());
+}
+
+// A technology file may name its own SRAM table; one that cannot be read is a config error.
+TEST(ModelArea, TechFileNamesItsSramTable) {
+  const Tech t = tech_from_json(nlohmann::json{{"sram_lib", default_sram_lib_path()}, {"pe_ws_um2", 1000.0}});
+  Accelerator a = accel(4, 4, 4, 10, 8);
+  const Area ar = accelerator_area(a, t), ad = accelerator_area(a, default_tech());
+  EXPECT_DOUBLE_EQ(ar.ifmap, ad.ifmap);
+  EXPECT_DOUBLE_EQ(ar.pe_array, 16 * 1000.0);
+  EXPECT_EQ(tech_to_json(t).at("sram_lib"), default_sram_lib_path());
+  EXPECT_THROW(tech_from_json(nlohmann::json{{"sram_lib", "/nonexistent/sram.json"}}), ConfigError);
+  EXPECT_THROW(tech_from_json(nlohmann::json{{"sram_area_um2_per_kib", 5000.0}}), ConfigError);  // old key
 }
