@@ -252,6 +252,16 @@ TEST(SimIcarus, RandomLayersExact) {
   EXPECT_GE(short_k, 3);  // reductions shorter than the array: rows that hold no weight
 }
 
+// A copy of what HDX_DATA_DIR must hold (templates, the harness sources, the SRAM table), for
+// the tests that run a patched design.
+namespace {
+void copy_data_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  for (const char* sub : {"templates", "sim", "techlib"})
+    fs::copy(std::string(HDX_SOURCE_DIR) + "/" + sub, dir + "/" + sub, fs::copy_options::recursive);
+}
+}  // namespace
+
 // The check catches what it is there for: with the ws templates as they were before 4-state
 // cleaning (weight registers not reset, rows past the reduction length never loaded), a layer
 // whose reduction is shorter than the array multiplies by never-loaded weights, and Icarus
@@ -261,9 +271,7 @@ TEST(SimIcarus, ReportsAnUnknownValue) {
   const std::string data = std::string(HDX_BINARY_DIR) + "/icarus_x_test";
   fs::remove_all(data);
   fs::create_directories(data);
-  fs::copy(std::string(HDX_SOURCE_DIR) + "/templates", data + "/templates",
-           fs::copy_options::recursive);
-  fs::copy(std::string(HDX_SOURCE_DIR) + "/sim", data + "/sim", fs::copy_options::recursive);
+  copy_data_dir(data);
   auto patch = [&](const std::string& file, const std::string& from, const std::string& to) {
     std::string text = read_file(data + "/templates/" + file);
     const auto at = text.find(from);
@@ -462,9 +470,7 @@ class PatchedData {
     namespace fs = std::filesystem;
     fs::remove_all(dir_);
     fs::create_directories(dir_);
-    fs::copy(std::string(HDX_SOURCE_DIR) + "/templates", dir_ + "/templates",
-             fs::copy_options::recursive);
-    fs::copy(std::string(HDX_SOURCE_DIR) + "/sim", dir_ + "/sim", fs::copy_options::recursive);
+    copy_data_dir(dir_);
     const std::string path = dir_ + "/templates/" + file;
     std::string text = read_file(path);
     const auto at = text.find(from);
