@@ -7,8 +7,9 @@
 #     found: latency_ms max = f * median for every f in LAT_FACTORS (f < 1 binds: `none`'s
 #     own design misses it), and one area-bound case, area_mm2 max = AREA_FACTOR * median.
 #  3. Every case x seed runs mode hdx and mode soft with every weight in SOFT_WEIGHTS (MODES
-#     picks among them). OBJECTIVE_WEIGHT, when set, replaces the spec's objective.weight in
-#     every run (`none` does not depend on it: its network logits see no hardware term and the
+#     picks among them). OBJECTIVE_WEIGHT and NETWORK_WEIGHT, when set, replace the spec's
+#     objective.weight and objective.network_weight in every run (with network_weight 0,
+#     `none` does not depend on the first: its network logits see no hardware term and the
 #     hardware logits' step is normalized per group, so only its direction counts). CASES,
 #     when set, names the cases to run (e.g. "area0.7").
 # Every run trains and tests its final design (train.infeasible in the spec), so a design that
@@ -27,6 +28,7 @@ area_factor=${AREA_FACTOR:-0.7}
 soft_weights=(${SOFT_WEIGHTS:-0.5 4 32})
 modes=" ${MODES:-hdx soft} "
 objective_weight=${OBJECTIVE_WEIGHT:-}
+network_weight=${NETWORK_WEIGHT:-}
 only=" ${CASES:-} "
 mkdir -p "$out"
 touch "$out/runs.jsonl"
@@ -35,11 +37,13 @@ touch "$out/runs.jsonl"
 run() {
   local d="$out/$1"
   if [ ! -f "$d/search_report.json" ]; then
-    python3 - "$spec" "$d.json" "$2" "$3" "$4" "$5" "$6" "$objective_weight" <<'PY'
+    python3 - "$spec" "$d.json" "$2" "$3" "$4" "$5" "$6" "$objective_weight" "$network_weight" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 if sys.argv[8]:
     s["objective"]["weight"] = float(sys.argv[8])
+if sys.argv[9]:
+    s["objective"]["network_weight"] = float(sys.argv[9])
 s["seed"] = int(sys.argv[3])
 s["constraint_mode"] = sys.argv[4]
 s["search"]["soft_weight"] = float(sys.argv[5])
@@ -64,6 +68,7 @@ print(json.dumps({
     "exit": int(sys.argv[2]), "feasible": r["feasible"], "metric": c["metric"],
     "limit": c["limit"], "value": c["value"], "mappable": d["mappable"],
     "objective_weight": r["objective"]["weight"],
+    "network_weight": r["objective"].get("network_weight"),
     "latency_ms": d["latency_ms"], "area_mm2": d["area_mm2"], "energy_uj": d["energy_uj"],
     "accuracy": (r["accuracy"] or {}).get("test_accuracy"),
     "choice": d["choice"],
