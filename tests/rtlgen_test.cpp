@@ -564,13 +564,16 @@ TEST(rtlgen, ShippedLibertyHasTheCellsSynthesisNeeds) {
   EXPECT_FALSE(lib.inverters.count("HDX_BUF_X1"));
 }
 
-void expect_liberty_error(const std::string& text, int code, const std::string& what) {
+// A bad --liberty or --sram-lib file (named `name`, holding `text`; none when empty): one
+// line naming the file and `what`, rtlgen error `code`, exit 2, nothing written.
+void expect_input_file_error(std::string RtlOptions::*option, const std::string& name,
+                             const std::string& text, int code, const std::string& what) {
   TempDir tmp;
-  const fs::path lib = tmp.path() / "my cells.lib";
-  if (!text.empty()) write_file_atomic(lib.string(), text);
+  const fs::path file = tmp.path() / name;
+  if (!text.empty()) write_file_atomic(file.string(), text);
   RtlOptions o = options(tmp.path() / "out", /*lint=*/false);
   o.synth = true;
-  o.liberty = lib.string();
+  o.*option = file.string();
   try {
     generate_rtl(accel("ws_2x2", 2, 2, 1, 1, 1, 1), o);
     FAIL() << "no error for " << what;
@@ -579,10 +582,14 @@ void expect_liberty_error(const std::string& text, int code, const std::string& 
     EXPECT_EQ(e.code(), code) << msg;
     EXPECT_EQ(e.exit_code(), 2) << msg;
     EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-    EXPECT_NE(msg.find(lib.string()), std::string::npos) << msg;
+    EXPECT_NE(msg.find(file.string()), std::string::npos) << msg;
     EXPECT_NE(msg.find(what), std::string::npos) << msg;
   }
   EXPECT_FALSE(fs::exists(tmp.path() / "out" / "rtl"));
+}
+
+void expect_liberty_error(const std::string& text, int code, const std::string& what) {
+  expect_input_file_error(&RtlOptions::liberty, "my cells.lib", text, code, what);
 }
 
 const char* kInv =
@@ -642,24 +649,7 @@ TEST(rtlgen, ShippedSramTablePricesEveryMemoryWithItsCheapestMacro) {
 }
 
 void expect_sram_lib_error(const std::string& text, const std::string& what) {
-  TempDir tmp;
-  const fs::path lib = tmp.path() / "my sram.json";
-  if (!text.empty()) write_file_atomic(lib.string(), text);
-  RtlOptions o = options(tmp.path() / "out", /*lint=*/false);
-  o.synth = true;
-  o.sram_lib = lib.string();
-  try {
-    generate_rtl(accel("ws_2x2", 2, 2, 1, 1, 1, 1), o);
-    FAIL() << "no error for " << what;
-  } catch (const RtlError& e) {
-    const std::string msg = e.what();
-    EXPECT_EQ(e.code(), 10) << msg;
-    EXPECT_EQ(e.exit_code(), 2) << msg;
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-    EXPECT_NE(msg.find(lib.string()), std::string::npos) << msg;
-    EXPECT_NE(msg.find(what), std::string::npos) << msg;
-  }
-  EXPECT_FALSE(fs::exists(tmp.path() / "out" / "rtl"));
+  expect_input_file_error(&RtlOptions::sram_lib, "my sram.json", text, 10, what);
 }
 
 TEST(rtlgen, SramTableThatDoesNotParseOrLacksAMacroIsAnError) {
