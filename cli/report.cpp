@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "accel.h"
 #include "errors.h"
@@ -253,24 +254,93 @@ json build_report(const std::string& dir, const json& stage_seconds, const Spec&
   }
   const json& tot = sim.at("total");
   const double rtl_lat = tot.at("rtl_latency_ms").get<double>();
+  // The rtl stage's synthesis (hdx flow --synth), when it ran.
+  const std::string synth_path = dir + "/rtl/synth/report.json";
+  const json syn = fs::exists(synth_path) ? read_json(synth_path) : json(nullptr);
+
+  // Each constraint is judged by the most physical value there is: synthesis for the area,
+  // the RTL's cycles and events for latency, throughput and energy, else the model.
   json constraints = json::array();
   bool all_met = true;
+  auto judge = [&](const std::string& metric, const std::string& bound, double lim,
+                   const json& model, const json& rtl, const json& synth, bool model_met) {
+    const json& v = !synth.is_null() ? synth : !rtl.is_null() ? rtl : model;
+    const bool met = v.is_null() ? model_met
+                                 : bound == "max" ? v.get<double>() <= lim : v.get<double>() >= lim;
+    all_met &= met;
+    constraints.push_back({{"metric", metric}, {"bound", bound}, {"limit", lim},
+                           {"value", model}, {"rtl_value", rtl}, {"synth_value", synth},
+                           {"judged_by", !synth.is_null() ? "synthesis"
+                                         : !rtl.is_null() ? "rtl" : "model"},
+                           {"met", met}});
+  };
   for (const auto& c : sr.at("constraints")) {
     const std::string m = c.at("metric").get<std::string>();
-    json rtl = nullptr;
+    json rtl = nullptr, synth = nullptr;
     if (m == "latency_ms") rtl = rtl_lat;
     else if (m == "energy_uj") rtl = tot.at("rtl_energy_uj");
     else if (m == "fps") rtl = rtl_lat > 0 ? json(1000 / rtl_lat) : json(nullptr);
-    const double lim = c.at("limit").get<double>();
-    const bool is_max = c.at("bound") == "max";
-    auto ok = [&](double v) { return is_max ? v <= lim : v >= lim; };
-    const bool met = c.at("met").get<bool>() && (rtl.is_null() || ok(rtl.get<double>()));
-    all_met &= met;
-    constraints.push_back({{"metric", m}, {"bound", c.at("bound")}, {"limit", lim},
-                           {"value", c.at("value")}, {"rtl_value", rtl}, {"met", met}});
+    else if (m == "area_mm2" && !syn.is_null()) synth = syn.at("area_um2").get<double>() * 1e-6;
+    judge(m, c.at("bound").get<std::string>(), c.at("limit").get<double>(), c.at("value"), rtl, synth,
+          c.at("met").get<bool>());
+  }
+  // With synthesis, the clock is a constraint too: the standard cells' Fmax from static
+  // timing, and the slowest SRAM macro's access + setup time.
+  json synthesis = nullptr;
+  if (!syn.is_null()) {
+    const json& t = syn.at("timing");
+    const double fmax = std::min(t.at("fmax_mhz").get<double>(),
+                                 1000 / (t.at("sram_max_access_ns").get<double>() +
+                                         t.at("sram_max_setup_ns").get<double>()));
+    judge("fmax_mhz", "min", acc.clock_mhz, nullptr, nullptr, fmax, false);
+    synthesis = {{"library", syn.at("library")}, {"liberty", syn.at("liberty")},
+                 {"sram_lib", syn.at("sram_lib")}, {"area_mm2", syn.at("area_um2").get<double>() * 1e-6},
+                 {"std_cell_area_mm2", syn.at("std_cell_area_um2").get<double>() * 1e-6},
+                 {"sram_area_mm2", syn.at("sram_area_um2").get<double>() * 1e-6},
+                 {"model_area_mm2", cost.area_mm2}, {"cells", syn.at("cells")},
+                 {"flip_flops", syn.at("flip_flops")}, {"clock_mhz", acc.clock_mhz},
+                 {"fmax_mhz", fmax}, {"std_cell_fmax_mhz", t.at("fmax_mhz")},
+                 {"worst_slack_ns", t.at("worst_slack_ns")},
+                 {"startpoint", t.value("startpoint", "")}, {"endpoint", t.value("endpoint", "")},
+                 {"sram_max_access_ns", t.at("sram_max_access_ns")},
+                 {"sram_max_setup_ns", t.at("sram_max_setup_ns")},
+                 {"rtl_latency_ms_at_fmax",
+                  tot.at("rtl_cycles").get<double>() / std::min(fmax, acc.clock_mhz) * 1e-3}};
+    // The model's components against the synthesis kinds they cover (docs/costmodel.md).
+    const Area& a = cost.area;
+    const std::vector<std::tuple<std::string, double, std::vector<std::string>>> groups = {
+        {"pe_array", a.pe_array + a.spad, {"pe_array"}},
+        {"ifmap_buffer", a.ifmap, {"ifmap_buffer"}},
+        {"weight_buffer", a.weight, {"weight_buffer"}},
+        {"accumulator", a.acc, {"accumulator"}},
+        {"output_stage", a.output_stage, {"output_stage"}},
+        {"control", a.control + a.param,
+         {"control", "compute_control", "load_engine", "store_engine"}}};
+    json by = json::object();
+    for (const auto& [g, model_um2, kinds] : groups) {
+      double s = 0;
+      for (const auto& k : kinds)
+        if (syn.at("by_kind").contains(k)) s += syn.at("by_kind").at(k).at("area_um2").get<double>();
+      by[g] = {{"model_mm2", model_um2 * 1e-6}, {"synthesis_mm2", s * 1e-6}};
+    }
+    synthesis["area_by_group"] = by;
   }
   const double agreement = sim.value("rtl_agreement", 0.0);
   const bool pass = exact && cycles_equal && agreement == 1.0 && all_met && sim.at("all_match") == true;
+  // What failed, in one line (the flow prints it).
+  std::string failures;
+  auto fail = [&](const std::string& what) { failures += (failures.empty() ? "" : "; ") + what; };
+  if (!exact || sim.at("all_match") != true) fail("an RTL layer's outputs differ from the reference");
+  if (!cycles_equal) fail("RTL cycles differ from the model's");
+  if (agreement != 1.0) fail(fmt::format("the RTL classifies {} of the images as the reference", pct(agreement)));
+  for (const auto& c : constraints)
+    if (!c.at("met").get<bool>()) {
+      const std::string by = c.at("judged_by").get<std::string>();
+      const json& v = c.at(by == "synthesis" ? "synth_value" : by == "rtl" ? "rtl_value" : "value");
+      fail(fmt::format("{} {} by {} (limit {} {:g})", c.at("metric").get<std::string>(),
+                       v.is_null() ? std::string("unknown") : num(v.get<double>()), by,
+                       c.at("bound") == "max" ? "<=" : ">=", c.at("limit").get<double>()));
+    }
   const double um2 = 1e-6;
   const json energy_breakdown = {{"mac", eb.mac * 1e-6}, {"dram", eb.dram * 1e-6},
                                  {"ifmap_buffer", eb.ifmap * 1e-6},
@@ -285,6 +355,7 @@ json build_report(const std::string& dir, const json& stage_seconds, const Spec&
   json rep = {
       {"spec", spec.name},
       {"status", pass ? "pass" : "fail"},
+      {"failures", failures},
       {"network", {{"name", net.name}, {"choice", sr.at("design").at("choice")},
                    {"layers", net.layers.size()}, {"macs", cost.macs}}},
       {"accelerator", accelerator_to_json(acc)},
@@ -302,6 +373,7 @@ json build_report(const std::string& dir, const json& stage_seconds, const Spec&
                   {"area_mm2", cost.area_mm2}, {"seconds_per_image_on_rtl", sim.at("seconds_per_image")}}},
       {"energy_breakdown_uj", energy_breakdown},
       {"area_breakdown_mm2", area_breakdown},
+      {"synthesis", synthesis},
       {"checks", {{"outputs_bit_exact", exact}, {"rtl_cycles_equal_model", cycles_equal},
                   {"rtl_agrees_with_reference", agreement == 1.0}, {"constraints_met", all_met}}},
       {"stage_seconds", stage_seconds}};
@@ -327,12 +399,15 @@ json build_report(const std::string& dir, const json& stage_seconds, const Spec&
 
   // Markdown and HTML from the same rows.
   std::vector<std::vector<std::string>> crow, lrow;
+  auto cell = [](const json& v) { return v.is_null() ? std::string("-") : num(v.get<double>()); };
   for (const auto& c : constraints)
     crow.push_back({c.at("metric").get<std::string>(),
                     fmt::format("{} {:g}", c.at("bound") == "max" ? "<=" : ">=", c.at("limit").get<double>()),
-                    c.at("value").is_null() ? "does not map" : num(c.at("value").get<double>()),
-                    c.at("rtl_value").is_null() ? "(model only)" : num(c.at("rtl_value").get<double>()),
-                    c.at("met").get<bool>() ? "met" : "MISSED"});
+                    c.at("metric") == "fmax_mhz" ? "-"
+                    : c.at("value").is_null()    ? "does not map"
+                                                 : num(c.at("value").get<double>()),
+                    cell(c.at("rtl_value")), cell(c.at("synth_value")),
+                    c.at("judged_by").get<std::string>(), c.at("met").get<bool>() ? "met" : "MISSED"});
   for (const auto& l : layers)
     lrow.push_back({l.at("name").get<std::string>(),
                     l.at("op").get<std::string>() + (l.at("host").get<bool>() ? " (host)" : ""),
@@ -341,7 +416,41 @@ json build_report(const std::string& dir, const json& stage_seconds, const Spec&
                     l.at("host").get<bool>() ? "-" : pct(l.at("utilization").get<double>()),
                     num(l.at("energy_uj").get<double>()),
                     l.at("outputs_match").get<bool>() ? "exact" : "DIFFER"});
-  const std::vector<std::string> chead = {"constraint", "limit", "model", "RTL", "status"};
+  const std::vector<std::string> chead = {"constraint", "limit", "model", "RTL", "synthesis",
+                                          "judged by", "status"};
+  // Synthesis against the model, when the rtl stage synthesized.
+  std::vector<std::vector<std::string>> srow;
+  if (!synthesis.is_null()) {
+    const json& y = synthesis;
+    auto err = [](double model, double synth) {
+      return synth > 0 ? fmt::format("{:+.1f}%", 100 * (model / synth - 1)) : std::string("-");
+    };
+    srow.push_back({"area, total (mm2)", num(y.at("model_area_mm2").get<double>()),
+                    num(y.at("area_mm2").get<double>()),
+                    err(y.at("model_area_mm2").get<double>(), y.at("area_mm2").get<double>())});
+    for (const auto& [g, v] : y.at("area_by_group").items())
+      srow.push_back({"  " + g, num(v.at("model_mm2").get<double>()),
+                      num(v.at("synthesis_mm2").get<double>()),
+                      err(v.at("model_mm2").get<double>(), v.at("synthesis_mm2").get<double>())});
+    srow.push_back({"Fmax (MHz)", fmt::format("{:g} (clock)", y.at("clock_mhz").get<double>()),
+                    fmt::format("{:.0f}", y.at("fmax_mhz").get<double>()),
+                    fmt::format("worst slack {:.3f} ns, {} -> {}", y.at("worst_slack_ns").get<double>(),
+                                y.at("startpoint").get<std::string>(), y.at("endpoint").get<std::string>())});
+    srow.push_back({"RTL latency (ms)", num(rtl_lat), num(y.at("rtl_latency_ms_at_fmax").get<double>()),
+                    "at the clock / at min(clock, Fmax)"});
+  }
+  const std::vector<std::string> shead = {"", "model", "synthesis", "model error / note"};
+  const std::string synth_note =
+      synthesis.is_null()
+          ? ""
+          : fmt::format("Yosys mapped to {} ({} cells, {} flip-flops; {} mm2 standard cells + {} "
+                        "mm2 SRAM macros priced by {}); OpenSTA timed it. Area and clock were "
+                        "judged by these figures.",
+                        synthesis.at("library").get<std::string>(), synthesis.at("cells").get<long long>(),
+                        synthesis.at("flip_flops").get<long long>(),
+                        num(synthesis.at("std_cell_area_mm2").get<double>()),
+                        num(synthesis.at("sram_area_mm2").get<double>()),
+                        synthesis.at("sram_lib").get<std::string>());
   const std::vector<std::string> lhead = {"layer", "op", "shape", "model cycles", "RTL cycles",
                                           "utilization", "energy uJ", "outputs"};
   const json& A = rep["accuracy"];
@@ -357,7 +466,10 @@ json build_report(const std::string& dir, const json& stage_seconds, const Spec&
       {"clock", fmt::format("{:g} MHz", acc.clock_mhz)},
       {"latency (model / RTL)", fmt::format("{} / {} ms", num(cost.latency_us * 1e-3), num(rtl_lat))},
       {"energy per inference (model / RTL)", fmt::format("{} / {} uJ", num(cost.energy_uj), num(tot.at("rtl_energy_uj").get<double>()))},
-      {"area", fmt::format("{} mm2", num(cost.area_mm2))}};
+      {"area (model" + std::string(synthesis.is_null() ? ")" : " / synthesis)"),
+       synthesis.is_null() ? fmt::format("{} mm2", num(cost.area_mm2))
+                           : fmt::format("{} / {} mm2", num(cost.area_mm2),
+                                         num(synthesis.at("area_mm2").get<double>()))}};
   std::vector<std::vector<std::string>> trow;
   for (const char* k : {"search", "quantize", "rtl", "sim"})  // in flow order
     if (stage_seconds.contains(k))
@@ -391,9 +503,10 @@ json build_report(const std::string& dir, const json& stage_seconds, const Spec&
     return o + "</table>\n";
   };
   const std::string verdict =
-      pass ? "PASS: every layer bit-exact on the RTL, RTL cycles equal to the model, the RTL "
-             "classifies as the int8 reference, every constraint met"
-           : "FAIL: see the checks below";
+      pass ? fmt::format("PASS: every layer bit-exact on the RTL, RTL cycles equal to the "
+                         "model, the RTL classifies as the int8 reference, every constraint "
+                         "met{}", synthesis.is_null() ? "" : " (area and clock by synthesis)")
+           : "FAIL: " + rep.at("failures").get<std::string>();
   const std::string host_note =
       host_ops.empty() ? "none"
                        : fmt::format("{} ({} operation{}, 0 accelerator cycles, run on the host "
@@ -413,6 +526,7 @@ json build_report(const std::string& dir, const json& stage_seconds, const Spec&
   md += "## Constraints\n\n" + md_table(chead, crow);
   md += "## Accuracy\n\n" + md_table({"", "accuracy", "on"}, arow);
   md += "## Accelerator\n\n" + md_table({"", ""}, hrow);
+  if (!srow.empty()) md += "## Synthesis\n\n" + synth_note + "\n\n" + md_table(shead, srow);
   md += "## Layers: model vs RTL\n\n" + md_table(lhead, lrow);
   md += "## Stage times\n\n" + md_table({"stage", "wall time"}, trow);
   md += "## Plots\n\n";
@@ -433,6 +547,8 @@ json build_report(const std::string& dir, const json& stage_seconds, const Spec&
   html += "<h2>Constraints</h2>\n" + html_table(chead, crow);
   html += "<h2>Accuracy</h2>\n" + html_table({"", "accuracy", "on"}, arow);
   html += "<h2>Accelerator</h2>\n" + html_table({"", ""}, hrow);
+  if (!srow.empty())
+    html += "<h2>Synthesis</h2>\n<p>" + xml_escape(synth_note) + "</p>\n" + html_table(shead, srow);
   html += "<h2>Layers: model vs RTL</h2>\n" + html_table(lhead, lrow);
   html += "<h2>Plots</h2>\n";
   for (const auto& [f, svg] : plots) {

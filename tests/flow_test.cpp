@@ -190,6 +190,62 @@ TEST(FlowCli, TinyFlowResumeAndReport) {
   EXPECT_GT(verdict, 20000);        // the stylesheet applied
   EXPECT_GT(bars, 2000);            // the inline SVG plots rendered
 
+  // With a synthesis report in rtl/synth (what --synth writes), area and clock are judged by
+  // it: here 2 mm2 against the 1 mm2 limit and 250 MHz (a 4 ns path: 2 ns of slack missing)
+  // against the 500 MHz clock. The verdict fails and the flow exits 1 naming both.
+  const double clock = rep["accelerator"]["clock_mhz"].get<double>();
+  ASSERT_EQ(clock, 500);
+  const json synth = {
+      {"library", "lib45"}, {"liberty", "lib45.lib"}, {"sram_lib", "sram.json"},
+      {"area_um2", 2.0e6}, {"std_cell_area_um2", 1.5e6}, {"sram_area_um2", 0.5e6},
+      {"cells", 1000}, {"flip_flops", 100},
+      {"by_kind", {{"pe_array", {{"area_um2", 1.2e6}}}, {"control", {{"area_um2", 0.5e6}}},
+                   {"load_engine", {{"area_um2", 0.3e6}}}}},
+      {"timing", {{"fmax_mhz", 250.0}, {"worst_slack_ns", -2.0}, {"startpoint", "a_reg"},
+                  {"endpoint", "b_reg"}, {"sram_max_access_ns", 0.4}, {"sram_max_setup_ns", 0.1}}}};
+  fs::create_directories(out + "/rtl/synth");
+  hdx::write_file_atomic(out + "/rtl/synth/report.json", synth.dump());
+  EXPECT_EQ(flow({"--spec", spec, "--out", out, "--from", "report"}, &log), 1) << log;
+  EXPECT_NE(log.find("[flow E054] verdict FAIL: area_mm2 2 by synthesis (limit <= 1); fmax_mhz "
+                     "250 by synthesis (limit >= 500)"), std::string::npos) << log;
+  {
+    const json r = json::parse(read_file(out + "/report.json"));
+    EXPECT_EQ(r["status"], "fail");
+    ASSERT_EQ(r["constraints"].size(), 3u);
+    EXPECT_EQ(r["constraints"][0]["judged_by"], "rtl");  // latency: the RTL's cycles
+    EXPECT_TRUE(r["constraints"][0]["met"].get<bool>());
+    EXPECT_EQ(r["constraints"][1]["judged_by"], "synthesis");
+    EXPECT_NEAR(r["constraints"][1]["synth_value"].get<double>(), 2.0, 1e-12);
+    EXPECT_FALSE(r["constraints"][1]["met"].get<bool>());
+    EXPECT_EQ(r["constraints"][2]["metric"], "fmax_mhz");
+    EXPECT_FALSE(r["constraints"][2]["met"].get<bool>());
+    EXPECT_NEAR(r["synthesis"]["area_by_group"]["control"]["synthesis_mm2"].get<double>(), 0.8,
+                1e-12);
+    EXPECT_NEAR(r["synthesis"]["rtl_latency_ms_at_fmax"].get<double>(),
+                2 * r["totals"]["rtl_latency_ms"].get<double>(), 1e-12);
+    EXPECT_NE(read_file(out + "/report.md").find("## Synthesis"), std::string::npos);
+  }
+  // A small, fast design passes; the slowest SRAM macro's access + setup also bounds Fmax.
+  json fits = synth;
+  fits["area_um2"] = 0.5e6;
+  fits["timing"]["fmax_mhz"] = 600.0;
+  fits["timing"]["worst_slack_ns"] = 0.333;
+  hdx::write_file_atomic(out + "/rtl/synth/report.json", fits.dump());
+  ASSERT_EQ(flow({"--spec", spec, "--out", out, "--from", "report"}, &log), 0) << log;
+  EXPECT_NEAR(json::parse(read_file(out + "/report.json"))["synthesis"]["fmax_mhz"].get<double>(),
+              600, 1e-9);
+  fits["timing"]["sram_max_access_ns"] = 2.0;  // 2.1 ns: under 500 MHz
+  hdx::write_file_atomic(out + "/rtl/synth/report.json", fits.dump());
+  EXPECT_EQ(flow({"--spec", spec, "--out", out, "--from", "report"}, &log), 1) << log;
+  EXPECT_NE(log.find("fmax_mhz 476.2 by synthesis"), std::string::npos) << log;
+  fs::remove_all(out + "/rtl/synth");
+  // --synth belongs to the rtl stage.
+  EXPECT_EQ(flow({"--spec", spec, "--out", out, "--from", "report", "--synth"}, &log), 2) << log;
+  EXPECT_NE(log.find("--synth runs in the rtl stage"), std::string::npos) << log;
+  EXPECT_EQ(flow({"--spec", spec, "--out", out, "--from", "rtl", "--liberty", "x.lib"}, &log), 2)
+      << log;
+  EXPECT_NE(log.find("--liberty needs --synth"), std::string::npos) << log;
+
   // A stage that fails takes the later stages' old results with it: no stale PASS report.
   hdx::write_file_atomic(out + "/quant/weights_int8.npz", read_file(out + "/search/weights.npz"));
   EXPECT_EQ(flow({"--spec", spec, "--out", out, "--from", "sim"}, &log), 2) << log;
