@@ -100,6 +100,10 @@ int cmd_flow(const Args& args, const std::string& command_line) {
       throw ConfigError(26, fmt::format("--device {}: must be auto, cpu or cuda", device));
   }
   if (from == 0) resolve_device(device);  // "cuda" without a GPU fails before any stage runs
+  if (spec.train.epochs == 0 && from == 0 && to > 0)
+    throw ConfigError(25, fmt::format("{}: train.epochs is 0, so the search writes no weights "
+                                      "and the stages after it cannot run; set train.epochs or "
+                                      "pass --to search", spec_path));
   const bool synth = vm.count("synth") > 0;
   for (const char* o : {"liberty", "sram-lib"})
     if (vm.count(o) && !synth)

@@ -125,9 +125,12 @@ int cmd_search(const Args& args, const std::string& command_line) {
                        "search.time_minutes\n", out);
     return 1;
   }
+  const bool trained = std::find(r.files.begin(), r.files.end(), "weights.npz") != r.files.end();
   fmt::print("all constraints met by the exact cost model; outputs in {} (network.json, "
-             "accelerator.json, weights.npz, search_report.json, history.csv, trajectory.svg)\n",
-             out);
+             "accelerator.json, {}search_report.json, history.csv, trajectory.svg)\n",
+             out, trained ? "weights.npz, " : "");
+  if (!trained)
+    fmt::print("no weights.npz: train.epochs is 0, so the derived network was not trained\n");
   return 0;
 }
 

@@ -252,6 +252,12 @@ TEST(FlowCli, TinyFlowResumeAndReport) {
   EXPECT_FALSE(fs::exists(out + "/report.json"));
   EXPECT_FALSE(fs::exists(out + "/sim"));
   EXPECT_TRUE(fs::exists(out + "/rtl/manifest.json"));
+
+  // --synth and its files reach the rtl stage: a liberty that is not there stops it there.
+  EXPECT_EQ(flow({"--spec", spec, "--out", out, "--from", "rtl", "--synth", "--liberty",
+                  (dir / "none.lib").string()}, &log), 2) << log;
+  EXPECT_NE(log.find("[rtlgen E006] " + (dir / "none.lib").string()), std::string::npos) << log;
+  EXPECT_NE(log.find("[flow E050] stage rtl failed (exit 2)"), std::string::npos) << log;
   fs::remove_all(dir);
 }
 
@@ -280,6 +286,15 @@ TEST(FlowCli, BadInputStopsAtTheRightStage) {
   EXPECT_NE(log.find("/nonexistent/train-images-idx3-ubyte.gz: data set file not found"),
             std::string::npos) << log;
   EXPECT_NE(log.find("stage search failed"), std::string::npos) << log;
+
+  // No final training: the search writes no weights, so a flow past the search is refused
+  // before anything runs.
+  s = tiny_spec();
+  s["train"]["epochs"] = 0;
+  std::ofstream(spec) << s.dump();
+  EXPECT_EQ(flow({"--spec", spec, "--out", out, "--force"}, &log), 2) << log;
+  EXPECT_NE(log.find("train.epochs is 0, so the search writes no weights"), std::string::npos)
+      << log;
 
   // Search and quantize only; sim cannot start before rtl has run.
   std::ofstream(spec) << tiny_spec().dump();
