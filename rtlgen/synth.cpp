@@ -158,6 +158,7 @@ std::string base_module(const std::string& name) {
 const std::map<std::string, std::string>& module_kinds() {
   static const std::map<std::string, std::string> k = {
       {"hdx_ws_array", "pe_array"},      {"hdx_rs_array", "pe_array"},
+      {"hdx_ws_pe", "pe_array"},         {"hdx_rs_pe", "pe_array"},
       {"hdx_ws_cmp", "compute_control"}, {"hdx_rs_cmp", "compute_control"},
       {"hdx_ibuf", "ifmap_buffer"},      {"hdx_buf", "weight_buffer"},
       {"hdx_wbuf", "weight_buffer"},     {"hdx_acc", "accumulator"},
