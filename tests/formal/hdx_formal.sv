@@ -1,8 +1,8 @@
 // Bounded proof harness of the handshake rules of a generated accelerator, on its top-level
 // ports only (the ports of templates/common/hdx_core.sv), so that it holds whatever the
 // engines and buffers inside look like. scripts/formal.sh generates the tree with hdx rtl and
-// reads it with this file into Yosys (read_verilog -formal), then yosys-smtbmc proves the
-// assertions for a bounded number of cycles from reset.
+// reads it with this file into Yosys (read_verilog -formal), then ABC's bounded model checker
+// (bmc3, on the AIGER export) proves the assertions for a bounded number of cycles from reset.
 //
 // Every input of this module is free in every cycle: the solver picks them. The assumptions
 // below narrow them to what the protocol allows and nothing else:
