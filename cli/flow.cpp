@@ -216,6 +216,7 @@ int cmd_flow(const Args& args, const std::string& command_line) {
     write_file_atomic(times_path, times.dump(2) + "\n");
     fmt::print("[flow] stage {} done in {:.1f} s\n\n", name, secs);
     if (name == "report" && report.at("status") != "pass") {
+      std::fflush(stdout);
       fmt::print(stderr, "[flow E054] verdict FAIL: {} ({}/report.html)\n",
                  report.at("failures").get<std::string>(), out);
       return 1;
