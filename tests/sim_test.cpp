@@ -495,18 +495,33 @@ class PatchedData {
   std::string dir_;
 };
 
-// Runs the layer on both simulators and expects each to stop on the named assertion.
+// Runs the layer on both simulators and expects each to stop on the named assertion; on
+// Verilator also twice through one job stream (hdx sim's workers), where the assertion's text
+// comes from the model process's standard error and the stream goes on after the failure.
 void expect_assertion(const Accelerator& a, const Layer& l, const SimOptions& o,
                       const std::string& rule) {
   for (Simulator sim : {Simulator::Verilator, Simulator::Icarus}) {
+    SimModel m;
     try {
-      const SimModel m = build_sim_model(a, false, {}, sim);
+      m = build_sim_model(a, false, {}, sim);
       (void)simulate_layer(m, l, a, random_layer_data(l, 1), "", o);
       ADD_FAILURE() << simulator_name(sim) << ": " << rule << " went unnoticed";
     } catch (const SimError& e) {
       const std::string w = e.what();
       EXPECT_NE(w.find("assertion failed in cycle"), std::string::npos) << w;
       EXPECT_NE(w.find(rule), std::string::npos) << w;
+    }
+    if (sim != Simulator::Verilator) continue;
+    SimWorker worker(m, "worker 1");
+    for (int rep = 0; rep < 2; ++rep) {
+      try {
+        (void)simulate_layer(worker, l, a, random_layer_data(l, 1), o);
+        ADD_FAILURE() << "job stream: " << rule << " went unnoticed";
+      } catch (const SimError& e) {
+        const std::string w = e.what();
+        EXPECT_NE(w.find("assertion failed in cycle"), std::string::npos) << w;
+        EXPECT_NE(w.find(rule), std::string::npos) << w;
+      }
     }
   }
 }
