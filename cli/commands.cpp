@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 #include <nlohmann/json.hpp>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <mutex>
+#include <thread>
+#include <atomic>
+#include <exception>
 
 #include "errors.h"
 #include "golden.h"
@@ -111,6 +116,18 @@ nlohmann::json events_json(const Events& e) {
   nlohmann::json j;
   for (const auto& [k, v] : event_list(e)) j[k] = v;
   return j;
+}
+
+// User and system CPU time of this process and of its children that have ended.
+double cpu_seconds() {
+  double t = 0;
+  for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+    rusage u{};
+    getrusage(who, &u);
+    t += static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+  }
+  return t;
 }
 
 std::string fmt_si(double v) {
@@ -302,12 +319,16 @@ int cmd_sim(const Args& args, const std::string& command_line) {
       "0 <= P < 1: each cycle the DRAM model withholds request ready, write ready, a due read "
       "response and a due write response, each with probability P (seeded by --seed); "
       "outputs and events must stay exact, cycles may only grow")(
+      "jobs", po::value<int>(),
+      "simulator processes run in parallel, each taking whole images (with --weights) or "
+      "layers (default: one per core)")(
       "force", "write into a non-empty output folder");
   add_data_options(od);
   po::variables_map vm;
   if (!parse(args, od, vm,
              "usage: hdx sim --network N --accel A --out DIR [--seed S | --tensors DIR | "
-             "--weights W [--images K]] [--dump-tensors] [--waves LAYER] [--simulator icarus] [--backpressure P]",
+             "--weights W [--images K]] [--dump-tensors] [--waves LAYER] [--simulator icarus] "
+             "[--backpressure P] [--jobs N]",
              "  hdx sim --network examples/net_all_kinds.json --accel "
              "examples/accel_ws_16x16.json --out out/sim16\n"
              "  hdx sim --network examples/net_tiny.json --accel examples/accel_ws_4x4.json "
@@ -328,6 +349,11 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   const double bp = vm["backpressure"].as<double>();
   if (!(bp >= 0 && bp < 1))
     throw ConfigError(25, fmt::format("--backpressure {}: must be at least 0 and below 1", bp));
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int jobs = vm.count("jobs") ? vm["jobs"].as<int>() : cores;
+  if (jobs < 1)
+    throw ConfigError(25, fmt::format("--jobs {}: must be at least 1 (simulator processes run in "
+                                      "parallel; default: one per core, here {})", jobs, cores));
   if (simulator == Simulator::Icarus && !waves.empty())
     throw ConfigError(25, "--waves needs --simulator verilator (FST waveforms)");
   if (real && vm.count("tensors"))
@@ -373,113 +399,208 @@ int cmd_sim(const Args& args, const std::string& command_line) {
 
   // One pass per image (one pass of random or given data without --weights): every
   // accelerator layer on the RTL, fed with what the RTL wrote for the layers before it; host
-  // operations on the host.
+  // operations on the host. The work is split into items, an image each with --weights and a
+  // layer each otherwise (random or given layers do not depend on one another), and spread
+  // over `workers` threads, each with a simulator process of its own that runs every job it
+  // is given from one job stream. Results land in per-item slots, so the report is the same
+  // whatever the number of workers.
   std::vector<std::string> files;
   const size_t L = net.layers.size();
-  std::vector<std::vector<LayerSim>> sims(static_cast<size_t>(passes));
-  nlohmann::json image_rows = nlohmann::json::array();
-  int agree = 0, rtl_correct = 0, ref_correct = 0;
+  std::vector<std::vector<LayerSim>> sims(static_cast<size_t>(passes), std::vector<LayerSim>(L));
+  struct ImageResult {
+    int label = 0, rtl_class = 0, ref_class = 0;
+  };
+  std::vector<ImageResult> image_results(static_cast<size_t>(passes));
   const auto t0 = std::chrono::steady_clock::now();
   const bool tty = isatty(1) != 0;
   const size_t n_acc = static_cast<size_t>(std::count_if(
       net.layers.begin(), net.layers.end(), [](const Layer& l) { return !l.host(); }));
+  const size_t n_items = real ? static_cast<size_t>(passes) : L;
+  const size_t total_jobs = n_acc * static_cast<size_t>(passes);
+  const int workers = static_cast<int>(std::min<size_t>(static_cast<size_t>(jobs), n_items));
+  log(fmt::format("{} {} on {} worker{} (--jobs {})", n_items,
+                  real ? (n_items == 1 ? "image" : "images") : (n_items == 1 ? "layer" : "layers"),
+                  workers, workers == 1 ? "" : "s", jobs));
+  std::mutex mu;  // guards printing, `files` and `done`
   size_t done = 0;
-  for (int p = 0; p < passes; ++p) {
-    std::vector<std::vector<int8_t>> ref, rtl;  // per layer, HWC
-    std::vector<int8_t> input;
-    if (real) {
-      input = image_input(images, first + p);
-      ref = reference_forward(net, qnet, input);
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::vector<std::exception_ptr> errors(n_items);
+  std::vector<char> finished(n_items, 0);
+  std::vector<double> busy(static_cast<size_t>(workers), 0.0), loop(static_cast<size_t>(workers), 0.0),
+      loop_cpu(static_cast<size_t>(workers), 0.0);
+  const double cpu0 = cpu_seconds();
+
+  auto progress = [&](int p, size_t i, const LayerSim& s) {
+    std::lock_guard<std::mutex> lock(mu);
+    ++done;
+    const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double eta = el / static_cast<double>(done) * static_cast<double>(total_jobs - done);
+    const std::string line = fmt::format(
+        "{}[{}/{}] {}: {} cycles (model {}), outputs {}, {:.1f} s, ETA {:.0f} s",
+        real ? fmt::format("image {}/{} ", p + 1, passes) : "", i + 1, L, net.layers[i].name,
+        s.rtl_cycles, s.model.cycles, s.outputs_match ? "match" : "MISMATCH", s.seconds, eta);
+    if (tty) {  // one bar, redrawn in place
+      const size_t w = 24, filled = w * done / total_jobs;
+      fmt::print("\r[sim] [{}{}] {:<70.70}", std::string(filled, '#'),
+                 std::string(w - filled, '.'), line);
+      std::fflush(stdout);
+    } else {
+      log(line);
     }
+  };
+  auto dump = [&](const Layer& l, const LayerData& d, const LayerSim& s) {
+    const std::string td = out + "/tensors/" + l.name;
+    fs::create_directories(td);
+    std::vector<std::string> written;
+    auto w = [&](const std::string& name, const auto& data, std::vector<size_t> shp) {
+      write_npy(td + "/" + name, data, shp);
+      written.push_back("tensors/" + l.name + "/" + name);
+    };
+    const size_t oc = static_cast<size_t>(l.out_c);
+    w("input.npy", d.input, {size_t(l.in_h), size_t(l.in_w), size_t(l.in_c)});
+    w("weight.npy", d.weight, {oc, size_t(l.kh), size_t(l.kw), size_t(l.cin_g())});
+    w("bias.npy", d.q.bias, {oc});
+    w("mult.npy", d.q.mult, {oc});
+    w("shift.npy", d.q.shift, {oc});
+    w("output.npy", s.rtl_out, {size_t(l.out_h), size_t(l.out_w), oc});
+    const nlohmann::json lj = network_to_json(single_layer_network(l));
+    write_file_atomic(td + "/layer.json", lj.dump(2) + "\n");
+    written.push_back("tensors/" + l.name + "/layer.json");
+    std::lock_guard<std::mutex> lock(mu);
+    files.insert(files.end(), written.begin(), written.end());
+  };
+  // Runs accelerator layer i of pass p on the worker (or, for the --waves layer of the first
+  // pass, on the traced model in a process of its own).
+  auto run_layer = [&](SimWorker& wk, int p, size_t i, const LayerData& d,
+                       const std::vector<int8_t>* golden) {
+    const Layer& l = net.layers[i];
+    SimOptions so;
+    so.backpressure = bp;
+    so.seed = (seed * 1000 + i) * 1000 + static_cast<uint64_t>(p) + 1;
+    if (l.name == waves && p == 0) {
+      const std::string fst = out + "/waves/" + l.name + ".fst";
+      fs::create_directories(out + "/waves");
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        files.push_back("waves/" + l.name + ".fst");
+      }
+      return simulate_layer(wave_model, l, acc, d, fs::absolute(fst).string(), so);
+    }
+    return simulate_layer(wk, l, acc, d, so, golden,
+                          real ? fmt::format("image {} (test index {}), layer '{}'", p + 1,
+                                             first + p, l.name)
+                               : fmt::format("layer '{}'", l.name));
+  };
+  // Item k: image k with --weights, else layer k.
+  auto run_item = [&](SimWorker& wk, size_t k) {
+    if (!real) {
+      const size_t i = k;
+      const Layer& l = net.layers[i];
+      LayerSim& s = sims[0][i];
+      s.name = l.name;
+      if (l.host()) return;
+      const LayerData d = vm.count("tensors")
+                              ? load_layer_data(l, vm["tensors"].as<std::string>() + "/" + l.name)
+                              : random_layer_data(l, seed * 1000 + i);
+      s = run_layer(wk, 0, i, d, nullptr);
+      progress(0, i, s);
+      if (vm.count("dump-tensors")) dump(l, d, s);
+      s.rtl_out = {};
+      s.golden_out = {};
+      return;
+    }
+    const int p = static_cast<int>(k);
+    const std::vector<int8_t> input = image_input(images, first + p);
+    const std::vector<std::vector<int8_t>> ref = reference_forward(net, qnet, input);
+    std::vector<std::vector<int8_t>> rtl;  // per layer, HWC
     for (size_t i = 0; i < L; ++i) {
       const Layer& l = net.layers[i];
-      LayerSim s;
+      LayerSim& s = sims[k][i];
       s.name = l.name;
       if (l.host()) {
-        if (real) {
-          rtl.push_back(host_op(net, qnet, i, input, rtl));
-          s.outputs_match = rtl.back() == ref[i];
-        }
-        sims[static_cast<size_t>(p)].push_back(std::move(s));
+        rtl.push_back(host_op(net, qnet, i, input, rtl));
+        s.outputs_match = rtl.back() == ref[i];
         continue;
       }
       LayerData d;
-      if (real) {
-        d.input = layer_input(net, i, input, rtl);
-        d.weight = qnet.layers[i].weight;
-        d.q = qnet.layers[i].q;
-      } else if (vm.count("tensors")) {
-        d = load_layer_data(l, vm["tensors"].as<std::string>() + "/" + l.name);
-      } else {
-        d = random_layer_data(l, seed * 1000 + i);
-      }
-      std::string fst;
-      if (l.name == waves && p == 0) {
-        fs::create_directories(out + "/waves");
-        fst = out + "/waves/" + l.name + ".fst";
-        files.push_back("waves/" + l.name + ".fst");
-      }
-      SimOptions so;
-      so.backpressure = bp;
-      so.seed = (seed * 1000 + i) * 1000 + static_cast<uint64_t>(p) + 1;
-      s = simulate_layer(l.name == waves && p == 0 ? wave_model : model, l, acc, d,
-                         fst.empty() ? "" : fs::absolute(fst).string(), so);
-      if (real) {
-        // Bit-exact against the golden kernel on the RTL's own input, and against the
-        // reference inference of the whole network.
-        s.outputs_match = s.outputs_match && s.rtl_out == ref[i];
-        rtl.push_back(s.rtl_out);
-      }
-      ++done;
-      const double el =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      const double eta = el / static_cast<double>(done) *
-                         static_cast<double>(n_acc * static_cast<size_t>(passes) - done);
-      const std::string line = fmt::format(
-          "{}[{}/{}] {}: {} cycles (model {}), outputs {}, {:.1f} s, ETA {:.0f} s",
-          real ? fmt::format("image {}/{} ", p + 1, passes) : "", i + 1, L, l.name, s.rtl_cycles,
-          s.model.cycles, s.outputs_match ? "match" : "MISMATCH", s.seconds, eta);
-      if (tty) {  // one bar, redrawn in place
-        const size_t w = 24, filled = w * done / (n_acc * static_cast<size_t>(passes));
-        fmt::print("\r[sim] [{}{}] {:<70.70}", std::string(filled, '#'),
-                   std::string(w - filled, '.'), line);
-        std::fflush(stdout);
-      } else {
-        log(line);
-      }
+      d.input = layer_input(net, i, input, rtl);
+      d.weight = qnet.layers[i].weight;
+      d.q = qnet.layers[i].q;
+      // On the reference's own input the golden output is the reference's.
+      const bool same = d.input == layer_input(net, i, input, ref);
+      s = run_layer(wk, p, i, d, same ? &ref[i] : nullptr);
+      // Bit-exact against the golden kernel on the RTL's own input, and against the
+      // reference inference of the whole network.
+      s.outputs_match = s.outputs_match && s.rtl_out == ref[i];
+      rtl.push_back(std::move(s.rtl_out));
+      s.rtl_out = {};
+      s.golden_out = {};
+      progress(p, i, s);
       if (vm.count("dump-tensors") && p == 0) {
-        const std::string td = out + "/tensors/" + l.name;
-        fs::create_directories(td);
-        auto w = [&](const std::string& name, const auto& data, std::vector<size_t> shp) {
-          write_npy(td + "/" + name, data, shp);
-          files.push_back("tensors/" + l.name + "/" + name);
-        };
-        const size_t oc = static_cast<size_t>(l.out_c);
-        w("input.npy", d.input, {size_t(l.in_h), size_t(l.in_w), size_t(l.in_c)});
-        w("weight.npy", d.weight, {oc, size_t(l.kh), size_t(l.kw), size_t(l.cin_g())});
-        w("bias.npy", d.q.bias, {oc});
-        w("mult.npy", d.q.mult, {oc});
-        w("shift.npy", d.q.shift, {oc});
-        w("output.npy", s.rtl_out, {size_t(l.out_h), size_t(l.out_w), oc});
-        const nlohmann::json lj = network_to_json(single_layer_network(l));
-        write_file_atomic(td + "/layer.json", lj.dump(2) + "\n");
-        files.push_back("tensors/" + l.name + "/layer.json");
+        LayerSim with_out;
+        with_out.rtl_out = rtl.back();
+        dump(l, d, with_out);
       }
-      sims[static_cast<size_t>(p)].push_back(std::move(s));
     }
-    if (real) {
-      const int label = images.labels[static_cast<size_t>(first + p)];
-      const int rc = argmax(rtl.back()), fc = argmax(ref.back());
-      agree += rc == fc;
-      rtl_correct += rc == label;
-      ref_correct += fc == label;
-      image_rows.push_back({{"index", first + p}, {"label", label}, {"reference_class", fc},
-                            {"rtl_class", rc}, {"agree", rc == fc}});
-      if (tty) fmt::print("\r\033[K");  // the line replaces the bar, which the next layer redraws
-      log(fmt::format("image {}: label {}, RTL class {}, reference class {}{}", first + p, label,
-                      rc, fc, rc == fc ? "" : "  DISAGREE"));
+    ImageResult& ir = image_results[k];
+    ir.label = images.labels[static_cast<size_t>(first + p)];
+    ir.rtl_class = argmax(rtl.back());
+    ir.ref_class = argmax(ref.back());
+    std::lock_guard<std::mutex> lock(mu);
+    if (tty) fmt::print("\r\033[K");  // the line replaces the bar, which the next layer redraws
+    log(fmt::format("image {}: label {}, RTL class {}, reference class {}{}", first + p, ir.label,
+                    ir.rtl_class, ir.ref_class, ir.rtl_class == ir.ref_class ? "" : "  DISAGREE"));
+  };
+  auto work = [&](int w) {
+    SimWorker wk(model, fmt::format("worker {}", w + 1));
+    const auto start = std::chrono::steady_clock::now();
+    size_t k = 0;
+    try {
+      while (!stop && (k = next++) < n_items) {
+        run_item(wk, k);
+        finished[k] = 1;
+        const std::vector<LayerSim>& row = sims[real ? k : 0];
+        for (size_t i = real ? 0 : k; i < (real ? L : k + 1); ++i) {
+          loop[static_cast<size_t>(w)] += row[i].loop_seconds;
+          loop_cpu[static_cast<size_t>(w)] += row[i].loop_cpu_seconds;
+        }
+      }
+      wk.stop();
+    } catch (...) {
+      errors[k] = std::current_exception();
+      stop = true;
     }
+    busy[static_cast<size_t>(w)] =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  if (workers == 1) {
+    work(0);
+  } else {
+    std::vector<std::thread> threads;
+    for (int w = 0; w < workers; ++w) threads.emplace_back(work, w);
+    for (auto& t : threads) t.join();
   }
+  for (size_t k = 0; k < n_items; ++k) {
+    if (!errors[k]) continue;
+    const size_t n_done = static_cast<size_t>(std::count(finished.begin(), finished.end(), 1));
+    if (tty) fmt::print("\n");
+    log(fmt::format("the run stopped at the first failure: {} of {} {} finished, the others not "
+                    "run or not complete", n_done, n_items, real ? "images" : "layers"));
+    std::rethrow_exception(errors[k]);
+  }
+  nlohmann::json image_rows = nlohmann::json::array();
+  int agree = 0, rtl_correct = 0, ref_correct = 0;
+  if (real)
+    for (int p = 0; p < passes; ++p) {
+      const ImageResult& ir = image_results[static_cast<size_t>(p)];
+      agree += ir.rtl_class == ir.ref_class;
+      rtl_correct += ir.rtl_class == ir.label;
+      ref_correct += ir.ref_class == ir.label;
+      image_rows.push_back({{"index", first + p}, {"label", ir.label},
+                            {"reference_class", ir.ref_class}, {"rtl_class", ir.rtl_class},
+                            {"agree", ir.rtl_class == ir.ref_class}});
+    }
 
   if (tty) fmt::print("\n");
   fmt::print("\n{:<16} {:<14} {:>10} {:>10} {:>7} {:>8} {:>7}\n", "layer", "op",
@@ -487,6 +608,7 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   nlohmann::json layers = nlohmann::json::array();
   bool all_ok = true;
   long long tm = 0, tr = 0;
+  double cycles_all = 0;  // RTL cycles over every pass
   double em = 0, er = 0;  // energy in uJ
   for (size_t i = 0; i < L; ++i) {
     const Layer& l = net.layers[i];
@@ -500,6 +622,7 @@ int cmd_sim(const Args& args, const std::string& command_line) {
       cycles &= pass[i].cycles_match();
       events &= pass[i].events_match();
       bad += pass[i].mismatches;
+      cycles_all += static_cast<double>(pass[i].rtl_cycles);
       secs += pass[i].seconds;
     }
     const long long rtl_cycles = s0.rtl_cycles;  // of the first pass; "cycles" covers them all
@@ -555,6 +678,29 @@ int cmd_sim(const Args& args, const std::string& command_line) {
                                       {"rtl_latency_ms", tr / acc.clock_mhz * 1e-3}}},
                            {"seconds", secs},
                            {"all_match", all_ok}};
+  // Where the time went: the model's own cycle loops (summed over every job) against the
+  // workers' wall time; harness_overhead is what the rest of the run adds to the loops.
+  double loop_sum = 0, busy_sum = 0, loop_cpu_sum = 0;
+  for (int w = 0; w < workers; ++w) {
+    loop_sum += loop[static_cast<size_t>(w)];
+    busy_sum += busy[static_cast<size_t>(w)];
+    loop_cpu_sum += loop_cpu[static_cast<size_t>(w)];
+  }
+  // CPU time of hdx and its finished simulator processes since the run began (the model
+  // build before it is not counted): on a busy machine a fairer measure than wall time.
+  const double cpu = cpu_seconds() - cpu0;
+  report["throughput"] = {
+      {"jobs", jobs},
+      {"workers", workers},
+      {"wall_seconds", secs},
+      {"worker_seconds", busy_sum},
+      {"model_loop_seconds", loop_sum},
+      {"harness_overhead", loop_sum > 0 ? secs * workers / loop_sum - 1 : 0.0},
+      {"cpu_seconds", cpu},
+      {"model_loop_cpu_seconds", loop_cpu_sum},
+      {"harness_cpu_overhead", loop_cpu_sum > 0 ? cpu / loop_cpu_sum - 1 : 0.0},
+      {"simulated_cycles_per_second", secs > 0 ? cycles_all / secs : 0.0}};
+  if (real) report["throughput"]["images_per_second"] = secs > 0 ? passes / secs : 0.0;
   if (real) {
     const double n = passes;
     report["images"] = image_rows;

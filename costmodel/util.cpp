@@ -1,6 +1,7 @@
 #include "util.h"
 
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <array>
@@ -106,7 +107,9 @@ namespace hdx {
 int run_command(const std::vector<std::string>& argv, std::string* output,
                 const std::string& cwd) {
   int fds[2];
-  if (pipe(fds) != 0) throw IoError(4, fmt::format("pipe failed: {}", std::strerror(errno)));
+  // Close-on-exec, so that a process started at the same time by another thread does not
+  // hold this pipe open (dup2 clears the flag on the child's own copies).
+  if (pipe2(fds, O_CLOEXEC) != 0) throw IoError(4, fmt::format("pipe failed: {}", std::strerror(errno)));
   const pid_t pid = fork();
   if (pid < 0) throw IoError(4, fmt::format("fork failed: {}", std::strerror(errno)));
   if (pid == 0) {

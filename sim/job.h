@@ -28,6 +28,8 @@ struct SimResult {
                               // 3 X or Z on a checked signal (Icarus), 4 assertion failed,
                               // 5 an engine flagged an illegal command (err_o)
   uint64_t cycles_run = 0;    // harness cycles, including the start cycle
+  uint64_t loop_ns = 0;       // wall time of the model's cycle loop (Verilator; 0 on Icarus)
+  uint64_t loop_cpu_ns = 0;   // CPU time of the same loop
   uint64_t counters[kNumCounters] = {};
   std::vector<uint8_t> dram;
   std::string message;
@@ -37,10 +39,20 @@ struct SimResult {
 // (lengths beyond the file, a command stream of zero words or not a whole number of
 // commands, an unknown status); parse_* read an image in memory, `source` naming it.
 void write_job(const std::string& path, const SimJob& j);
+std::vector<uint8_t> job_image(const SimJob& j);
 SimJob read_job(const std::string& path);
 SimJob parse_job(const uint8_t* data, size_t size, const std::string& source);
 void write_result(const std::string& path, const SimResult& r);
+std::vector<uint8_t> result_image(const SimResult& r);
 SimResult read_result(const std::string& path);
 SimResult parse_result(const uint8_t* data, size_t size, const std::string& source);
+
+// The job stream of a model process started with --stream (docs/architecture.md, "The job
+// stream"): each frame is a little-endian uint64 byte count and then that many bytes, a job
+// image towards the model and a result image back. write_frame returns false when the other
+// side has gone; read_frame returns false on a clean end of the stream before a frame and
+// throws std::runtime_error naming `source` on an end or error inside one.
+bool write_frame(int fd, const std::vector<uint8_t>& bytes);
+bool read_frame(int fd, std::vector<uint8_t>& bytes, const std::string& source);
 
 }  // namespace hdx

@@ -1,6 +1,7 @@
-// Driver of the Verilated model of one accelerator configuration: reads a job file (the
-// three command streams and a DRAM image), runs the layer cycle by cycle with the DRAM model,
-// and writes a result file (status, event counters, DRAM image). Built by hdx per
+// Driver of the Verilated model of one accelerator configuration: reads a job (the three
+// command streams and a DRAM image), runs the layer cycle by cycle with the DRAM model, and
+// writes a result (status, event counters, DRAM image): one job file to one result file, or
+// (--stream) any number of jobs from one stream, each on a fresh model instance. Built by hdx per
 // configuration (sim/verilate.cpp); not a user-facing program. sim/hdx_tb.sv is its twin for
 // Icarus and must draw the same random numbers in the same order.
 //
@@ -14,9 +15,15 @@
 #include <verilated_fst_c.h>
 #endif
 
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <deque>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "Vhdx_top.h"
 #include "job.h"
@@ -68,20 +75,15 @@ struct Rng {
   bool hit(uint64_t threshold) { return (next() >> 11) < threshold; }
 };
 
-}  // namespace
+uint64_t thread_cpu_ns() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<uint64_t>(t.tv_sec) * 1000000000u + static_cast<uint64_t>(t.tv_nsec);
+}
 
-int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: %s JOB RESULT\n", argv[0]);
-    return 2;
-  }
-  hdx::SimJob job;
-  try {
-    job = hdx::read_job(argv[1]);
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "%s\n", e.what());
-    return 2;
-  }
+// Runs one job on a fresh model instance (so that no state carries from one job to the next,
+// exactly as when each job had a process of its own).
+hdx::SimResult run_job(hdx::SimJob& job) {
   hdx::SimResult res;
   auto ctx = std::make_unique<VerilatedContext>();
   // A failed assertion prints its message and lets the run go on; the loop stops on it.
@@ -100,6 +102,8 @@ int main(int argc, char** argv) {
   const uint32_t n_cmp = static_cast<uint32_t>(job.cmp.size() / job.cmp_words);
   const uint32_t n_st = static_cast<uint32_t>(job.st.size() / job.st_words);
   uint64_t t = 0;
+  // The design has rising-edge flops only, so the falling edge is evaluated together with
+  // the next cycle's inputs (the waveform still shows it as a step of its own).
   auto tick = [&]() {
     top->clk_i = 1;
     ctx->timeInc(1);
@@ -109,9 +113,11 @@ int main(int argc, char** argv) {
 #endif
     top->clk_i = 0;
     ctx->timeInc(1);
-    top->eval();
 #if HDX_TRACE
-    if (tfp) tfp->dump(2 * t + 2);
+    if (tfp) {
+      top->eval();
+      tfp->dump(2 * t + 2);
+    }
 #endif
     ++t;
   };
@@ -133,6 +139,8 @@ int main(int argc, char** argv) {
   const uint64_t size = job.dram.size();
   uint64_t cycle = 0;
   bool started = false;
+  const auto loop_start = std::chrono::steady_clock::now();
+  const uint64_t cpu_start = thread_cpu_ns();
   for (;; ++cycle) {
     const uint64_t p = job.backpressure;
     bool hold[4] = {false, false, false, false};
@@ -223,6 +231,10 @@ int main(int argc, char** argv) {
       break;
     }
   }
+  res.loop_ns = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::steady_clock::now() - loop_start)
+                                          .count());
+  res.loop_cpu_ns = thread_cpu_ns() - cpu_start;
   res.cycles_run = cycle + 1;
   const uint64_t c[hdx::kNumCounters] = {
       top->cnt_cycles_o,   top->cnt_macs_o,      top->cnt_dram_rd_bytes_o,
@@ -237,6 +249,48 @@ int main(int argc, char** argv) {
   if (tfp) tfp->close();
 #endif
   top->final();
+  return res;
+}
+
+// --stream: jobs in frames on standard input, results in frames on standard output, until
+// the input ends. What the model prints (assertion messages) goes to standard error.
+int serve() {
+  const int out = dup(1);
+  if (out < 0 || dup2(2, 1) < 0) {
+    std::perror("hdx_sim_model --stream");
+    return 2;
+  }
+  std::vector<uint8_t> frame;
+  try {
+    while (hdx::read_frame(0, frame, "job stream")) {
+      hdx::SimJob job = hdx::parse_job(frame.data(), frame.size(), "job stream");
+      const hdx::SimResult res = run_job(job);
+      std::fflush(stdout);
+      if (!hdx::write_frame(out, hdx::result_image(res))) return 0;  // hdx has gone
+    }
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 2 && std::string(argv[1]) == "--stream") return serve();
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: %s JOB RESULT | %s --stream\n", argv[0], argv[0]);
+    return 2;
+  }
+  hdx::SimJob job;
+  try {
+    job = hdx::read_job(argv[1]);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "%s\n", e.what());
+    return 2;
+  }
+  const hdx::SimResult res = run_job(job);
   try {
     hdx::write_result(argv[2], res);
   } catch (const std::exception& e) {

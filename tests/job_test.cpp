@@ -2,6 +2,7 @@
 // round-trip, and a short, long or corrupt file is an error naming the file, never a crash
 // or a huge allocation.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -91,6 +92,8 @@ TEST(JobFile, RoundTrips) {
   SimResult r;
   r.status = 4;
   r.cycles_run = 77;
+  r.loop_ns = 123456789;
+  r.loop_cpu_ns = 12345678;
   for (int c = 0; c < kNumCounters; ++c) r.counters[c] = 1000 + c;
   r.dram = {9, 8, 7};
   r.message = "assertion failed";
@@ -98,6 +101,8 @@ TEST(JobFile, RoundTrips) {
   const SimResult s = parse_result(d.data(), d.size(), "rt.res");
   EXPECT_EQ(s.status, 4u);
   EXPECT_EQ(s.cycles_run, 77u);
+  EXPECT_EQ(s.loop_ns, 123456789u);
+  EXPECT_EQ(s.loop_cpu_ns, 12345678u);
   EXPECT_EQ(s.counters[kNumCounters - 1], 1000u + kNumCounters - 1);
   EXPECT_EQ(s.dram, r.dram);
   EXPECT_EQ(s.message, r.message);
@@ -144,9 +149,43 @@ TEST(ResultFile, CorruptResultsAreErrors) {
   put_u32(bad, 8, 6);
   expect_bad(parse_result, bad, "status 6 (0 to 5)");
   bad = d;
-  put_u64(bad, 8 + 4 + 8 + 8 * kNumCounters, uint64_t(1) << 40);
+  put_u64(bad, 8 + 4 + 8 + 8 + 8 + 8 * kNumCounters, uint64_t(1) << 40);  // the DRAM length
   expect_bad(parse_result, bad, "longer than the file");
   expect_bad(parse_result, image(write_job, sample_job(), "j.job"), "bad magic");
+}
+
+// The job stream: frames round-trip over a socket; a clean end before a frame is the end of
+// the stream, an end inside one is an error naming the stream.
+TEST(JobStream, FramesRoundTripAndATruncatedFrameIsAnError) {
+  int sv[2];
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  const std::vector<uint8_t> job = job_image(sample_job());
+  ASSERT_TRUE(write_frame(sv[0], job));
+  ASSERT_TRUE(write_frame(sv[0], {}));
+  std::vector<uint8_t> got;
+  ASSERT_TRUE(read_frame(sv[1], got, "s"));
+  EXPECT_EQ(got, job);
+  EXPECT_EQ(parse_job(got.data(), got.size(), "s").fst_path, "w.fst");
+  ASSERT_TRUE(read_frame(sv[1], got, "s"));
+  EXPECT_TRUE(got.empty());
+  const uint64_t n = 100;  // a frame that promises 100 bytes and brings 3
+  ASSERT_EQ(write(sv[0], &n, 8), 8);
+  ASSERT_EQ(write(sv[0], "abc", 3), 3);
+  close(sv[0]);
+  try {
+    read_frame(sv[1], got, "worker 1 result stream");
+    ADD_FAILURE() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("worker 1 result stream: the stream ended inside a frame of 100 bytes"),
+              std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(read_frame(sv[1], got, "s"));  // and then the clean end
+  close(sv[1]);
+  // Writing to a closed peer fails instead of raising SIGPIPE.
+  ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+  close(sv[1]);
+  EXPECT_FALSE(write_frame(sv[0], job));
+  close(sv[0]);
 }
 
 // The Icarus testbench's result.txt: "status cycles", 17 counters, the output bytes in hex,

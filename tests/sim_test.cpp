@@ -8,7 +8,14 @@
 #include <functional>
 #include <random>
 
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+
 #include "errors.h"
+#include "golden.h"
+#include "network.h"
+#include "qnet.h"
 #include "job.h"
 #include "schedule_rs.h"
 #include "schedule_ws.h"
@@ -488,18 +495,33 @@ class PatchedData {
   std::string dir_;
 };
 
-// Runs the layer on both simulators and expects each to stop on the named assertion.
+// Runs the layer on both simulators and expects each to stop on the named assertion; on
+// Verilator also twice through one job stream (hdx sim's workers), where the assertion's text
+// comes from the model process's standard error and the stream goes on after the failure.
 void expect_assertion(const Accelerator& a, const Layer& l, const SimOptions& o,
                       const std::string& rule) {
   for (Simulator sim : {Simulator::Verilator, Simulator::Icarus}) {
+    SimModel m;
     try {
-      const SimModel m = build_sim_model(a, false, {}, sim);
+      m = build_sim_model(a, false, {}, sim);
       (void)simulate_layer(m, l, a, random_layer_data(l, 1), "", o);
       ADD_FAILURE() << simulator_name(sim) << ": " << rule << " went unnoticed";
     } catch (const SimError& e) {
       const std::string w = e.what();
       EXPECT_NE(w.find("assertion failed in cycle"), std::string::npos) << w;
       EXPECT_NE(w.find(rule), std::string::npos) << w;
+    }
+    if (sim != Simulator::Verilator) continue;
+    SimWorker worker(m, "worker 1");
+    for (int rep = 0; rep < 2; ++rep) {
+      try {
+        (void)simulate_layer(worker, l, a, random_layer_data(l, 1), o);
+        ADD_FAILURE() << "job stream: " << rule << " went unnoticed";
+      } catch (const SimError& e) {
+        const std::string w = e.what();
+        EXPECT_NE(w.find("assertion failed in cycle"), std::string::npos) << w;
+        EXPECT_NE(w.find(rule), std::string::npos) << w;
+      }
     }
   }
 }
@@ -532,4 +554,129 @@ TEST(SimAssertions, WeightBankConflictIsReported) {
   a.spad_filter = 48;
   a.spad_psum = 8;
   expect_assertion(a, conv("c1", 2, 4, 4, 2, 3, 1, 1, 1, false), {}, "hdx_wbuf.bank_conflict");
+}
+
+// hdx sim --jobs: images (or layers) spread over several simulator processes, each running a
+// job stream; the report does not depend on how many.
+namespace {
+
+const std::string kHdx = std::string(HDX_BINARY_DIR) + "/cli/hdx";
+const std::string kAccel4 = std::string(HDX_SOURCE_DIR) + "/examples/accel_ws_4x4.json";
+
+// A small Fashion-MNIST network with random int8 weights (the RTL must agree with the int8
+// reference whatever the weights), written to DIR/net.json and DIR/weights_int8.npz.
+void write_small_qnet(const std::string& dir) {
+  const std::string text = R"({"name": "jobs_net", "input": {"channels": 1, "height": 28, "width": 28},
+    "layers": [
+      {"name": "c1", "op": "conv", "out_channels": 4, "kernel": 3, "stride": 2, "padding": 1, "relu": true},
+      {"name": "c2", "op": "conv", "out_channels": 8, "kernel": 3, "stride": 2, "padding": 1, "relu": true},
+      {"name": "fc", "op": "fc", "out_features": 10}]})";
+  write_file_atomic(dir + "/net.json", text);
+  const Network n = load_network(dir + "/net.json");
+  QuantNet q;
+  for (size_t i = 0; i < n.layers.size(); ++i) {
+    const Layer& l = n.layers[i];
+    QuantLayer ql;
+    ql.weight = random_int8(static_cast<size_t>(l.weight_count()), 100 + i);
+    ql.q = random_requant(l, 200 + i);
+    ql.scale = 0.05f;
+    q.layers.push_back(ql);
+  }
+  write_qnet(dir + "/weights_int8.npz", n, q);
+}
+
+// The report without what may differ between two runs of the same work: timings, the
+// command line and the throughput figures.
+nlohmann::json content(const std::string& path) {
+  nlohmann::json j = nlohmann::json::parse(read_file(path));
+  for (const char* k : {"seconds", "seconds_per_image", "command", "throughput"}) j.erase(k);
+  for (auto& l : j["layers"]) l.erase("seconds");
+  return j;
+}
+
+std::string fresh_dir(const std::string& name) {
+  const std::string d = std::string(HDX_BINARY_DIR) + "/test-tmp/" + name;
+  std::filesystem::remove_all(d);
+  std::filesystem::create_directories(d);
+  return d;
+}
+
+}  // namespace
+
+TEST(SimJobs, ReportIsTheSameOnOneAndTwoJobs) {
+  const std::string dir = fresh_dir("SimJobsSame");
+  write_small_qnet(dir);
+  std::string out;
+  auto sim = [&](const std::string& name, std::vector<std::string> extra) {
+    std::vector<std::string> argv = {kHdx, "sim", "--network", dir + "/net.json", "--accel",
+                                     kAccel4, "--out", dir + "/" + name};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run_command(argv, &out);
+  };
+  // Real images: one worker takes every image, two share them.
+  const std::vector<std::string> real = {"--weights", dir + "/weights_int8.npz", "--images", "5",
+                                         "--first-image", "3"};
+  auto with = [](std::vector<std::string> v, const std::string& jobs) {
+    v.insert(v.end(), {"--jobs", jobs});
+    return v;
+  };
+  ASSERT_EQ(sim("real1", with(real, "1")), 0) << out;
+  EXPECT_NE(out.find("5 images on 1 worker (--jobs 1)"), std::string::npos) << out;
+  ASSERT_EQ(sim("real2", with(real, "2")), 0) << out;
+  EXPECT_NE(out.find("5 images on 2 workers (--jobs 2)"), std::string::npos) << out;
+  const nlohmann::json r1 = content(dir + "/real1/sim_report.json");
+  EXPECT_EQ(r1, content(dir + "/real2/sim_report.json"));
+  EXPECT_EQ(r1["images"].size(), 5u);
+  EXPECT_EQ(r1["images"][0]["index"], 3);
+  EXPECT_EQ(r1["rtl_agreement"], 1.0);
+  EXPECT_TRUE(r1["all_match"].get<bool>());
+  const nlohmann::json t = nlohmann::json::parse(read_file(dir + "/real2/sim_report.json"))["throughput"];
+  EXPECT_EQ(t["workers"], 2);
+  EXPECT_GT(t["model_loop_seconds"].get<double>(), 0);
+
+  // Random layers: the layers are shared out instead.
+  ASSERT_EQ(sim("rand1", {"--seed", "5", "--jobs", "1"}), 0) << out;
+  ASSERT_EQ(sim("rand2", {"--seed", "5", "--jobs", "2"}), 0) << out;
+  EXPECT_EQ(content(dir + "/rand1/sim_report.json"), content(dir + "/rand2/sim_report.json"));
+
+  // A worker count below one is one line and exit 2, before anything is built.
+  EXPECT_EQ(sim("bad", {"--jobs", "0"}), 2) << out;
+  EXPECT_NE(out.find("[config E025] --jobs 0: must be at least 1"), std::string::npos) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  std::filesystem::remove_all(dir);
+}
+
+// A simulator process that dies is reported with the worker, how it ended and the image it
+// held, and no report is written as if the run had finished.
+TEST(SimJobs, DeadWorkerIsReported) {
+  namespace fs = std::filesystem;
+  const std::string dir = fresh_dir("SimJobsDead");
+  write_small_qnet(dir);
+  const SimModel m = build_sim_model(load_accelerator(kAccel4), false);
+  // A cache whose model for this configuration is a script: the first process started from
+  // it is killed at once, any later one runs the real model.
+  const std::string cache = dir + "/cache";
+  const std::string entry = cache + "/verilator/" + fs::path(m.dir).filename().string();
+  fs::create_directories(entry);
+  write_file_atomic(entry + "/hdx_sim_model",
+                    fmt::format("#!/bin/sh\nif mkdir '{}/died' 2>/dev/null; then kill -9 $$; fi\n"
+                                "exec '{}' \"$@\"\n", dir, m.exe));
+  fs::permissions(entry + "/hdx_sim_model", fs::perms::owner_all);
+  const char* old = std::getenv("HDX_CACHE_DIR");
+  const std::string saved = old ? old : "";
+  setenv("HDX_CACHE_DIR", cache.c_str(), 1);
+  std::string out;
+  const int rc = run_command({kHdx, "sim", "--network", dir + "/net.json", "--accel", kAccel4,
+                              "--weights", dir + "/weights_int8.npz", "--images", "4", "--jobs",
+                              "2", "--out", dir + "/out"}, &out);
+  if (old) setenv("HDX_CACHE_DIR", saved.c_str(), 1);
+  else unsetenv("HDX_CACHE_DIR");
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("[sim E015] worker "), std::string::npos) << out;
+  EXPECT_NE(out.find("was killed by signal 9"), std::string::npos) << out;
+  EXPECT_NE(out.find("while it held image "), std::string::npos) << out;
+  EXPECT_NE(out.find(", layer 'c1'"), std::string::npos) << out;
+  EXPECT_NE(out.find("the run stopped at the first failure: "), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(dir + "/out/sim_report.json"));
+  fs::remove_all(dir);
 }
