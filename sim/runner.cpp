@@ -219,12 +219,10 @@ LayerSim finish(Prepared& pr, const Layer& l, const SimModel& m, const SimResult
   return std::move(r);
 }
 
-}  // namespace
-
-LayerSim simulate_layer(const SimModel& m, const Layer& l, const Accelerator& a,
-                        const LayerData& d, const std::string& fst, const SimOptions& opt) {
-  Prepared pr = prepare(l, a, d, opt, nullptr, "");
-  pr.job.fst_path = fst;
+// Runs one job in a simulator process of its own, through job and result files (or the
+// Icarus testbench's files); `*printed` gets what the process printed.
+SimResult run_job_process(const SimModel& m, const SimJob& job, const std::string& what,
+                          std::string* printed) {
   const std::string base = temp_base();
   const std::string job_path = base + ".job", res_path = base + ".res", dir = base + ".d";
   auto clean = [&] {
@@ -234,24 +232,34 @@ LayerSim simulate_layer(const SimModel& m, const Layer& l, const Accelerator& a,
     std::filesystem::remove_all(dir, ec);
   };
   SimResult res;
-  std::string out;
   try {
     if (m.simulator == Simulator::Icarus) {
-      res = run_icarus_job(m, pr.job, dir);
+      res = run_icarus_job(m, job, dir);
     } else {
-      write_job(job_path, pr.job);
-      const int rc = run_command({m.exe, job_path, res_path}, &out);
+      write_job(job_path, job);
+      const int rc = run_command({m.exe, job_path, res_path}, printed);
       if (rc != 0)
-        throw SimError(10, fmt::format("layer '{}': model {} exited with {}: {}", l.name, m.exe,
-                                       rc, out.substr(0, 300)));
+        throw SimError(10, fmt::format("{}: model {} exited with {}: {}", what, m.exe, rc,
+                                       printed->substr(0, 300)));
       res = read_result(res_path);
     }
   } catch (const std::runtime_error& e) {
     clean();
     if (dynamic_cast<const Error*>(&e)) throw;
-    throw SimError(11, fmt::format("layer '{}': {}", l.name, e.what()));
+    throw SimError(11, fmt::format("{}: {}", what, e.what()));
   }
   clean();
+  return res;
+}
+
+}  // namespace
+
+LayerSim simulate_layer(const SimModel& m, const Layer& l, const Accelerator& a,
+                        const LayerData& d, const std::string& fst, const SimOptions& opt) {
+  Prepared pr = prepare(l, a, d, opt, nullptr, "");
+  pr.job.fst_path = fst;
+  std::string out;
+  const SimResult res = run_job_process(m, pr.job, pr.what, &out);
   return finish(pr, l, m, res, out);
 }
 
@@ -358,32 +366,8 @@ void SimWorker::died(const std::string& what, const std::string& how) {
 SimResult SimWorker::run(const SimJob& job, const std::string& what, std::string* printed) {
   if (m_.simulator == Simulator::Icarus || !job.fst_path.empty() || m_.trace) {
     // One process per job, as simulate_layer(SimModel) runs it.
-    const std::string base = temp_base();
-    SimResult res;
     std::string out;
-    try {
-      if (m_.simulator == Simulator::Icarus) {
-        res = run_icarus_job(m_, job, base + ".d");
-      } else {
-        write_job(base + ".job", job);
-        const int rc = run_command({m_.exe, base + ".job", base + ".res"}, &out);
-        if (rc != 0)
-          throw SimError(10, fmt::format("{}: model {} exited with {}: {}", what, m_.exe, rc,
-                                         out.substr(0, 300)));
-        res = read_result(base + ".res");
-      }
-    } catch (const std::runtime_error& e) {
-      std::error_code ec;
-      std::filesystem::remove(base + ".job", ec);
-      std::filesystem::remove(base + ".res", ec);
-      std::filesystem::remove_all(base + ".d", ec);
-      if (dynamic_cast<const Error*>(&e)) throw;
-      throw SimError(11, fmt::format("{}: {}", what, e.what()));
-    }
-    std::error_code ec;
-    std::filesystem::remove(base + ".job", ec);
-    std::filesystem::remove(base + ".res", ec);
-    std::filesystem::remove_all(base + ".d", ec);
+    const SimResult res = run_job_process(m_, job, what, &out);
     if (printed) *printed = out;
     return res;
   }
