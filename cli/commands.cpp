@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <thread>
 #include <atomic>
@@ -23,6 +24,7 @@
 #include "model.h"
 #include "npy.h"
 #include "qnet.h"
+#include "ranks.h"
 #include "rtlgen.h"
 #include "runner.h"
 #include "data.h"
@@ -50,6 +52,9 @@ bool parse(const Args& args, const po::options_description& od, po::variables_ma
 int run_guarded(const std::string& command, const std::function<int()>& run) {
   try {
     return run();
+  } catch (const RankError& e) {  // another rank's failure: rank 0 prints it
+    if (!e.quiet()) fmt::print(stderr, "{}\n", e.what());
+    return e.exit_code();
   } catch (const Error& e) {
     fmt::print(stderr, "{}\n", e.what());
     return e.exit_code();
@@ -116,6 +121,40 @@ nlohmann::json events_json(const Events& e) {
   nlohmann::json j;
   for (const auto& [k, v] : event_list(e)) j[k] = v;
   return j;
+}
+
+// The counters of Events in event_list's order.
+constexpr long long Events::*kEventFields[] = {
+    &Events::macs, &Events::dram_rd_bytes, &Events::dram_wr_bytes, &Events::ifmap_wr,
+    &Events::ifmap_rd, &Events::weight_wr, &Events::weight_rd, &Events::param_wr,
+    &Events::acc_rd, &Events::acc_wr, &Events::spad_ifmap_rd, &Events::spad_ifmap_wr,
+    &Events::spad_filter_rd, &Events::spad_filter_wr, &Events::spad_psum_rd,
+    &Events::spad_psum_wr};
+
+// What rank 0 needs of another rank's layer result (the model's side it computes itself).
+nlohmann::json layer_sim_to_json(const LayerSim& s) {
+  nlohmann::json ev = nlohmann::json::array();
+  for (auto f : kEventFields) ev.push_back(s.rtl.*f);
+  return {{"name", s.name}, {"rtl_cycles", s.rtl_cycles}, {"rtl", ev},
+          {"outputs_match", s.outputs_match}, {"mismatches", s.mismatches},
+          {"backpressure", s.backpressure}, {"seconds", s.seconds},
+          {"loop_seconds", s.loop_seconds}, {"loop_cpu_seconds", s.loop_cpu_seconds}};
+}
+
+LayerSim layer_sim_from_json(const nlohmann::json& j, const Layer& l, const Accelerator& a) {
+  LayerSim s;
+  s.name = j.at("name").get<std::string>();
+  if (!l.host()) s.model = layer_cost(l, a);
+  s.rtl_cycles = j.at("rtl_cycles").get<long long>();
+  for (size_t n = 0; n < std::size(kEventFields); ++n)
+    s.rtl.*kEventFields[n] = j.at("rtl")[n].get<long long>();
+  s.outputs_match = j.at("outputs_match").get<bool>();
+  s.mismatches = j.at("mismatches").get<long long>();
+  s.backpressure = j.at("backpressure").get<bool>();
+  s.seconds = j.at("seconds").get<double>();
+  s.loop_seconds = j.at("loop_seconds").get<double>();
+  s.loop_cpu_seconds = j.at("loop_cpu_seconds").get<double>();
+  return s;
 }
 
 // User and system CPU time of this process and of its children that have ended.
@@ -336,21 +375,45 @@ int cmd_sim(const Args& args, const std::string& command_line) {
              "  hdx sim --network out/search/network.json --weights out/quant/weights_int8.npz "
              "--accel out/search/accelerator.json --images 10 --out out/sim\n"))
     return 0;
-  const Network net = load_network(vm["network"].as<std::string>());
-  const Accelerator acc = load_accelerator(vm["accel"].as<std::string>());
-  const std::string out = vm["out"].as<std::string>();
-  const uint64_t seed = vm["seed"].as<uint64_t>();
-  const std::string waves = vm.count("waves") ? vm["waves"].as<std::string>() : "";
-  const bool real = vm.count("weights") > 0;
-  const std::string sim_name = vm["simulator"].as<std::string>();
+  // Under mpirun or srun the ranks share the images (with --weights) or the layers; rank 0
+  // checks the output folder, builds the model (the other ranks then find it in the cache)
+  // and writes the one report. Every rank checks the inputs, and a failure on any rank stops
+  // every rank before the work starts.
+  Ranks& rk = ranks();
+  const bool lead = rk.rank() == 0;
+  auto log = [lead](const std::string& s) {
+    if (!lead) return;
+    fmt::print("[sim] {}\n", s);
+    std::fflush(stdout);
+  };
+  Network net;
+  Accelerator acc;
+  std::string out, waves, sim_name;
+  uint64_t seed = 1;
+  bool real = false;
+  Simulator simulator = Simulator::Verilator;
+  double bp = 0;
+  int cores = 1, jobs = 1;
+  QuantNet qnet;
+  Images images;
+  int first = 0, passes = 1;
+  SimModel model, wave_model;
+  on_every_rank([&] {
+  net = load_network(vm["network"].as<std::string>());
+  acc = load_accelerator(vm["accel"].as<std::string>());
+  out = vm["out"].as<std::string>();
+  seed = vm["seed"].as<uint64_t>();
+  waves = vm.count("waves") ? vm["waves"].as<std::string>() : "";
+  real = vm.count("weights") > 0;
+  sim_name = vm["simulator"].as<std::string>();
   if (sim_name != "verilator" && sim_name != "icarus")
     throw ConfigError(25, fmt::format("--simulator {}: must be verilator or icarus", sim_name));
-  const Simulator simulator = sim_name == "icarus" ? Simulator::Icarus : Simulator::Verilator;
-  const double bp = vm["backpressure"].as<double>();
+  simulator = sim_name == "icarus" ? Simulator::Icarus : Simulator::Verilator;
+  bp = vm["backpressure"].as<double>();
   if (!(bp >= 0 && bp < 1))
     throw ConfigError(25, fmt::format("--backpressure {}: must be at least 0 and below 1", bp));
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  const int jobs = vm.count("jobs") ? vm["jobs"].as<int>() : cores;
+  cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  jobs = vm.count("jobs") ? vm["jobs"].as<int>() : cores;
   if (jobs < 1)
     throw ConfigError(25, fmt::format("--jobs {}: must be at least 1 (simulator processes run in "
                                       "parallel; default: one per core, here {})", jobs, cores));
@@ -371,9 +434,6 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   }
   // Check every input before building anything.
   for (const Layer& l : net.layers) (void)layer_cost(l, acc);
-  QuantNet qnet;
-  Images images;
-  int first = 0;
   if (real) {
     qnet = load_qnet(vm["weights"].as<std::string>(), net);
     const int k = vm["images"].as<int>();
@@ -387,15 +447,14 @@ int cmd_sim(const Args& args, const std::string& command_line) {
                                         "images", first, k, images.n));
     check_image_shape(net, images);
   }
-  const int passes = real ? images.n - first : 1;
+  passes = real ? images.n - first : 1;
+  if (!lead) return;
   prepare_out(out, vm.count("force") > 0);
-
-  auto log = [](const std::string& s) { fmt::print("[sim] {}\n", s); std::fflush(stdout); };
-  const SimModel model = build_sim_model(acc, false, log, simulator);
+  model = build_sim_model(acc, false, log, simulator);
   if (model.built_now) log(fmt::format("model built in {:.1f} s", model.build_seconds));
   else log(fmt::format("model found in cache {}", model.dir));
-  SimModel wave_model;
   if (!waves.empty()) wave_model = build_sim_model(acc, true, log);
+  });
 
   // One pass per image (one pass of random or given data without --weights): every
   // accelerator layer on the RTL, fed with what the RTL wrote for the layers before it; host
@@ -412,18 +471,30 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   };
   std::vector<ImageResult> image_results(static_cast<size_t>(passes));
   const auto t0 = std::chrono::steady_clock::now();
-  const bool tty = isatty(1) != 0;
+  const bool tty = lead && isatty(1) != 0;
   const size_t n_acc = static_cast<size_t>(std::count_if(
       net.layers.begin(), net.layers.end(), [](const Layer& l) { return !l.host(); }));
   const size_t n_items = real ? static_cast<size_t>(passes) : L;
-  const size_t total_jobs = n_acc * static_cast<size_t>(passes);
-  const int workers = static_cast<int>(std::min<size_t>(static_cast<size_t>(jobs), n_items));
-  log(fmt::format("{} {} on {} worker{} (--jobs {})", n_items,
-                  real ? (n_items == 1 ? "image" : "images") : (n_items == 1 ? "layer" : "layers"),
-                  workers, workers == 1 ? "" : "s", jobs));
+  // This rank's items (all of them in one process).
+  const Shard sh = shard_of(n_items, rk.rank(), rk.size());
+  const size_t n_mine = sh.last - sh.first;
+  size_t total_jobs = n_acc * n_mine;  // of this rank
+  if (!real)
+    total_jobs = static_cast<size_t>(std::count_if(
+        net.layers.begin() + static_cast<long>(sh.first),
+        net.layers.begin() + static_cast<long>(sh.last), [](const Layer& l) { return !l.host(); }));
+  const int workers = static_cast<int>(std::min<size_t>(static_cast<size_t>(jobs), n_mine));
+  const char* noun = real ? (n_items == 1 ? "image" : "images") : (n_items == 1 ? "layer" : "layers");
+  if (rk.size() == 1)
+    log(fmt::format("{} {} on {} worker{} (--jobs {})", n_items, noun, workers,
+                    workers == 1 ? "" : "s", jobs));
+  else
+    log(fmt::format("{} {} over {} ranks; rank 0 takes {} on {} worker{} (--jobs {})", n_items,
+                    noun, rk.size(), shard_text(sh, n_items, real ? "images" : "layers"),
+                    workers, workers == 1 ? "" : "s", jobs));
   std::mutex mu;  // guards printing, `files` and `done`
   size_t done = 0;
-  std::atomic<size_t> next{0};
+  std::atomic<size_t> next{sh.first};
   std::atomic<bool> stop{false};
   std::vector<std::exception_ptr> errors(n_items);
   std::vector<char> finished(n_items, 0);
@@ -557,7 +628,7 @@ int cmd_sim(const Args& args, const std::string& command_line) {
     const auto start = std::chrono::steady_clock::now();
     size_t k = 0;
     try {
-      while (!stop && (k = next++) < n_items) {
+      while (!stop && (k = next++) < sh.last) {
         run_item(wk, k);
         finished[k] = 1;
         const std::vector<LayerSim>& row = sims[real ? k : 0];
@@ -574,20 +645,111 @@ int cmd_sim(const Args& args, const std::string& command_line) {
     busy[static_cast<size_t>(w)] =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
-  if (workers == 1) {
+  std::exception_ptr failed;
+  if (!lead) {  // rank 0 built the model; the others find it in the cache
+    try {
+      model = build_sim_model(acc, false, nullptr, simulator);
+      if (!waves.empty()) wave_model = build_sim_model(acc, true, nullptr);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  }
+  if (failed) {
+  } else if (workers == 1) {
     work(0);
   } else {
     std::vector<std::thread> threads;
     for (int w = 0; w < workers; ++w) threads.emplace_back(work, w);
     for (auto& t : threads) t.join();
   }
-  for (size_t k = 0; k < n_items; ++k) {
-    if (!errors[k]) continue;
-    const size_t n_done = static_cast<size_t>(std::count(finished.begin(), finished.end(), 1));
+  for (size_t k = 0; k < n_items && !failed; ++k) failed = errors[k];
+  const size_t n_done = static_cast<size_t>(std::count(finished.begin(), finished.end(), 1));
+  if (failed && rk.size() == 1) {
     if (tty) fmt::print("\n");
     log(fmt::format("the run stopped at the first failure: {} of {} {} finished, the others not "
                     "run or not complete", n_done, n_items, real ? "images" : "layers"));
-    std::rethrow_exception(errors[k]);
+    std::rethrow_exception(failed);
+  }
+  // Under MPI, rank 0 gathers every rank's items into its own slots; a rank that failed is
+  // reported with its shard.
+  double more_loop = 0, more_busy = 0, more_loop_cpu = 0, more_cpu = 0;
+  int more_workers = 0;
+  if (rk.size() > 1) {
+    RankOutcome me;
+    if (failed) {
+      me.ok = false;
+      try {
+        std::rethrow_exception(failed);
+      } catch (const Error& e) {
+        me.message = e.what();
+        me.exit_code = e.exit_code();
+      } catch (const std::exception& e) {
+        me.message = fmt::format("[hdx E999] internal error: {}", e.what());
+        me.exit_code = 3;
+      }
+      me.message += fmt::format(" ({} of its {} {} finished)", n_done, n_mine,
+                                real ? "images" : "layers");
+    } else {
+      nlohmann::json items = nlohmann::json::array();
+      for (size_t k = sh.first; k < sh.last; ++k) {
+        nlohmann::json row = nlohmann::json::array();
+        for (size_t i = real ? 0 : k; i < (real ? L : k + 1); ++i)
+          row.push_back(layer_sim_to_json(sims[real ? k : 0][i]));
+        nlohmann::json item = {{"item", k}, {"layers", row}};
+        if (real)
+          item["image"] = {image_results[k].label, image_results[k].rtl_class,
+                           image_results[k].ref_class};
+        items.push_back(item);
+      }
+      double lp = 0, bz = 0, lc = 0;
+      for (int w = 0; w < workers; ++w) {
+        lp += loop[static_cast<size_t>(w)];
+        bz += busy[static_cast<size_t>(w)];
+        lc += loop_cpu[static_cast<size_t>(w)];
+      }
+      me.payload = nlohmann::json({{"items", items}, {"files", files}, {"workers", workers},
+                                   {"loop", lp}, {"busy", bz}, {"loop_cpu", lc},
+                                   {"cpu", cpu_seconds() - cpu0}}).dump();
+    }
+    const std::vector<RankOutcome> all = gather_outcomes(me);
+    if (!lead) return 0;  // rank 0 reports for every rank
+    std::string why;
+    int exit_code = 0;
+    for (size_t r = 0; r < all.size(); ++r) {
+      const Shard rs = shard_of(n_items, static_cast<int>(r), rk.size());
+      if (!all[r].ok) {
+        why += fmt::format("{}rank {} of {} ({}) failed: {}", why.empty() ? "" : "; ", r,
+                           all.size(), shard_text(rs, n_items, real ? "images" : "layers"),
+                           all[r].message);
+        if (!exit_code) exit_code = all[r].exit_code;
+        continue;
+      }
+      if (r == 0) continue;
+      const nlohmann::json j = nlohmann::json::parse(all[r].payload);
+      for (const auto& item : j.at("items")) {
+        const size_t k = item.at("item").get<size_t>();
+        const auto& row = item.at("layers");
+        for (size_t n = 0; n < row.size(); ++n) {
+          const size_t i = real ? n : k;
+          sims[real ? k : 0][i] = layer_sim_from_json(row[n], net.layers[i], acc);
+        }
+        if (real) {
+          image_results[k].label = item.at("image")[0].get<int>();
+          image_results[k].rtl_class = item.at("image")[1].get<int>();
+          image_results[k].ref_class = item.at("image")[2].get<int>();
+        }
+      }
+      for (const auto& f : j.at("files")) files.push_back(f.get<std::string>());
+      more_workers += j.at("workers").get<int>();
+      more_loop += j.at("loop").get<double>();
+      more_busy += j.at("busy").get<double>();
+      more_loop_cpu += j.at("loop_cpu").get<double>();
+      more_cpu += j.at("cpu").get<double>();
+    }
+    if (!why.empty()) {
+      if (tty) fmt::print("\n");
+      throw RankError(2, why + "; no report was written", exit_code == 2 ? 2 : 1);
+    }
   }
   nlohmann::json image_rows = nlohmann::json::array();
   int agree = 0, rtl_correct = 0, ref_correct = 0;
@@ -680,7 +842,8 @@ int cmd_sim(const Args& args, const std::string& command_line) {
                            {"all_match", all_ok}};
   // Where the time went: the model's own cycle loops (summed over every job) against the
   // workers' wall time; harness_overhead is what the rest of the run adds to the loops.
-  double loop_sum = 0, busy_sum = 0, loop_cpu_sum = 0;
+  double loop_sum = more_loop, busy_sum = more_busy, loop_cpu_sum = more_loop_cpu;
+  const int all_workers = workers + more_workers;
   for (int w = 0; w < workers; ++w) {
     loop_sum += loop[static_cast<size_t>(w)];
     busy_sum += busy[static_cast<size_t>(w)];
@@ -688,14 +851,15 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   }
   // CPU time of hdx and its finished simulator processes since the run began (the model
   // build before it is not counted): on a busy machine a fairer measure than wall time.
-  const double cpu = cpu_seconds() - cpu0;
+  const double cpu = cpu_seconds() - cpu0 + more_cpu;
   report["throughput"] = {
       {"jobs", jobs},
-      {"workers", workers},
+      {"ranks", rk.size()},
+      {"workers", all_workers},
       {"wall_seconds", secs},
       {"worker_seconds", busy_sum},
       {"model_loop_seconds", loop_sum},
-      {"harness_overhead", loop_sum > 0 ? secs * workers / loop_sum - 1 : 0.0},
+      {"harness_overhead", loop_sum > 0 ? secs * all_workers / loop_sum - 1 : 0.0},
       {"cpu_seconds", cpu},
       {"model_loop_cpu_seconds", loop_cpu_sum},
       {"harness_cpu_overhead", loop_cpu_sum > 0 ? cpu / loop_cpu_sum - 1 : 0.0},

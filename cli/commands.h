@@ -1,5 +1,6 @@
 // The subcommands of hdx: each parses its options, calls the libraries and prints.
-// cost, rtl and sim (commands.cpp) load no LibTorch and are linked into hdx; search, quantize
+// cost, rtl, sim (commands.cpp) and regress (regress.cpp) load no LibTorch and are linked into
+// hdx; search, quantize
 // and flow (train_commands.cpp, flow.cpp) need it and are linked into hdx-train, which hdx
 // runs for them.
 #pragma once
@@ -30,6 +31,7 @@ std::string data_dir(const boost::program_options::variables_map& vm);
 int cmd_cost(const Args& args, const std::string& command_line);
 int cmd_rtl(const Args& args, const std::string& command_line);
 int cmd_sim(const Args& args, const std::string& command_line);
+int cmd_regress(const Args& args, const std::string& command_line);  // regress.cpp
 int cmd_search(const Args& args, const std::string& command_line);
 int cmd_quantize(const Args& args, const std::string& command_line);
 int cmd_flow(const Args& args, const std::string& command_line);

@@ -1,4 +1,4 @@
-// hdx: thin entry point. Runs cost, rtl and sim itself and hands search, quantize and flow to
+// hdx: thin entry point. Runs cost, rtl, sim and regress itself and hands search, quantize and flow to
 // hdx-train, the executable beside it that links LibTorch, so that the commands that do not
 // train start without loading LibTorch. Prints errors as one line.
 #include <boost/version.hpp>
@@ -11,9 +11,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 
 #include "commands.h"
 #include "hdx_version.h"
+#include "mpi_ranks.h"
 #include "rtlgen.h"
 #include "util.h"
 
@@ -28,6 +30,7 @@ const char* kUsage =
     "  cost     per-layer cycles, events, utilization, energy and area from the cost model\n"
     "  rtl      write the accelerator's Verilog, filelist, signature and manifest\n"
     "  sim      run every layer on the Verilated RTL: bit-exact outputs, model vs RTL cycles\n"
+    "  regress  hdx sim over a list of (network, accelerator[, weights]) entries, one report\n"
     "  search   find a network and an accelerator that meet the spec's constraints\n"
     "  quantize int8 weights and requantization of a searched network; float and int8 accuracy\n"
     "  flow     search, quantize, rtl, sim and report in one resumable run\n"
@@ -37,6 +40,7 @@ const char* kUsage =
     "  hdx rtl  --accel examples/accel_ws_4x4.json --out out/rtl4 --synth\n"
     "  hdx sim  --network examples/net_all_kinds.json --accel examples/accel_ws_16x16.json \\\n"
     "           --out out/sim16\n"
+    "  mpirun -n 4 hdx regress --list bench/regress/list20.json --out out/regress\n"
     "  hdx flow   --spec examples/fmnist-latency.json --out out/flow\n"
     "  hdx search --spec examples/fmnist-latency.json --out out/search\n"
     "  hdx quantize --network out/search/network.json --weights out/search/weights.npz \\\n"
@@ -92,12 +96,18 @@ int main(int argc, char** argv) {
   }
   if (all[1] == "search" || all[1] == "quantize" || all[1] == "flow") return run_train(argv);
   const hdx::cli::Args rest(all.begin() + 2, all.end());
+  // sim and regress shard their work over the ranks of an mpirun or srun launch; MPI starts
+  // only for them, and only under such a launcher.
+  std::unique_ptr<hdx::cli::Ranks> mpi;
+  if (all[1] == "sim" || all[1] == "regress") mpi = hdx::cli::start_mpi_if_launched();
+  hdx::cli::UseRanks use(mpi.get());
   return hdx::cli::run_guarded(all[1], [&] {
     if (all[1] == "cost") return hdx::cli::cmd_cost(rest, command_line);
     if (all[1] == "rtl") return hdx::cli::cmd_rtl(rest, command_line);
     if (all[1] == "sim") return hdx::cli::cmd_sim(rest, command_line);
-    fmt::print(stderr, "[cli E001] unknown command '{}'; the commands are cost, rtl, sim, search, "
-                       "quantize, flow (see hdx --help)\n", all[1]);
+    if (all[1] == "regress") return hdx::cli::cmd_regress(rest, command_line);
+    fmt::print(stderr, "[cli E001] unknown command '{}'; the commands are cost, rtl, sim, "
+                       "regress, search, quantize, flow (see hdx --help)\n", all[1]);
     return 2;
   });
 }

@@ -680,3 +680,72 @@ TEST(SimJobs, DeadWorkerIsReported) {
   EXPECT_FALSE(fs::exists(dir + "/out/sim_report.json"));
   fs::remove_all(dir);
 }
+
+// Under mpirun the ranks share the images (with --weights) or the layers, and rank 0 writes
+// one report equal in content to a run in one process.
+TEST(SimJobs, MpiRanksGiveTheSameReport) {
+  const std::string dir = fresh_dir("SimJobsMpi");
+  write_small_qnet(dir);
+  std::string out;
+  auto sim = [&](int ranks, const std::string& name, std::vector<std::string> extra) {
+    std::vector<std::string> argv;
+    if (ranks > 0)
+      argv = {HDX_MPIEXEC, "--oversubscribe", "--allow-run-as-root", "-n", std::to_string(ranks)};
+    argv.insert(argv.end(), {kHdx, "sim", "--network", dir + "/net.json", "--accel", kAccel4,
+                             "--out", dir + "/" + name, "--jobs", "1"});
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run_command(argv, &out);
+  };
+  const std::vector<std::string> real = {"--weights", dir + "/weights_int8.npz", "--images", "3",
+                                         "--first-image", "2"};
+  ASSERT_EQ(sim(0, "real1", real), 0) << out;
+  ASSERT_EQ(sim(2, "real2", real), 0) << out;
+  EXPECT_NE(out.find("3 images over 2 ranks; rank 0 takes images 0-1 of 3 on 1 worker"),
+            std::string::npos) << out;
+  EXPECT_EQ(out.find("all 3 accelerator layers x 3 images"),
+            out.rfind("all 3 accelerator layers x 3 images")) << "printed once: " << out;
+  const nlohmann::json r1 = content(dir + "/real1/sim_report.json");
+  EXPECT_EQ(r1, content(dir + "/real2/sim_report.json"));
+  EXPECT_EQ(r1["images"].size(), 3u);
+  const nlohmann::json t = nlohmann::json::parse(read_file(dir + "/real2/sim_report.json"))["throughput"];
+  EXPECT_EQ(t["ranks"], 2);
+  EXPECT_EQ(t["workers"], 2);
+
+  ASSERT_EQ(sim(0, "rand1", {"--seed", "4"}), 0) << out;
+  ASSERT_EQ(sim(3, "rand3", {"--seed", "4"}), 0) << out;
+  EXPECT_EQ(content(dir + "/rand1/sim_report.json"), content(dir + "/rand3/sim_report.json"));
+  std::filesystem::remove_all(dir);
+}
+
+// A rank whose simulator process dies is reported with its shard, and no report is written.
+TEST(SimJobs, DeadWorkerUnderMpiIsReportedWithItsShard) {
+  namespace fs = std::filesystem;
+  const std::string dir = fresh_dir("SimJobsMpiDead");
+  write_small_qnet(dir);
+  const SimModel m = build_sim_model(load_accelerator(kAccel4), false);
+  // As in DeadWorkerIsReported: the first model process started is killed at once.
+  const std::string cache = dir + "/cache";
+  const std::string entry = cache + "/verilator/" + fs::path(m.dir).filename().string();
+  fs::create_directories(entry);
+  write_file_atomic(entry + "/hdx_sim_model",
+                    fmt::format("#!/bin/sh\nif mkdir '{}/died' 2>/dev/null; then kill -9 $$; fi\n"
+                                "exec '{}' \"$@\"\n", dir, m.exe));
+  fs::permissions(entry + "/hdx_sim_model", fs::perms::owner_all);
+  std::string out;
+  const int rc = run_command({"env", "HDX_CACHE_DIR=" + cache, HDX_MPIEXEC, "--oversubscribe",
+                              "--allow-run-as-root", "-n", "2", kHdx, "sim", "--network",
+                              dir + "/net.json", "--accel", kAccel4, "--weights",
+                              dir + "/weights_int8.npz", "--images", "4", "--jobs", "1",
+                              "--out", dir + "/out"}, &out);
+  EXPECT_EQ(rc, 1) << out;
+  EXPECT_NE(out.find("[mpi E002] rank "), std::string::npos) << out;
+  const bool r0 = out.find("rank 0 of 2 (images 0-1 of 4) failed: [sim E015] worker 1") !=
+                  std::string::npos;
+  const bool r1 = out.find("rank 1 of 2 (images 2-3 of 4) failed: [sim E015] worker 1") !=
+                  std::string::npos;
+  EXPECT_TRUE(r0 != r1) << out;  // the one rank whose process died
+  EXPECT_NE(out.find("was killed by signal 9"), std::string::npos) << out;
+  EXPECT_NE(out.find("no report was written"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(dir + "/out/sim_report.json"));
+  fs::remove_all(dir);
+}
