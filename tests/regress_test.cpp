@@ -47,7 +47,7 @@ void write_inputs(const std::string& dir) {
 }
 
 // Runs hdx, under `mpirun -n RANKS` when ranks > 0; returns the exit status, output in *out.
-int hdx(std::vector<std::string> args, std::string* out, int ranks = 0) {
+int run_hdx(std::vector<std::string> args, std::string* out, int ranks = 0) {
   std::vector<std::string> argv;
   if (ranks > 0)
     argv = {HDX_MPIEXEC, "--oversubscribe", "--allow-run-as-root", "-n", std::to_string(ranks)};
@@ -85,7 +85,7 @@ TEST(Regress, RanksGiveTheSameReport) {
     {{"name": "rs2", "network": "net.json", "accelerator": "rs2.json", "seed": 5}}]}})",
                                                     kExamples));
   std::string out;
-  ASSERT_EQ(hdx({"regress", "--list", dir + "/list.json", "--out", dir + "/one", "--jobs", "1"},
+  ASSERT_EQ(run_hdx({"regress", "--list", dir + "/list.json", "--out", dir + "/one", "--jobs", "1"},
                 &out), 0) << out;
   EXPECT_NE(out.find("regression: all 3 entries pass"), std::string::npos) << out;
   EXPECT_NE(out.find("net-ws2 "), std::string::npos) << out;  // the name made of the files
@@ -102,7 +102,7 @@ TEST(Regress, RanksGiveTheSameReport) {
   }
   for (int ranks : {2, 3}) {
     const std::string o = fmt::format("{}/ranks{}", dir, ranks);
-    ASSERT_EQ(hdx({"regress", "--list", dir + "/list.json", "--out", o, "--jobs", "1"}, &out,
+    ASSERT_EQ(run_hdx({"regress", "--list", dir + "/list.json", "--out", o, "--jobs", "1"}, &out,
                   ranks), 0) << out;
     EXPECT_NE(out.find(fmt::format("3 entries from {}/list.json over {} ranks; rank 0 takes "
                                    "entr", dir, ranks)), std::string::npos) << out;
@@ -133,7 +133,7 @@ TEST(Regress, FailingEntriesAreNamed) {
   for (int ranks : {0, 2}) {
     const std::string o = fmt::format("{}/out{}", dir, ranks);
     std::string out;
-    EXPECT_EQ(hdx({"regress", "--list", dir + "/list.json", "--out", o, "--jobs", "1"}, &out,
+    EXPECT_EQ(run_hdx({"regress", "--list", dir + "/list.json", "--out", o, "--jobs", "1"}, &out,
                   ranks), 1) << out;
     EXPECT_NE(out.find("[sim E030] regression: 2 of 3 entries failed: no_map: [costmodel E01"),
               std::string::npos) << out;
@@ -183,14 +183,14 @@ TEST(Regress, BadListIsAConfigError) {
     for (const Case& c : cases) {
       write_file_atomic(list, c.text);
       std::string out;
-      EXPECT_EQ(hdx({"regress", "--list", list, "--out", dir + "/out"}, &out, ranks), 2)
+      EXPECT_EQ(run_hdx({"regress", "--list", list, "--out", dir + "/out"}, &out, ranks), 2)
           << c.text << "\n" << out;
       EXPECT_EQ(out.find(c.message), 0u) << c.text << "\n" << out;
       EXPECT_EQ(out.find(c.message, 1), std::string::npos) << "printed twice: " << out;
       EXPECT_FALSE(fs::exists(dir + "/out")) << c.text;
     }
   std::string out;
-  EXPECT_EQ(hdx({"regress", "--list", dir + "/none.json", "--out", dir + "/out"}, &out), 2);
+  EXPECT_EQ(run_hdx({"regress", "--list", dir + "/none.json", "--out", dir + "/out"}, &out), 2);
   EXPECT_EQ(out.find("[config E001] cannot read " + dir + "/none.json"), 0u) << out;
   fs::remove_all(dir);
 }
