@@ -399,61 +399,61 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   int first = 0, passes = 1;
   SimModel model, wave_model;
   on_every_rank([&] {
-  net = load_network(vm["network"].as<std::string>());
-  acc = load_accelerator(vm["accel"].as<std::string>());
-  out = vm["out"].as<std::string>();
-  seed = vm["seed"].as<uint64_t>();
-  waves = vm.count("waves") ? vm["waves"].as<std::string>() : "";
-  real = vm.count("weights") > 0;
-  sim_name = vm["simulator"].as<std::string>();
-  if (sim_name != "verilator" && sim_name != "icarus")
-    throw ConfigError(25, fmt::format("--simulator {}: must be verilator or icarus", sim_name));
-  simulator = sim_name == "icarus" ? Simulator::Icarus : Simulator::Verilator;
-  bp = vm["backpressure"].as<double>();
-  if (!(bp >= 0 && bp < 1))
-    throw ConfigError(25, fmt::format("--backpressure {}: must be at least 0 and below 1", bp));
-  cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  jobs = vm.count("jobs") ? vm["jobs"].as<int>() : cores;
-  if (jobs < 1)
-    throw ConfigError(25, fmt::format("--jobs {}: must be at least 1 (simulator processes run in "
-                                      "parallel; default: one per core, here {})", jobs, cores));
-  if (simulator == Simulator::Icarus && !waves.empty())
-    throw ConfigError(25, "--waves needs --simulator verilator (FST waveforms)");
-  if (real && vm.count("tensors"))
-    throw ConfigError(24, "--weights and --tensors both give the layer data; pass one");
-  if (!waves.empty()) {
-    const int k = find_layer(net, waves);
-    if (k < 0)
-      throw ConfigError(20, fmt::format("--waves {}: no layer of that name in network '{}'",
-                                        waves, net.name));
-    const Layer& found = net.layers[static_cast<size_t>(k)];
-    if (found.host())
-      throw ConfigError(21, fmt::format("--waves {}: that layer is a host operation ({}) and "
-                                        "does not run on the RTL; name an accelerator layer",
-                                        waves, op_name(found.op)));
-  }
-  // Check every input before building anything.
-  for (const Layer& l : net.layers) (void)layer_cost(l, acc);
-  if (real) {
-    qnet = load_qnet(vm["weights"].as<std::string>(), net);
-    const int k = vm["images"].as<int>();
-    first = vm["first-image"].as<int>();
-    if (k < 1 || first < 0)
-      throw ConfigError(24, fmt::format("--images {} --first-image {}: need at least one image "
-                                        "and a first index of 0 or more", k, first));
-    images = load_images(vm["dataset"].as<std::string>(), data_dir(vm), false, first + k);
-    if (images.n < first + k)
-      throw ConfigError(24, fmt::format("--first-image {} --images {}: the test set has only {} "
-                                        "images", first, k, images.n));
-    check_image_shape(net, images);
-  }
-  passes = real ? images.n - first : 1;
-  if (!lead) return;
-  prepare_out(out, vm.count("force") > 0);
-  model = build_sim_model(acc, false, log, simulator);
-  if (model.built_now) log(fmt::format("model built in {:.1f} s", model.build_seconds));
-  else log(fmt::format("model found in cache {}", model.dir));
-  if (!waves.empty()) wave_model = build_sim_model(acc, true, log);
+    net = load_network(vm["network"].as<std::string>());
+    acc = load_accelerator(vm["accel"].as<std::string>());
+    out = vm["out"].as<std::string>();
+    seed = vm["seed"].as<uint64_t>();
+    waves = vm.count("waves") ? vm["waves"].as<std::string>() : "";
+    real = vm.count("weights") > 0;
+    sim_name = vm["simulator"].as<std::string>();
+    if (sim_name != "verilator" && sim_name != "icarus")
+      throw ConfigError(25, fmt::format("--simulator {}: must be verilator or icarus", sim_name));
+    simulator = sim_name == "icarus" ? Simulator::Icarus : Simulator::Verilator;
+    bp = vm["backpressure"].as<double>();
+    if (!(bp >= 0 && bp < 1))
+      throw ConfigError(25, fmt::format("--backpressure {}: must be at least 0 and below 1", bp));
+    cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    jobs = vm.count("jobs") ? vm["jobs"].as<int>() : cores;
+    if (jobs < 1)
+      throw ConfigError(25, fmt::format("--jobs {}: must be at least 1 (simulator processes run in "
+                                        "parallel; default: one per core, here {})", jobs, cores));
+    if (simulator == Simulator::Icarus && !waves.empty())
+      throw ConfigError(25, "--waves needs --simulator verilator (FST waveforms)");
+    if (real && vm.count("tensors"))
+      throw ConfigError(24, "--weights and --tensors both give the layer data; pass one");
+    if (!waves.empty()) {
+      const int k = find_layer(net, waves);
+      if (k < 0)
+        throw ConfigError(20, fmt::format("--waves {}: no layer of that name in network '{}'",
+                                          waves, net.name));
+      const Layer& found = net.layers[static_cast<size_t>(k)];
+      if (found.host())
+        throw ConfigError(21, fmt::format("--waves {}: that layer is a host operation ({}) and "
+                                          "does not run on the RTL; name an accelerator layer",
+                                          waves, op_name(found.op)));
+    }
+    // Check every input before building anything.
+    for (const Layer& l : net.layers) (void)layer_cost(l, acc);
+    if (real) {
+      qnet = load_qnet(vm["weights"].as<std::string>(), net);
+      const int k = vm["images"].as<int>();
+      first = vm["first-image"].as<int>();
+      if (k < 1 || first < 0)
+        throw ConfigError(24, fmt::format("--images {} --first-image {}: need at least one image "
+                                          "and a first index of 0 or more", k, first));
+      images = load_images(vm["dataset"].as<std::string>(), data_dir(vm), false, first + k);
+      if (images.n < first + k)
+        throw ConfigError(24, fmt::format("--first-image {} --images {}: the test set has only {} "
+                                          "images", first, k, images.n));
+      check_image_shape(net, images);
+    }
+    passes = real ? images.n - first : 1;
+    if (!lead) return;
+    prepare_out(out, vm.count("force") > 0);
+    model = build_sim_model(acc, false, log, simulator);
+    if (model.built_now) log(fmt::format("model built in {:.1f} s", model.build_seconds));
+    else log(fmt::format("model found in cache {}", model.dir));
+    if (!waves.empty()) wave_model = build_sim_model(acc, true, log);
   });
 
   // One pass per image (one pass of random or given data without --weights): every
@@ -654,10 +654,9 @@ int cmd_sim(const Args& args, const std::string& command_line) {
       failed = std::current_exception();
     }
   }
-  if (failed) {
-  } else if (workers == 1) {
+  if (!failed && workers == 1) {
     work(0);
-  } else {
+  } else if (!failed) {
     std::vector<std::thread> threads;
     for (int w = 0; w < workers; ++w) threads.emplace_back(work, w);
     for (auto& t : threads) t.join();
