@@ -711,9 +711,26 @@ TEST(SimJobs, MpiRanksGiveTheSameReport) {
   EXPECT_EQ(t["ranks"], 2);
   EXPECT_EQ(t["workers"], 2);
 
-  ASSERT_EQ(sim(0, "rand1", {"--seed", "4"}), 0) << out;
-  ASSERT_EQ(sim(3, "rand3", {"--seed", "4"}), 0) << out;
+  // More ranks than images: the last rank has none and waits.
+  ASSERT_EQ(sim(3, "real3", {"--weights", dir + "/weights_int8.npz", "--images", "2",
+                             "--first-image", "2"}), 0) << out;
+  EXPECT_NE(out.find("2 images over 3 ranks; rank 0 takes images 0 of 2"), std::string::npos)
+      << out;
+  nlohmann::json r3 = content(dir + "/real3/sim_report.json");
+  EXPECT_EQ(r3["images"], nlohmann::json(std::vector<nlohmann::json>(r1["images"].begin(),
+                                                                     r1["images"].begin() + 2)));
+
+  // Random layers, one per rank; the tensors each rank dumps are in the one manifest.
+  ASSERT_EQ(sim(0, "rand1", {"--seed", "4", "--dump-tensors"}), 0) << out;
+  ASSERT_EQ(sim(3, "rand3", {"--seed", "4", "--dump-tensors"}), 0) << out;
   EXPECT_EQ(content(dir + "/rand1/sim_report.json"), content(dir + "/rand3/sim_report.json"));
+  const nlohmann::json files =
+      nlohmann::json::parse(read_file(dir + "/rand3/manifest.json"))["files"];
+  for (const char* layer : {"c1", "c2", "fc"}) {
+    const std::string f = fmt::format("tensors/{}/output.npy", layer);
+    EXPECT_EQ(read_file(dir + "/rand3/" + f), read_file(dir + "/rand1/" + f)) << f;
+    EXPECT_TRUE(files.contains(f)) << files;
+  }
   std::filesystem::remove_all(dir);
 }
 
