@@ -5,6 +5,9 @@
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <cstdlib>
 
 namespace hdx::cli {
@@ -29,14 +32,29 @@ class MpiRanks : public Ranks {
   }
 
  private:
+  // Waits for a non-blocking collective, sleeping between tests: a rank that waits (for rank 0
+  // to build the model, or for the others to finish their shares) leaves its core to the
+  // ranks and simulator processes that work, where a blocking call would spin on it.
+  static void wait(MPI_Request& req) {
+    useconds_t pause = 100;
+    for (int done = 0;;) {
+      MPI_Test(&req, &done, MPI_STATUS_IGNORE);
+      if (done) return;
+      usleep(pause);
+      pause = std::min<useconds_t>(pause * 2, 20000);
+    }
+  }
+
   // Gathers the lengths, then the bytes, to rank 0 or to every rank.
   std::vector<std::string> collect(const std::string& mine, bool everyone) {
     int len = static_cast<int>(mine.size());
     std::vector<int> lens(static_cast<size_t>(size_)), at(static_cast<size_t>(size_));
+    MPI_Request req;
     if (everyone)
-      MPI_Allgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, MPI_COMM_WORLD);
+      MPI_Iallgather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, MPI_COMM_WORLD, &req);
     else
-      MPI_Gather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
+      MPI_Igather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, MPI_COMM_WORLD, &req);
+    wait(req);
     int total = 0;
     for (int k = 0; k < size_; ++k) {
       at[static_cast<size_t>(k)] = total;
@@ -45,11 +63,12 @@ class MpiRanks : public Ranks {
     std::string all(static_cast<size_t>(total), '\0');
     void* send = const_cast<char*>(mine.data());
     if (everyone)
-      MPI_Allgatherv(send, len, MPI_CHAR, all.data(), lens.data(), at.data(), MPI_CHAR,
-                     MPI_COMM_WORLD);
+      MPI_Iallgatherv(send, len, MPI_CHAR, all.data(), lens.data(), at.data(), MPI_CHAR,
+                      MPI_COMM_WORLD, &req);
     else
-      MPI_Gatherv(send, len, MPI_CHAR, all.data(), lens.data(), at.data(), MPI_CHAR, 0,
-                  MPI_COMM_WORLD);
+      MPI_Igatherv(send, len, MPI_CHAR, all.data(), lens.data(), at.data(), MPI_CHAR, 0,
+                   MPI_COMM_WORLD, &req);
+    wait(req);
     if (!everyone && rank_ != 0) return {};
     std::vector<std::string> out;
     for (int k = 0; k < size_; ++k)
