@@ -373,7 +373,10 @@ int cmd_sim(const Args& args, const std::string& command_line) {
              "  hdx sim --network examples/net_tiny.json --accel examples/accel_ws_4x4.json "
              "--out out/tiny --dump-tensors --waves conv1 --force\n"
              "  hdx sim --network out/search/network.json --weights out/quant/weights_int8.npz "
-             "--accel out/search/accelerator.json --images 10 --out out/sim\n"))
+             "--accel out/search/accelerator.json --images 10 --out out/sim\n"
+             "  mpirun -n 4 hdx sim --network out/search/network.json --weights "
+             "out/quant/weights_int8.npz --accel out/search/accelerator.json --images 10000 "
+             "--jobs 2 --out out/sim10k\n"))
     return 0;
   // Under mpirun or srun the ranks share the images (with --weights) or the layers; rank 0
   // checks the output folder, builds the model (the other ranks then find it in the cache)

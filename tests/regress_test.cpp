@@ -10,6 +10,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "golden.h"
+#include "network.h"
+#include "qnet.h"
 #include "util.h"
 
 namespace fs = std::filesystem;
@@ -46,6 +49,25 @@ void write_inputs(const std::string& dir) {
     "dram": {"bytes_per_cycle": 1, "latency_cycles": 0}})");
 }
 
+// A small Fashion-MNIST network with random int8 weights: DIR/fm.json, DIR/fm_int8.npz.
+void write_fm_qnet(const std::string& dir) {
+  write_file_atomic(dir + "/fm.json", R"({"name": "reg_fm", "input": {"channels": 1, "height": 28, "width": 28},
+    "layers": [
+      {"name": "c1", "op": "conv", "out_channels": 4, "kernel": 3, "stride": 2, "padding": 1, "relu": true},
+      {"name": "c2", "op": "conv", "out_channels": 8, "kernel": 3, "stride": 2, "padding": 1, "relu": true},
+      {"name": "fc", "op": "fc", "out_features": 10}]})");
+  const hdx::Network n = hdx::load_network(dir + "/fm.json");
+  hdx::QuantNet q;
+  for (size_t i = 0; i < n.layers.size(); ++i) {
+    hdx::QuantLayer ql;
+    ql.weight = hdx::random_int8(static_cast<size_t>(n.layers[i].weight_count()), 300 + i);
+    ql.q = hdx::random_requant(n.layers[i], 400 + i);
+    ql.scale = 0.05f;
+    q.layers.push_back(ql);
+  }
+  hdx::write_qnet(dir + "/fm_int8.npz", n, q);
+}
+
 // Runs hdx, under `mpirun -n RANKS` when ranks > 0; returns the exit status, output in *out.
 int run_hdx(std::vector<std::string> args, std::string* out, int ranks = 0) {
   std::vector<std::string> argv;
@@ -67,33 +89,40 @@ json content(const std::string& path) {
 // An entry's sim_report.json without its timings and command line.
 json sim_content(const std::string& path) {
   json j = json::parse(read_file(path));
-  for (const char* k : {"seconds", "command", "throughput"}) j.erase(k);
+  for (const char* k : {"seconds", "seconds_per_image", "command", "throughput"}) j.erase(k);
   for (auto& l : j["layers"]) l.erase("seconds");
   return j;
 }
 
 }  // namespace
 
-// Three entries (ws 4x4, ws 2x2, rs 2x2; random data): one process, 2 and 3 ranks give one
-// report with the same content, and each entry's sim report is the same too.
+// Three entries of random data (ws 4x4, ws 2x2, rs 2x2) and one of real test images (ws 4x4):
+// one process, 2 and 3 ranks give one report with the same content, and each entry's sim
+// report is the same too.
 TEST(Regress, RanksGiveTheSameReport) {
   const std::string dir = fresh_dir("RegressRanks");
   write_inputs(dir);
+  write_fm_qnet(dir);
   write_file_atomic(dir + "/list.json", fmt::format(R"({{"entries": [
-    {{"name": "ws4", "network": "net.json", "accelerator": "{}/accel_ws_4x4.json", "seed": 3}},
+    {{"name": "ws4", "network": "net.json", "accelerator": "{0}/accel_ws_4x4.json", "seed": 3}},
     {{"network": "net.json", "accelerator": "ws2.json"}},
-    {{"name": "rs2", "network": "net.json", "accelerator": "rs2.json", "seed": 5}}]}})",
+    {{"name": "rs2", "network": "net.json", "accelerator": "rs2.json", "seed": 5}},
+    {{"name": "real", "network": "fm.json", "accelerator": "{0}/accel_ws_4x4.json",
+      "weights": "fm_int8.npz", "images": 3, "first_image": 7}}]}})",
                                                     kExamples));
   std::string out;
   ASSERT_EQ(run_hdx({"regress", "--list", dir + "/list.json", "--out", dir + "/one", "--jobs", "1"},
                 &out), 0) << out;
-  EXPECT_NE(out.find("regression: all 3 entries pass"), std::string::npos) << out;
+  EXPECT_NE(out.find("regression: all 4 entries pass"), std::string::npos) << out;
   EXPECT_NE(out.find("net-ws2 "), std::string::npos) << out;  // the name made of the files
   const json one = content(dir + "/one/report.json");
-  ASSERT_EQ(one["entries"].size(), 3u);
+  ASSERT_EQ(one["entries"].size(), 4u);
   EXPECT_EQ(one["verdict"], "PASS");
-  EXPECT_EQ(one["passed"], 3);
+  EXPECT_EQ(one["passed"], 4);
   EXPECT_EQ(one["entries"][1]["name"], "net-ws2");
+  EXPECT_EQ(one["entries"][3]["rtl_agreement"], 1.0);
+  EXPECT_EQ(one["entries"][3]["images"], 3);
+  EXPECT_EQ(json::parse(read_file(dir + "/one/real/sim_report.json"))["images"][0]["index"], 7);
   for (const auto& e : one["entries"]) {
     EXPECT_TRUE(e["pass"].get<bool>()) << e;
     EXPECT_EQ(e["layers"], 3) << e;
@@ -104,14 +133,14 @@ TEST(Regress, RanksGiveTheSameReport) {
     const std::string o = fmt::format("{}/ranks{}", dir, ranks);
     ASSERT_EQ(run_hdx({"regress", "--list", dir + "/list.json", "--out", o, "--jobs", "1"}, &out,
                   ranks), 0) << out;
-    EXPECT_NE(out.find(fmt::format("3 entries from {}/list.json over {} ranks; rank 0 takes "
-                                   "entr", dir, ranks)), std::string::npos) << out;
+    EXPECT_NE(out.find(fmt::format("4 entries from {}/list.json over {} ranks; rank 0 takes "
+                                   "entries 0-", dir, ranks)), std::string::npos) << out;
     // One table, from rank 0.
-    EXPECT_EQ(out.find("regression: all 3 entries pass"), out.rfind("regression: all 3")) << out;
+    EXPECT_EQ(out.find("regression: all 4 entries pass"), out.rfind("regression: all 4")) << out;
     EXPECT_EQ(out.find("\nentry "), out.rfind("\nentry ")) << out;
     EXPECT_EQ(content(o + "/report.json"), one) << ranks << " ranks";
     EXPECT_EQ(json::parse(read_file(o + "/report.json"))["ranks"], ranks);
-    for (const char* e : {"ws4", "net-ws2", "rs2"})
+    for (const char* e : {"ws4", "net-ws2", "rs2", "real"})
       EXPECT_EQ(sim_content(fmt::format("{}/{}/sim_report.json", o, e)),
                 sim_content(fmt::format("{}/one/{}/sim_report.json", dir, e))) << e;
   }
@@ -192,5 +221,24 @@ TEST(Regress, BadListIsAConfigError) {
   std::string out;
   EXPECT_EQ(run_hdx({"regress", "--list", dir + "/none.json", "--out", dir + "/out"}, &out), 2);
   EXPECT_EQ(out.find("[config E001] cannot read " + dir + "/none.json"), 0u) << out;
+  fs::remove_all(dir);
+}
+
+// A rank other than rank 0 that fails before the work is shared out (here: given another list,
+// through mpirun's per-rank command lines) stops every rank; rank 0 names it.
+TEST(Regress, OtherRankFailingIsNamed) {
+  const std::string dir = fresh_dir("RegressOtherRank");
+  write_inputs(dir);
+  write_file_atomic(dir + "/list.json",
+                    R"({"entries": [{"network": "net.json", "accelerator": "ws2.json"}]})");
+  std::string out;
+  const int rc = run_command({HDX_MPIEXEC, "--oversubscribe", "--allow-run-as-root",
+                              "-n", "1", kHdx, "regress", "--list", dir + "/list.json", "--out",
+                              dir + "/out", ":", "-n", "1", kHdx, "regress", "--list",
+                              dir + "/none.json", "--out", dir + "/out"}, &out);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_EQ(out.find("[mpi E001] rank 1 of 2 failed: [config E001] cannot read " + dir +
+                     "/none.json"), 0u) << out;
+  EXPECT_FALSE(fs::exists(dir + "/out/report.json"));
   fs::remove_all(dir);
 }
