@@ -83,8 +83,15 @@ class MpiRanks : public Ranks {
 
 std::unique_ptr<Ranks> start_mpi_if_launched() {
   // Open MPI's mpirun, PMI-2 (srun --mpi=pmi2, MPICH's launchers) and PMIx (srun --mpi=pmix).
-  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"})
-    if (std::getenv(v)) return std::make_unique<MpiRanks>();
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"}) {
+    if (!std::getenv(v)) continue;
+    // Open MPI's shared-memory transport copies large messages between the processes of one
+    // machine with process_vm_readv, which containers commonly forbid (the transfer then fails
+    // with "Read -1, expected ..."); hdx's messages are reports, so the plain copy costs
+    // nothing. A value the user set is kept.
+    setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
+    return std::make_unique<MpiRanks>();
+  }
   return nullptr;
 }
 
