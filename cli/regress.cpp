@@ -252,8 +252,10 @@ int cmd_regress(const Args& args, const std::string& command_line) {
     }
     me.payload = mine.dump();
   } catch (const Error& e) {
+    if (rk.size() == 1) throw;
     me = {false, e.what(), e.exit_code(), ""};
   } catch (const std::exception& e) {
+    if (rk.size() == 1) throw;
     me = {false, fmt::format("[hdx E999] internal error: {}", e.what()), 3, ""};
   }
   std::vector<RankOutcome> all = {me};
@@ -269,9 +271,8 @@ int cmd_regress(const Args& args, const std::string& command_line) {
       std::string names;
       for (size_t k = rs.first; k < rs.last; ++k)
         names += (names.empty() ? "" : ", ") + entries[k].name;
-      why += fmt::format("{}{} ({}: {}) failed: {}", why.empty() ? "" : "; ",
-                         all.size() == 1 ? "this process" : fmt::format("rank {} of {}", r, all.size()),
-                         shard_text(rs, n, "entries"), names, all[r].message);
+      why += fmt::format("{}rank {} of {} ({}: {}) failed: {}", why.empty() ? "" : "; ", r,
+                         all.size(), shard_text(rs, n, "entries"), names, all[r].message);
       if (!exit_code) exit_code = all[r].exit_code;
       continue;
     }
