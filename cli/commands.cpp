@@ -382,7 +382,7 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   // checks the output folder, builds the model (the other ranks then find it in the cache)
   // and writes the one report. Every rank checks the inputs, and a failure on any rank stops
   // every rank before the work starts.
-  Ranks& rk = ranks();
+  Comm& rk = comm();
   const bool lead = rk.rank() == 0;
   auto log = [lead](const std::string& s) {
     if (!lead) return;

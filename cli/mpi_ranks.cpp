@@ -14,14 +14,14 @@ namespace hdx::cli {
 
 namespace {
 
-class MpiRanks : public Ranks {
+class MpiComm : public Comm {
  public:
-  MpiRanks() {
+  MpiComm() {
     MPI_Init(nullptr, nullptr);
     MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
     MPI_Comm_size(MPI_COMM_WORLD, &size_);
   }
-  ~MpiRanks() override { MPI_Finalize(); }
+  ~MpiComm() override { MPI_Finalize(); }
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   std::vector<std::string> gather(const std::string& mine) override {
@@ -81,7 +81,7 @@ class MpiRanks : public Ranks {
 
 }  // namespace
 
-std::unique_ptr<Ranks> start_mpi_if_launched() {
+std::unique_ptr<Comm> start_mpi_if_launched() {
   // Open MPI's mpirun, PMI-2 (srun --mpi=pmi2, MPICH's launchers) and PMIx (srun --mpi=pmix).
   for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"}) {
     if (!std::getenv(v)) continue;
@@ -90,7 +90,7 @@ std::unique_ptr<Ranks> start_mpi_if_launched() {
     // with "Read -1, expected ..."); hdx's messages are reports, so the plain copy costs
     // nothing. A value the user set is kept.
     setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
-    return std::make_unique<MpiRanks>();
+    return std::make_unique<MpiComm>();
   }
   return nullptr;
 }

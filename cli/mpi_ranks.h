@@ -9,6 +9,6 @@ namespace hdx::cli {
 // When mpirun or srun started this process (their environment variables say so), starts MPI
 // and returns the ranks of MPI_COMM_WORLD; otherwise returns nullptr and starts nothing.
 // MPI ends when the returned object goes.
-std::unique_ptr<Ranks> start_mpi_if_launched();
+std::unique_ptr<Comm> start_mpi_if_launched();
 
 }  // namespace hdx::cli

@@ -8,17 +8,17 @@
 namespace hdx::cli {
 
 namespace {
-Ranks one_process;
-Ranks* current = nullptr;
+Comm one_process;
+Comm* current = nullptr;
 }  // namespace
 
-Ranks& ranks() { return current ? *current : one_process; }
+Comm& comm() { return current ? *current : one_process; }
 
-UseRanks::UseRanks(Ranks* r) : saved_(current) { current = r; }
-UseRanks::~UseRanks() { current = saved_; }
+UseComm::UseComm(Comm* r) : saved_(current) { current = r; }
+UseComm::~UseComm() { current = saved_; }
 
 void on_every_rank(const std::function<void()>& part) {
-  Ranks& r = ranks();
+  Comm& r = comm();
   if (r.size() == 1) {
     part();
     return;
@@ -66,7 +66,7 @@ std::vector<RankOutcome> gather_outcomes(const RankOutcome& mine) {
   const nlohmann::json j = {{"ok", mine.ok}, {"message", mine.message},
                             {"exit", mine.exit_code}, {"payload", mine.payload}};
   std::vector<RankOutcome> all;
-  for (const std::string& t : ranks().gather(j.dump())) {
+  for (const std::string& t : comm().gather(j.dump())) {
     const nlohmann::json o = nlohmann::json::parse(t);
     all.push_back({o.at("ok").get<bool>(), o.at("message").get<std::string>(),
                    o.at("exit").get<int>(), o.at("payload").get<std::string>()});

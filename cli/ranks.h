@@ -12,9 +12,11 @@
 
 namespace hdx::cli {
 
-class Ranks {
+// The communicator of this run's ranks (MPI_COMM_WORLD under mpirun; hdx::Ranks in search.h
+// is only a rank's place, for the data-parallel search of hdx-train).
+class Comm {
  public:
-  virtual ~Ranks() = default;
+  virtual ~Comm() = default;
   virtual int rank() const { return 0; }
   virtual int size() const { return 1; }
   // Rank 0 receives every rank's text, in rank order; the other ranks receive nothing.
@@ -23,19 +25,19 @@ class Ranks {
   virtual std::vector<std::string> all_gather(const std::string& mine) { return {mine}; }
 };
 
-// The ranks of this process: those installed by the innermost UseRanks, else one process.
-Ranks& ranks();
+// The ranks of this process: those installed by the innermost UseComm, else one process.
+Comm& comm();
 
 // Installs `r` (nullptr: one process) until it goes out of scope.
-class UseRanks {
+class UseComm {
  public:
-  explicit UseRanks(Ranks* r);
-  ~UseRanks();
-  UseRanks(const UseRanks&) = delete;
-  UseRanks& operator=(const UseRanks&) = delete;
+  explicit UseComm(Comm* r);
+  ~UseComm();
+  UseComm(const UseComm&) = delete;
+  UseComm& operator=(const UseComm&) = delete;
 
  private:
-  Ranks* saved_;
+  Comm* saved_;
 };
 
 // The failure of another rank, or of a shard, as rank 0 reports it; on the other ranks an

@@ -131,7 +131,7 @@ json run_entry(const RegressEntry& e, const std::string& dir, const std::vector<
     dup2(fd, 2);
     close(fd);
     try {
-      UseRanks one(nullptr);  // the entry is this rank's alone
+      UseComm one(nullptr);  // the entry is this rank's alone
       rc = cmd_sim(args, shell_join(argv));
     } catch (const Error& ex) {
       error = ex.what();
@@ -209,7 +209,7 @@ int cmd_regress(const Args& args, const std::string& command_line) {
              "  hdx regress --list bench/regress/list20.json --out out/regress\n"
              "  mpirun -n 4 hdx regress --list bench/regress/list20.json --out out/regress\n"))
     return 0;
-  Ranks& rk = ranks();
+  Comm& rk = comm();
   const bool lead = rk.rank() == 0;
   auto log = [lead](const std::string& s) {
     if (!lead) return;
