@@ -123,7 +123,7 @@ struct FlatAdam {
 };
 
 std::vector<double> to_vec(const torch::Tensor& t) {
-  const torch::Tensor c = t.to(torch::kFloat64).contiguous();
+  const torch::Tensor c = t.to(torch::kCPU, torch::kFloat64).contiguous();
   return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
 }
 
@@ -132,7 +132,7 @@ torch::Tensor flat_grad(const torch::Tensor& y, const std::vector<torch::Tensor>
                                         /*create_graph=*/false, /*allow_unused=*/true);
   std::vector<torch::Tensor> parts;
   for (std::size_t i = 0; i < params.size(); ++i)
-    parts.push_back(gs[i].defined() ? gs[i].to(torch::kFloat64).flatten()
+    parts.push_back(gs[i].defined() ? gs[i].to(torch::kCPU, torch::kFloat64).flatten()
                                     : torch::zeros({params[i].numel()}, torch::kFloat64));
   return torch::cat(parts);
 }
