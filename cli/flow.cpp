@@ -88,6 +88,11 @@ int cmd_flow(const Args& args, const std::string& command_line) {
   const std::string spec_path = vm["spec"].as<std::string>();
   const Spec spec = load_spec(spec_path);
   const std::string out = vm["out"].as<std::string>();
+  if (launch_ranks().size > 1)
+    throw ConfigError(27, fmt::format("hdx flow runs in one process; run its search stage "
+                                      "data-parallel with mpirun -n N hdx search --spec {0} --out "
+                                      "{1}/search, then hdx flow --spec {0} --out {1} --from "
+                                      "quantize without mpirun", spec_path, out));
   const int from = stage_index(vm["from"].as<std::string>(), "--from");
   const int to = stage_index(vm["to"].as<std::string>(), "--to");
   if (from > to)

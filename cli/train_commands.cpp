@@ -53,7 +53,10 @@ int cmd_search(const Args& args, const std::string& command_line) {
   }
   resolve_device(spec.device);  // "cuda" without a GPU fails here, before any work
   const std::string out = vm["out"].as<std::string>();
-  prepare_out(out, vm.count("force") > 0);
+  // Under mpirun (or srun) every rank runs this search on its share of each batch; rank 0
+  // prepares the folder, prints and writes, the others only compute.
+  const Ranks ranks = launch_ranks();
+  if (ranks.rank == 0) prepare_out(out, vm.count("force") > 0);
 
   const bool tty = isatty(1) != 0;
   bool bar_open = false;
@@ -62,6 +65,7 @@ int cmd_search(const Args& args, const std::string& command_line) {
   SearchOptions o;
   o.out_dir = out;
   o.stop = &g_stop;
+  o.ranks = ranks;
   o.log = [&](const std::string& line) {
     if (bar_open) fmt::print("\r\033[K");
     bar_open = false;
@@ -90,6 +94,7 @@ int cmd_search(const Args& args, const std::string& command_line) {
   std::signal(SIGINT, on_sigint);
   const SearchResult r = run_search(spec, o);
   std::signal(SIGINT, SIG_DFL);
+  if (ranks.rank != 0) return r.status == "feasible" ? 0 : r.status == "stopped" ? 130 : 1;
   if (bar_open) fmt::print("\n");
 
   std::vector<std::string> files = r.files;
@@ -157,6 +162,9 @@ int cmd_quantize(const Args& args, const std::string& command_line) {
              "  hdx quantize --network out/search/network.json --weights out/search/weights.npz "
              "--out out/quant\n"))
     return 0;
+  if (launch_ranks().size > 1)
+    throw ConfigError(27, "hdx quantize runs in one process; under mpirun only hdx search is "
+                          "data-parallel: run quantize without mpirun");
   const Network net = load_network(vm["network"].as<std::string>());
   const std::string out = vm["out"].as<std::string>();
   const std::string name = vm["dataset"].as<std::string>(), dir = data_dir(vm);

@@ -4,7 +4,7 @@ set -euo pipefail
 pkgs=(cmake g++ make pkg-config libfmt-dev nlohmann-json3-dev libboost-program-options-dev
       libgtest-dev libbenchmark-dev zlib1g-dev verilator yosys iverilog libtorch-dev
       dataset-fashion-mnist chromium fonts-dejavu-core clang libclang-rt-dev z3 opensta
-      libopenmpi-dev openmpi-bin)
+      libgloo-dev libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

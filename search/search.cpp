@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "data.h"
+#include "dist.h"
 #include "errors.h"
 #include "hwcost.h"
 #include "model.h"
@@ -123,7 +124,7 @@ struct FlatAdam {
 };
 
 std::vector<double> to_vec(const torch::Tensor& t) {
-  const torch::Tensor c = t.to(torch::kFloat64).contiguous();
+  const torch::Tensor c = t.to(torch::kCPU, torch::kFloat64).contiguous();
   return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
 }
 
@@ -132,7 +133,7 @@ torch::Tensor flat_grad(const torch::Tensor& y, const std::vector<torch::Tensor>
                                         /*create_graph=*/false, /*allow_unused=*/true);
   std::vector<torch::Tensor> parts;
   for (std::size_t i = 0; i < params.size(); ++i)
-    parts.push_back(gs[i].defined() ? gs[i].to(torch::kFloat64).flatten()
+    parts.push_back(gs[i].defined() ? gs[i].to(torch::kCPU, torch::kFloat64).flatten()
                                     : torch::zeros({params[i].numel()}, torch::kFloat64));
   return torch::cat(parts);
 }
@@ -220,13 +221,20 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
   torch::set_num_threads(threads);
   torch::manual_seed(s.seed);
   if (dev.is_cuda()) torch::cuda::manual_seed_all(s.seed);
+  const DataParallel dp(o.ranks);
+  const bool root = dp.rank() == 0;
   auto log = [&](const std::string& line) {
-    if (o.log) o.log(line);
+    if (o.log && root) o.log(line);
   };
-  auto stopped = [&] { return o.stop && o.stop->load(); };
+  // With several ranks, a rank stops when any does (Ctrl-C reaches them at different steps);
+  // every rank asks at the same points, so the answer is the same everywhere.
+  auto stopped = [&] {
+    const bool here = o.stop && o.stop->load();
+    return dp.size() > 1 ? dp.sum(here ? 1.0 : 0.0) > 0 : here;
+  };
   auto progress = [&](const std::string& phase, long long done, long long total,
                       Clock::time_point t0, const std::string& text) {
-    if (!o.progress) return;
+    if (!o.progress || !root) return;
     const double el = since(t0);
     o.progress({phase, done, total, el,
                 done > 0 ? el / static_cast<double>(done) * static_cast<double>(total - done) : 0,
@@ -249,9 +257,10 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
   const Data test = to_tensors(test_im, 0, s.dataset.test);
   times["data_s"] = since(t0);
   log(fmt::format("data: {} {} search-train, {} search-val, {} final-train, {} test images; "
-                  "device {}, {} threads",
+                  "device {}, {} threads{}",
                   s.dataset.name, search_train.n(), search_val.n(), final_train.n(), test.n(),
-                  device, threads));
+                  device, threads,
+                  dp.size() > 1 ? fmt::format(", {} data-parallel ranks", dp.size()) : ""));
 
   // Cost tables from the cost model.
   t0 = Clock::now();
@@ -362,8 +371,27 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
     return objective_of(estimate(dists(s.tau_start, true)), s.objective).item<double>();
   }();
   std::vector<double> margin(s.constraints.size(), s.hdx_margin);
-  const int64_t batch = s.search_batch;
-  const int64_t steps_per_epoch = (search_train.n() + batch - 1) / batch;
+  // With several ranks a batch is the spec's batch on every rank (each takes its share of the
+  // global batch); a last batch too small to give every rank an image is left out.
+  auto epoch_steps = [&](int64_t n, int64_t global_batch) {
+    return n / global_batch + (n % global_batch >= dp.size() ? 1 : 0);
+  };
+  // Rank-local part of a global batch, and the weight of its mean in the batch's mean.
+  auto local = [&](const torch::Tensor& global) {
+    const auto [lo, hi] = dp.share(global.size(0));
+    return std::make_pair(global.slice(0, lo, hi),
+                          static_cast<double>(hi - lo) / static_cast<double>(global.size(0)));
+  };
+  // Gradients summed over the ranks (each already weighted by its share).
+  auto sum_grads = [&](const std::vector<torch::Tensor>& params) {
+    if (dp.size() == 1) return;
+    std::vector<torch::Tensor> g;
+    for (const auto& p : params)
+      if (p.grad().defined()) g.push_back(p.grad());
+    dp.sum(g);
+  };
+  const int64_t batch = s.search_batch * dp.size();
+  const int64_t steps_per_epoch = epoch_steps(search_train.n(), batch);
   // `none` is judged on its final argmax: no extra epochs, no fallback.
   const int max_extra = s.mode == ConstraintMode::None ? 0 : s.max_extra_epochs;
   const int total_epochs = s.search_epochs + max_extra;
@@ -379,7 +407,9 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
   std::string status, stop_reason;
   int64_t val_pos = 0;
   const double budget_s = s.search_minutes * 60;
-  auto out_of_time = [&] { return budget_s > 0 && since(t_search) > budget_s; };
+  auto out_of_time = [&] {  // rank 0's clock decides for every rank
+    return budget_s > 0 && dp.sum(root && since(t_search) > budget_s ? 1.0 : 0.0) > 0;
+  };
   int epoch = 0;
   for (; epoch < total_epochs; ++epoch) {
     const bool extra = epoch >= s.search_epochs;
@@ -409,7 +439,8 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
     const auto te = Clock::now();
     for (int64_t b = 0; b < steps_per_epoch && !stopped(); ++b) {
       // Weight step on the train split, along a sampled path.
-      const torch::Tensor idx = perm.slice(0, b * batch, std::min(search_train.n(), (b + 1) * batch));
+      const auto [idx, share] =
+          local(perm.slice(0, b * batch, std::min(search_train.n(), (b + 1) * batch)));
       const torch::Tensor xb = search_train.x.index_select(0, idx).to(dev),
                           yb = search_train.y.index_select(0, idx).to(dev);
       PathChoice how;
@@ -419,7 +450,8 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
       wopt.zero_grad();
       const torch::Tensor logits = model->forward(xb, how);
       const torch::Tensor loss = torch::cross_entropy_loss(logits, yb);
-      loss.backward();
+      (dp.size() == 1 ? loss : loss * share).backward();
+      sum_grads(model->weights());
       wopt.step();
       loss_sum += loss.item<double>() * static_cast<double>(idx.size(0));
       right += logits.argmax(1).eq(yb).sum().item<int64_t>();
@@ -427,26 +459,31 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
 
       if (arch) {
         // Architecture and hardware step on a held-out batch.
+        if (search_val.n() - val_pos < dp.size()) val_pos = 0;  // an image for every rank
         const int64_t e = std::min(search_val.n(), val_pos + batch);
-        const torch::Tensor xv = search_val.x.slice(0, val_pos, e).to(dev),
-                            yv = search_val.y.slice(0, val_pos, e).to(dev);
+        const auto [vidx, vshare] = local(torch::arange(val_pos, e, torch::kLong));
+        const torch::Tensor xv = search_val.x.index_select(0, vidx).to(dev),
+                            yv = search_val.y.index_select(0, vidx).to(dev);
         val_pos = e >= search_val.n() ? 0 : e;
         how.arch_grad = true;
         const torch::Tensor ce = torch::cross_entropy_loss(model->forward(xv, how), yv);
         const HwMetrics m = estimate(dists(tau, true));
         // The hardware logits fit the objective (weight); the network logits see it only
         // through network_weight (default 0: the network is chosen for accuracy, and moved
-        // toward cheaper designs only by the constraints).
-        torch::Tensor total =
-            ce.to(torch::kCPU, torch::kFloat64) +
+        // toward cheaper designs only by the constraints). These terms are the same on every
+        // rank; the cross-entropy's gradient is summed over the ranks' shares.
+        torch::Tensor hw_terms =
             s.objective_weight * objective_of(estimate(dists(tau, false)), s.objective) / obj_ref;
         if (s.objective_network_weight > 0)
-          total = total + s.objective_network_weight *
-                              objective_of(estimate(dists(tau, true, false)), s.objective) / obj_ref;
+          hw_terms = hw_terms + s.objective_network_weight *
+                                    objective_of(estimate(dists(tau, true, false)), s.objective) / obj_ref;
         if (s.mode == ConstraintMode::Soft)
           for (const Constraint& k : s.constraints)
-            total = total + s.soft_weight * torch::relu(ratio(m, k) - 1.0);
-        const torch::Tensor g = flat_grad(total, theta);
+            hw_terms = hw_terms + s.soft_weight * torch::relu(ratio(m, k) - 1.0);
+        const torch::Tensor g_ce =
+            flat_grad(ce.to(torch::kCPU, torch::kFloat64) * (dp.size() == 1 ? 1.0 : vshare), theta);
+        dp.sum({g_ce});
+        const torch::Tensor g = g_ce + flat_grad(hw_terms, theta);
         torch::Tensor dir = aopt.direction(g);
         const Evaluated now = evaluate(s, tables, argmax_design(), epoch);
         if (s.mode == ConstraintMode::Hdx) {
@@ -499,7 +536,7 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
     h.epoch = epoch;
     h.phase = extra ? "search-extra" : arch ? "search" : "warmup";
     h.tau = tau;
-    h.loss = loss_sum / std::max<int64_t>(1, seen);
+    h.loss = dp.sum(loss_sum) / std::max(1.0, dp.sum(static_cast<double>(seen)));  // all ranks
     h.split = "search_val";
     const Evaluated ev = evaluate(s, tables, argmax_design(), epoch);
     PathChoice fixed;
@@ -591,8 +628,8 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
         else static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
       }
     };
-    const int64_t tb = tr.batch_size;
-    const int64_t steps = (final_train.n() + tb - 1) / tb;
+    const int64_t tb = tr.batch_size * dp.size();
+    const int64_t steps = epoch_steps(final_train.n(), tb);
     const int64_t total_steps = steps * tr.epochs;
     const int64_t warm_steps = static_cast<int64_t>(std::llround(tr.warmup_share * total_steps));
     auto lr_at = [&](int64_t step) {  // linear warm-up, then cosine to 0
@@ -605,21 +642,27 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
     const auto ce_opts = torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(tr.label_smoothing);
     for (int ep = 0; ep < tr.epochs && !stopped(); ++ep) {
       const torch::Tensor perm = torch::randperm(final_train.n(), torch::kLong);
-      double loss_sum = 0;
-      int64_t right = 0;
+      double loss_sum = 0, seen = 0, right = 0;
       const auto te = Clock::now();
       for (int64_t b = 0; b < steps && !stopped(); ++b) {
-        const torch::Tensor idx = perm.slice(0, b * tb, std::min(final_train.n(), (b + 1) * tb));
-        const torch::Tensor xb = augment(final_train.x.index_select(0, idx), tr, aug_rng).to(dev);
-        const torch::Tensor yb = final_train.y.index_select(0, idx).to(dev);
+        // Every rank draws the augmentation of the whole global batch (the draws of one
+        // process with that batch) and trains on its share.
+        const torch::Tensor all = perm.slice(0, b * tb, std::min(final_train.n(), (b + 1) * tb));
+        const auto [lo, hi] = dp.share(all.size(0));
+        const double share = static_cast<double>(hi - lo) / static_cast<double>(all.size(0));
+        const torch::Tensor xb =
+            augment(final_train.x.index_select(0, all), tr, aug_rng).slice(0, lo, hi).to(dev);
+        const torch::Tensor yb = final_train.y.index_select(0, all).slice(0, lo, hi).to(dev);
         set_lr(lr_at(ep * steps + b));
         opt->zero_grad();
         const torch::Tensor out = fin->forward(xb);
         const torch::Tensor loss = torch::nn::functional::cross_entropy(out, yb, ce_opts);
-        loss.backward();
+        (dp.size() == 1 ? loss : loss * share).backward();
+        sum_grads(fin->parameters());
         opt->step();
-        loss_sum += loss.item<double>() * static_cast<double>(idx.size(0));
-        right += out.argmax(1).eq(yb).sum().item<int64_t>();
+        loss_sum += loss.item<double>() * static_cast<double>(hi - lo);
+        seen += static_cast<double>(hi - lo);
+        right += static_cast<double>(out.argmax(1).eq(yb).sum().item<int64_t>());
         if (b % 20 == 0 || b + 1 == steps)
           progress("train", ep * steps + b + 1, tr.epochs * steps, t0,
                    fmt::format("training the derived network, epoch {}/{}", ep + 1, tr.epochs));
@@ -627,10 +670,11 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
       HistoryRow h;
       h.epoch = ep;
       h.phase = "train";
-      h.loss = loss_sum / static_cast<double>(final_train.n());
+      seen = dp.sum(seen);
+      h.loss = dp.sum(loss_sum) / seen;
       // The running accuracy on the (augmented) training batches: no split held out of the
       // final training is scored during it; the test split is scored once, at the end.
-      h.acc = static_cast<double>(right) / static_cast<double>(final_train.n());
+      h.acc = dp.sum(right) / seen;
       h.split = "train_batches";
       h.lat = chosen.cost.latency_ms;
       h.en = chosen.cost.energy_uj;
@@ -640,6 +684,15 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
       history.push_back(h);
       log(fmt::format("train epoch {}/{}: loss {:.4f}, accuracy on the training batches {:.2f}%, "
                       "{:.1f} s", ep + 1, tr.epochs, h.loss, 100 * h.acc, h.seconds));
+    }
+    if (dp.size() > 1) {
+      // Batch normalization's running statistics saw only each rank's shares: average them.
+      std::vector<torch::Tensor> stats;
+      for (const auto& b : fin->buffers())
+        if (b.is_floating_point()) stats.push_back(b);
+      dp.sum(stats);
+      torch::NoGradGuard ng;
+      for (auto& b : stats) b.div_(dp.size());
     }
     times["train_s"] = since(t0);
     t0 = Clock::now();
@@ -666,12 +719,16 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
       status = r.status = "stopped";  // the weights are not trained to the end: not written
     } else if (status == "feasible") {
       weights_file = "weights.npz";
-      write_npz(o.out_dir + "/" + weights_file, arrays);
+      if (root) write_npz(o.out_dir + "/" + weights_file, arrays);
       r.files.push_back(weights_file);
     }
   }
 
-  // Outputs.
+  // Outputs: rank 0 writes them; the other ranks only say how the search ended.
+  if (!root) {
+    r.status = status;
+    return r;
+  }
   const std::string suffix = status == "feasible" ? "" : status == "stopped" ? ".partial"
                                                                            : ".infeasible";
   write_file_atomic(o.out_dir + "/network" + suffix + ".json", network_to_json(derived).dump(2) + "\n");
@@ -754,6 +811,7 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
         {"layer_evaluations", tables.layer_evals},
         {"feasible_share", feasible_share}}},
       {"device", device},
+      {"ranks", dp.size()},
       {"search",
        {{"epochs_run", epoch},
         {"planned_epochs", s.search_epochs},

@@ -19,11 +19,21 @@ struct SearchProgress {
   std::string text;   // what is happening, one line
 };
 
+// This process's place in an MPI launch (mpirun, srun): rank and number of ranks, from the
+// launcher's environment (Open MPI, PMI, SLURM); 0 of 1 without one.
+struct Ranks {
+  int rank = 0, size = 1;
+};
+Ranks launch_ranks();
+
 struct SearchOptions {
   std::string out_dir;  // must exist
   std::function<void(const SearchProgress&)> progress;
   std::function<void(const std::string&)> log;  // lines worth keeping
   const std::atomic<bool>* stop = nullptr;       // set (by Ctrl-C) to stop at the next step
+  // Data parallelism: every rank runs run_search with the same spec on its share of each
+  // batch (the batch sizes of the spec are per rank); rank 0 writes the outputs.
+  Ranks ranks;
 };
 
 struct SearchResult {

@@ -108,8 +108,9 @@ torch::Tensor SuperNetModuleImpl::forward(torch::Tensor x, const PathChoice& how
     } else if (how.kind == PathChoice::Gumbel) {
       // A draw from softmax(a / tau), the distribution the cost is taken under: the hard
       // sample is argmax(a / tau + g), its straight-through gradient that of
-      // softmax(a / tau + g).
-      const torch::Tensor h = gumbel_sample(a, how.tau);
+      // softmax(a / tau + g). The noise comes from the CPU's generator on any device, so
+      // that a seed draws the same paths on the CPU and on a GPU.
+      const torch::Tensor h = gumbel_sample(a.to(torch::kCPU), how.tau);
       const int64_t k = h.argmax().item<int64_t>();
       x = block(s, static_cast<std::size_t>(k), x) * h[k];  // h[k] is 1, with the ST gradient
     } else {

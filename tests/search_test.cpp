@@ -11,12 +11,14 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <sstream>
 
 #include <csignal>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "data.h"
+#include "dist.h"
 #include "errors.h"
 #include "hwcost.h"
 #include "json_util.h"
@@ -868,4 +870,89 @@ TEST(SearchCli, CtrlCStopsCleanly) {
   // What was written is whole: the partial network loads.
   EXPECT_NO_THROW(load_network(o + "/network.partial.json"));
   fs::remove_all(dir);
+}
+
+// Data parallelism: two ranks under mpirun, each with the spec's batch, take the steps of one
+// process with twice the batch. Every rank draws the same paths and augmentations and the
+// gradients are summed, so the designs are the same epoch by epoch; the losses differ only by
+// batch normalization, whose statistics each rank takes over its own half of the batch.
+// Rank 0 alone writes. quantize and flow refuse to run on several ranks.
+TEST(SearchCli, DataParallelRanksFollowOneProcess) {
+  const fs::path dir = fs::path(HDX_BINARY_DIR) / "test-tmp" / "search-ranks";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  json spec = small_spec();
+  std::ofstream(dir / "half.json") << spec.dump();
+  spec["search"]["batch_size"] = 128;
+  spec["train"]["batch_size"] = 128;
+  std::ofstream(dir / "full.json") << spec.dump();
+  std::string out;
+  const std::string one = (dir / "one").string(), two = (dir / "two").string();
+  ASSERT_EQ(run_command({kHdx, "search", "--spec", (dir / "full.json").string(), "--out", one},
+                        &out), 0) << out;
+  std::vector<std::string> mpi = {"mpirun", "--oversubscribe", "-n", "2", "-x", "MASTER_PORT=29631"};
+  if (geteuid() == 0) mpi.insert(mpi.begin() + 1, "--allow-run-as-root");
+  mpi.insert(mpi.end(), {kHdx, "search", "--spec", (dir / "half.json").string(), "--out", two});
+  ASSERT_EQ(run_command(mpi, &out), 0) << out;
+  EXPECT_NE(out.find("2 data-parallel ranks"), std::string::npos) << out;
+  const json r1 = json::parse(read_file(one + "/search_report.json"));
+  const json r2 = json::parse(read_file(two + "/search_report.json"));
+  EXPECT_EQ(r1["ranks"], 1);
+  EXPECT_EQ(r2["ranks"], 2);
+  EXPECT_EQ(r1["design"], r2["design"]);
+  EXPECT_EQ(r1["search"]["architecture_steps"], r2["search"]["architecture_steps"]);
+  // history.csv: epoch, phase, temperature, loss, accuracy, ..., latency_ms (col 9), area (11)
+  auto rows = [](const std::string& csv) {
+    std::vector<std::vector<std::string>> r;
+    std::istringstream in(csv);
+    for (std::string line; std::getline(in, line);) {
+      std::vector<std::string> f;
+      std::istringstream l(line);
+      for (std::string c; std::getline(l, c, ',');) f.push_back(c);
+      r.push_back(f);
+    }
+    return r;
+  };
+  const auto h1 = rows(read_file(one + "/history.csv")), h2 = rows(read_file(two + "/history.csv"));
+  ASSERT_EQ(h1.size(), h2.size());
+  for (std::size_t i = 1; i < h1.size(); ++i) {
+    EXPECT_EQ(h1[i][1], h2[i][1]);    // phase
+    EXPECT_EQ(h1[i][9], h2[i][9]);    // the design's latency
+    EXPECT_EQ(h1[i][11], h2[i][11]);  // and area
+    EXPECT_NEAR(std::stod(h1[i][3]), std::stod(h2[i][3]), 0.02 * std::stod(h1[i][3])) << i;
+  }
+  for (const char* f : {"network.json", "accelerator.json", "weights.npz", "history.csv"})
+    EXPECT_TRUE(fs::exists(fs::path(two) / f)) << f;
+
+  setenv("OMPI_COMM_WORLD_RANK", "0", 1);
+  setenv("OMPI_COMM_WORLD_SIZE", "2", 1);
+  EXPECT_EQ(run_command({kHdx, "flow", "--spec", (dir / "half.json").string(), "--out",
+                         (dir / "f").string()}, &out), 2) << out;
+  EXPECT_NE(out.find("[config E027] hdx flow runs in one process"), std::string::npos) << out;
+  EXPECT_EQ(run_command({kHdx, "quantize", "--network", one + "/network.json", "--weights",
+                         one + "/weights.npz", "--out", (dir / "q").string()}, &out), 2) << out;
+  EXPECT_NE(out.find("[config E027] hdx quantize runs in one process"), std::string::npos) << out;
+  unsetenv("OMPI_COMM_WORLD_RANK");
+  unsetenv("OMPI_COMM_WORLD_SIZE");
+  fs::remove_all(dir);
+}
+
+// The collective under every data-parallel step. Alone it is the identity; ctest also runs it
+// under mpirun on 2 ranks (DataParallel.SumsOverTwoRanks), where every rank adds its number.
+TEST(DataParallel, SumsOverRanks) {
+  const Ranks r = launch_ranks();
+  if (const char* want = std::getenv("HDX_TEST_RANKS")) ASSERT_EQ(r.size, std::atoi(want));
+  const DataParallel dp(r);
+  const double n = r.size, want = n * (n + 1) / 2;  // 1 + 2 + ... + size
+  torch::Tensor a = torch::full({3}, r.rank + 1.0, torch::kFloat32);
+  torch::Tensor b = torch::arange(4, torch::kFloat64) * (r.rank + 1.0);
+  dp.sum({a, b});
+  EXPECT_TRUE(a.equal(torch::full({3}, want, torch::kFloat32))) << a;
+  EXPECT_TRUE(b.equal(torch::arange(4, torch::kFloat64) * want)) << b;
+  EXPECT_EQ(dp.sum(r.rank == 0 ? 1.5 : 0.0), 1.5);
+  // The shares of 7 items cut [0, 7) in rank order.
+  const auto [lo, hi] = dp.share(7);
+  EXPECT_EQ(lo, 7 * r.rank / r.size);
+  EXPECT_EQ(hi, 7 * (r.rank + 1) / r.size);
+  EXPECT_EQ(dp.sum(static_cast<double>(hi - lo)), 7.0);
 }
