@@ -123,14 +123,6 @@ nlohmann::json events_json(const Events& e) {
   return j;
 }
 
-// The counters of Events in event_list's order.
-constexpr long long Events::*kEventFields[] = {
-    &Events::macs, &Events::dram_rd_bytes, &Events::dram_wr_bytes, &Events::ifmap_wr,
-    &Events::ifmap_rd, &Events::weight_wr, &Events::weight_rd, &Events::param_wr,
-    &Events::acc_rd, &Events::acc_wr, &Events::spad_ifmap_rd, &Events::spad_ifmap_wr,
-    &Events::spad_filter_rd, &Events::spad_filter_wr, &Events::spad_psum_rd,
-    &Events::spad_psum_wr};
-
 // What rank 0 needs of another rank's layer result (the model's side it computes itself).
 nlohmann::json layer_sim_to_json(const LayerSim& s) {
   nlohmann::json ev = nlohmann::json::array();

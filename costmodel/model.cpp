@@ -4,15 +4,6 @@
 
 namespace hdx {
 
-namespace {
-constexpr long long Events::*kEventFields[] = {
-    &Events::macs,     &Events::dram_rd_bytes, &Events::dram_wr_bytes, &Events::ifmap_wr,
-    &Events::ifmap_rd, &Events::weight_wr,     &Events::weight_rd,     &Events::param_wr,
-    &Events::acc_rd,   &Events::acc_wr,        &Events::spad_ifmap_rd, &Events::spad_ifmap_wr,
-    &Events::spad_filter_rd, &Events::spad_filter_wr, &Events::spad_psum_rd,
-    &Events::spad_psum_wr};
-}  // namespace
-
 bool Events::operator==(const Events& o) const {
   for (auto f : kEventFields)
     if (this->*f != o.*f) return false;

@@ -29,6 +29,13 @@ struct Events {
   Events& operator+=(const Events& o);
   Events operator*(long long k) const;
 };
+// Every counter of Events, in event_list's order.
+inline constexpr long long Events::*kEventFields[] = {
+    &Events::macs,     &Events::dram_rd_bytes, &Events::dram_wr_bytes, &Events::ifmap_wr,
+    &Events::ifmap_rd, &Events::weight_wr,     &Events::weight_rd,     &Events::param_wr,
+    &Events::acc_rd,   &Events::acc_wr,        &Events::spad_ifmap_rd, &Events::spad_ifmap_wr,
+    &Events::spad_filter_rd, &Events::spad_filter_wr, &Events::spad_psum_rd,
+    &Events::spad_psum_wr};
 // (name, value) pairs in a fixed order, for reports and comparisons.
 std::vector<std::pair<std::string, long long>> event_list(const Events& e);
 

@@ -941,7 +941,9 @@ TEST(SearchCli, DataParallelRanksFollowOneProcess) {
 // under mpirun on 2 ranks (DataParallel.SumsOverTwoRanks), where every rank adds its number.
 TEST(DataParallel, SumsOverRanks) {
   const Ranks r = launch_ranks();
-  if (const char* want = std::getenv("HDX_TEST_RANKS")) ASSERT_EQ(r.size, std::atoi(want));
+  if (const char* want = std::getenv("HDX_TEST_RANKS")) {
+    ASSERT_EQ(r.size, std::atoi(want));
+  }
   const DataParallel dp(r);
   const double n = r.size, want = n * (n + 1) / 2;  // 1 + 2 + ... + size
   torch::Tensor a = torch::full({3}, r.rank + 1.0, torch::kFloat32);

@@ -648,13 +648,13 @@ TEST(SimJobs, ReportIsTheSameOnOneAndTwoJobs) {
 
 // A simulator process that dies is reported with the worker, how it ended and the image it
 // held, and no report is written as if the run had finished.
-TEST(SimJobs, DeadWorkerIsReported) {
+namespace {
+
+// A model cache (under dir) whose model of kAccel4 is a script: the first process started
+// from it is killed at once, any later one runs the real model. Returns the cache folder.
+std::string cache_with_dying_model(const std::string& dir) {
   namespace fs = std::filesystem;
-  const std::string dir = fresh_dir("SimJobsDead");
-  write_small_qnet(dir);
   const SimModel m = build_sim_model(load_accelerator(kAccel4), false);
-  // A cache whose model for this configuration is a script: the first process started from
-  // it is killed at once, any later one runs the real model.
   const std::string cache = dir + "/cache";
   const std::string entry = cache + "/verilator/" + fs::path(m.dir).filename().string();
   fs::create_directories(entry);
@@ -662,6 +662,16 @@ TEST(SimJobs, DeadWorkerIsReported) {
                     fmt::format("#!/bin/sh\nif mkdir '{}/died' 2>/dev/null; then kill -9 $$; fi\n"
                                 "exec '{}' \"$@\"\n", dir, m.exe));
   fs::permissions(entry + "/hdx_sim_model", fs::perms::owner_all);
+  return cache;
+}
+
+}  // namespace
+
+TEST(SimJobs, DeadWorkerIsReported) {
+  namespace fs = std::filesystem;
+  const std::string dir = fresh_dir("SimJobsDead");
+  write_small_qnet(dir);
+  const std::string cache = cache_with_dying_model(dir);
   const char* old = std::getenv("HDX_CACHE_DIR");
   const std::string saved = old ? old : "";
   setenv("HDX_CACHE_DIR", cache.c_str(), 1);
@@ -739,15 +749,7 @@ TEST(SimJobs, DeadWorkerUnderMpiIsReportedWithItsShard) {
   namespace fs = std::filesystem;
   const std::string dir = fresh_dir("SimJobsMpiDead");
   write_small_qnet(dir);
-  const SimModel m = build_sim_model(load_accelerator(kAccel4), false);
-  // As in DeadWorkerIsReported: the first model process started is killed at once.
-  const std::string cache = dir + "/cache";
-  const std::string entry = cache + "/verilator/" + fs::path(m.dir).filename().string();
-  fs::create_directories(entry);
-  write_file_atomic(entry + "/hdx_sim_model",
-                    fmt::format("#!/bin/sh\nif mkdir '{}/died' 2>/dev/null; then kill -9 $$; fi\n"
-                                "exec '{}' \"$@\"\n", dir, m.exe));
-  fs::permissions(entry + "/hdx_sim_model", fs::perms::owner_all);
+  const std::string cache = cache_with_dying_model(dir);  // the first model process dies
   std::string out;
   const int rc = run_command({"env", "HDX_CACHE_DIR=" + cache, HDX_MPIEXEC, "--oversubscribe",
                               "--allow-run-as-root", "-n", "2", kHdx, "sim", "--network",
