@@ -64,25 +64,22 @@ module hdx_st #(
   logic [31:0] pix_q, slot_q, dram_q;
   logic        adv, deps_ok, tick, issue, pix_end, cmd_end;
 
-  function automatic [31:0] fld(input [WORDS*32-1:0] v, input integer k);
-    fld = v[k*32 +: 32];
-  endfunction
-
   assign adv     = !(wr_valid_o && !wr_ready_i);
-  assign deps_ok = cnt_ld_i  >= fld(cmd_q, ST_WAIT_LD) &&
-                   cnt_cmp_i >= fld(cmd_q, ST_WAIT_CMP) &&
-                   done_cnt_o >= fld(cmd_q, ST_WAIT_ST);
+  assign deps_ok = cnt_ld_i  >= cmd_q[ST_WAIT_LD*32 +: 32] &&
+                   cnt_cmp_i >= cmd_q[ST_WAIT_CMP*32 +: 32] &&
+                   done_cnt_o >= cmd_q[ST_WAIT_ST*32 +: 32];
   assign tick    = cur_valid_q && deps_ok && adv;
   assign issue   = tick && slot_q == 32'd0;
-  assign pix_end = slot_q == fld(cmd_q, ST_BEATS_PER_PIX) - 32'd1;
-  assign cmd_end = pix_end && pix_q == fld(cmd_q, ST_M_COUNT) - 32'd1;
+  assign pix_end = slot_q == cmd_q[ST_BEATS_PER_PIX*32 +: 32] - 32'd1;
+  assign cmd_end = pix_end && pix_q == cmd_q[ST_M_COUNT*32 +: 32] - 32'd1;
   logic bad_cmd, err_q;
   localparam [32:0] AccN = ACC;
   localparam [31:0] ColsN = COLS;
-  assign bad_cmd = fld(cmd_i, ST_M_COUNT) == 32'd0 || fld(cmd_i, ST_BEATS_PER_PIX) == 32'd0 ||
-                   fld(cmd_i, ST_N_VALID) == 32'd0 || fld(cmd_i, ST_N_VALID) > ColsN ||
-                   fld(cmd_i, ST_PARAM_SLOT) > 32'd1 ||
-                   {1'b0, fld(cmd_i, ST_ACC_ADDR)} + {1'b0, fld(cmd_i, ST_M_COUNT)} > AccN;
+  assign bad_cmd = cmd_i[ST_M_COUNT*32 +: 32] == 32'd0 ||
+                   cmd_i[ST_BEATS_PER_PIX*32 +: 32] == 32'd0 ||
+                   cmd_i[ST_N_VALID*32 +: 32] == 32'd0 || cmd_i[ST_N_VALID*32 +: 32] > ColsN ||
+                   cmd_i[ST_PARAM_SLOT*32 +: 32] > 32'd1 ||
+                   {1'b0, cmd_i[ST_ACC_ADDR*32 +: 32]} + {1'b0, cmd_i[ST_M_COUNT*32 +: 32]} > AccN;
   assign cmd_ready_o = busy_i && !err_q && (!cur_valid_q || (tick && cmd_end));
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni)                                  err_q <= 1'b0;
@@ -107,7 +104,7 @@ module hdx_st #(
         if (pix_end) begin
           slot_q <= '0;
           pix_q  <= pix_q + 32'd1;
-          dram_q <= dram_q + fld(cmd_q, ST_DRAM_STRIDE);
+          dram_q <= dram_q + cmd_q[ST_DRAM_STRIDE*32 +: 32];
           if (cmd_end) cur_valid_q <= 1'b0;
         end else begin
           slot_q <= slot_q + 32'd1;
@@ -118,7 +115,7 @@ module hdx_st #(
         cmd_q       <= cmd_i;
         pix_q       <= '0;
         slot_q      <= '0;
-        dram_q      <= fld(cmd_i, ST_DRAM_ADDR);
+        dram_q      <= cmd_i[ST_DRAM_ADDR*32 +: 32];
       end
     end
   end
@@ -152,7 +149,7 @@ module hdx_st #(
     .wbe_i   (pw_be),
     .wdata_i (pw_word),
     .re_i    (par_re),
-    .raddr_i (fld(cmd_q, ST_PARAM_SLOT) != 32'd0),
+    .raddr_i (cmd_q[ST_PARAM_SLOT*32 +: 32] != 32'd0),
     .rdata_o (par)
   );
 
@@ -208,11 +205,11 @@ module hdx_st #(
     end else if (adv) begin
       s0_valid_q <= issue;
       if (issue) begin
-        s0_last_q <= pix_q == fld(cmd_q, ST_M_COUNT) - 32'd1;
+        s0_last_q <= pix_q == cmd_q[ST_M_COUNT*32 +: 32] - 32'd1;
         s0_addr_q <= dram_q;
-        s0_nv_q   <= fld(cmd_q, ST_N_VALID);
-        s0_bp_q   <= fld(cmd_q, ST_BEATS_PER_PIX);
-        s0_relu_q  <= fld(cmd_q, ST_RELU) != 32'd0;
+        s0_nv_q   <= cmd_q[ST_N_VALID*32 +: 32];
+        s0_bp_q   <= cmd_q[ST_BEATS_PER_PIX*32 +: 32];
+        s0_relu_q  <= cmd_q[ST_RELU*32 +: 32] != 32'd0;
       end
       s1_valid_q <= s0_valid_q;
       if (s0_valid_q) begin

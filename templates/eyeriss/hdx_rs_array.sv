@@ -62,6 +62,11 @@ module hdx_rs_array #(
   localparam integer ColsI = COLS;
   localparam [7:0]  Rows8 = RowsI[7:0];
   localparam [15:0] ColsW = ColsI[15:0];
+  // Index widths of the byte selects: a PE picks within its own row's COLS weights and among
+  // the ROWS ports, so each select is a COLS- or ROWS-way multiplexer, not a shifter over the
+  // whole bus.
+  localparam integer FIW = $clog2(COLS);  // COLS and ROWS are 2 or more
+  localparam integer PIW = $clog2(ROWS);
   logic [ROWS*COLS-1:0] fw_cnt, iw_cnt;
 
   for (genvar r = 0; r < ROWS; r++) begin : g_row
@@ -69,19 +74,27 @@ module hdx_rs_array #(
       localparam integer Idx = r * COLS + c;
       logic act, listen, f_ok;
       logic [15:0] fsel;
+      logic [FIW-1:0] fidx;
+      logic [PIW-1:0] pidx;
+      logic unused_port_hi;
+      logic [COLS*8-1:0] wrow;
       logic [7:0] wbyte, ibyte, port_raw, port, batch;
       logic [SP*32-1:0] sh, acc;  // this PE's shadow psums; the sums of rows 0..r
       assign act  = row_act_i[r] && col_act_i[c];
       // filter network: byte h * p + f of the row's weight row
       assign fsel  = col_hp_i[c*16 +: 16] + {{(16-SPW){1'b0}}, fl_f_i};
       assign f_ok  = fl_cv_i[r] && fsel < nv_i && fsel < ColsW;
-      assign wbyte = f_ok ? fl_rows_i[(r*COLS + {16'd0, fsel})*8 +: 8] : 8'd0;
+      assign wrow  = fl_rows_i[r*COLS*8 +: COLS*8];
+      assign fidx  = fsel[FIW-1:0];  // fsel < COLS whenever f_ok
+      assign wbyte = f_ok ? wrow[{fidx, 3'b000} +: 8] : 8'd0;
       // ifmap network: the batch and port of the PE's diagonal
       assign port_raw = col_br_i[c*8 +: 8] + row_i_i[r*8 +: 8];
       assign port     = port_raw >= Rows8 ? port_raw - Rows8 : port_raw;
       assign batch    = port_raw >= Rows8 ? col_bq_i[c*8 +: 8] + 8'd1 : col_bq_i[c*8 +: 8];
       assign listen = dl_en_i && act && row_v_i[r*8 +: 8] == dl_v_i && batch == dl_b_i;
-      assign ibyte  = dl_data_i[port*8 +: 8];
+      assign pidx   = port[PIW-1:0];  // port < ROWS: col_br_i and row_i_i are below ROWS
+      assign unused_port_hi = ^port[7:PIW];
+      assign ibyte  = dl_data_i[{pidx, 3'b000} +: 8];
       assign fw_cnt[Idx] = fl_en_i && act && f_ok;
       assign iw_cnt[Idx] = listen;
 

@@ -75,10 +75,6 @@ module hdx_rs_cmp #(
   localparam integer AccBytesI = 4 * COLS;
   localparam [63:0]  AccBytes = {32'd0, AccBytesI[31:0]};
 
-  function automatic [31:0] fld(input [WORDS*32-1:0] v, input integer i);
-    fld = v[i*32 +: 32];
-  endfunction
-
   // ---------------------------------------------------------------- command registers
   // verilator lint_off UNUSEDSIGNAL
   // Command words are 32 bits wide; not every bit of every field is used.
@@ -93,24 +89,25 @@ module hdx_rs_cmp #(
   logic dr_act_q;
   logic [15:0] dr_j_q, dr_e_q;
   logic [31:0] ow_q;
-  assign deps_ok   = cnt_ld_i >= fld(nxt_q, RS_WAIT_LD) && done_q >= fld(nxt_q, RS_WAIT_CMP) &&
-                     cnt_st_i >= fld(nxt_q, RS_WAIT_ST);
+  assign deps_ok   = cnt_ld_i >= nxt_q[RS_WAIT_LD*32 +: 32] &&
+                     done_q >= nxt_q[RS_WAIT_CMP*32 +: 32] &&
+                     cnt_st_i >= nxt_q[RS_WAIT_ST*32 +: 32];
   assign copy_ok   = !dr_act_q || dr_j_q + 16'd1 == dr_e_q;
   assign copy      = ph_q == WAIT && copy_ok;
-  assign more_cols = ow_q + 32'd1 < fld(cur_q, RS_WOUT);
+  assign more_cols = ow_q + 32'd1 < cur_q[RS_WOUT*32 +: 32];
   assign pass_end  = copy && !more_cols;
   assign deliv_start = copy && more_cols;
   assign start     = (ph_q == IDLE || pass_end) && nxt_valid_q && deps_ok;
   logic bad_cmd, err_q;
   localparam [31:0] RowsN = ROWS, ColsN = COLS, SpN = SP, SiN = SI;
-  assign bad_cmd = fld(cmd_i, RS_WOUT) == 32'd0 || fld(cmd_i, RS_Q) == 32'd0 ||
-                   fld(cmd_i, RS_CIN_G) == 32'd0 || fld(cmd_i, RS_STRIDE) == 32'd0 ||
-                   fld(cmd_i, RS_CHUNKS) == 32'd0 || fld(cmd_i, RS_SETS) == 32'd0 ||
-                   fld(cmd_i, RS_P) == 32'd0 || fld(cmd_i, RS_P) > SpN ||
-                   fld(cmd_i, RS_KW) == 32'd0 || fld(cmd_i, RS_KW) > SiN ||
-                   fld(cmd_i, RS_E) == 32'd0 || fld(cmd_i, RS_E) > ColsN ||
-                   fld(cmd_i, RS_N_VALID) == 32'd0 || fld(cmd_i, RS_N_VALID) > ColsN ||
-                   fld(cmd_i, RS_ROWS) == 32'd0 || fld(cmd_i, RS_ROWS) > RowsN;
+  assign bad_cmd = cmd_i[RS_WOUT*32 +: 32] == 32'd0 || cmd_i[RS_Q*32 +: 32] == 32'd0 ||
+                   cmd_i[RS_CIN_G*32 +: 32] == 32'd0 || cmd_i[RS_STRIDE*32 +: 32] == 32'd0 ||
+                   cmd_i[RS_CHUNKS*32 +: 32] == 32'd0 || cmd_i[RS_SETS*32 +: 32] == 32'd0 ||
+                   cmd_i[RS_P*32 +: 32] == 32'd0 || cmd_i[RS_P*32 +: 32] > SpN ||
+                   cmd_i[RS_KW*32 +: 32] == 32'd0 || cmd_i[RS_KW*32 +: 32] > SiN ||
+                   cmd_i[RS_E*32 +: 32] == 32'd0 || cmd_i[RS_E*32 +: 32] > ColsN ||
+                   cmd_i[RS_N_VALID*32 +: 32] == 32'd0 || cmd_i[RS_N_VALID*32 +: 32] > ColsN ||
+                   cmd_i[RS_ROWS*32 +: 32] == 32'd0 || cmd_i[RS_ROWS*32 +: 32] > RowsN;
   assign cmd_ready_o = busy_i && !err_q && (!nxt_valid_q || start);
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni)                                    err_q <= 1'b0;
@@ -134,8 +131,8 @@ module hdx_rs_cmp #(
   // j * stride / ROWS and its remainder are small; their low byte is used.
   logic [31:0] sq, sr;
   // verilator lint_on UNUSEDSIGNAL
-  assign sq     = fld(acmd, RS_SQ);
-  assign sr     = fld(acmd, RS_SR);
+  assign sq     = acmd[RS_SQ*32 +: 32];
+  assign sr     = acmd[RS_SR*32 +: 32];
   // Narrow copies for the role chains (Icarus 11 cannot select bits inside always_comb).
   logic [7:0]  sq8, sr8;
   logic [15:0] p16;
@@ -143,19 +140,29 @@ module hdx_rs_cmp #(
   assign sr8 = sr[7:0];
   assign p16 = p[15:0];
   localparam [7:0] Rows8 = RowsI[7:0];
-  assign q      = fld(acmd, RS_Q);
-  assign p      = fld(acmd, RS_P);
-  assign kw     = fld(acmd, RS_KW);
-  assign stride = fld(acmd, RS_STRIDE);
-  assign cin_g  = fld(acmd, RS_CIN_G);
-  assign c0     = fld(acmd, RS_C0);
-  assign nv     = fld(acmd, RS_N_VALID);
-  assign wc     = fld(acmd, RS_WC);
-  assign qkw    = fld(acmd, RS_QKW);
-  assign wx     = fld(acmd, RS_WX);
-  assign smod   = fld(acmd, RS_SMOD);
-  assign cl     = fld(acmd, RS_CL);
-  assign scl    = fld(acmd, RS_SCL);
+  assign q      = acmd[RS_Q*32 +: 32];
+  assign p      = acmd[RS_P*32 +: 32];
+  assign kw     = acmd[RS_KW*32 +: 32];
+  assign stride = acmd[RS_STRIDE*32 +: 32];
+  assign cin_g  = acmd[RS_CIN_G*32 +: 32];
+  assign c0     = acmd[RS_C0*32 +: 32];
+  assign nv     = acmd[RS_N_VALID*32 +: 32];
+  assign wc     = acmd[RS_WC*32 +: 32];
+  assign qkw    = acmd[RS_QKW*32 +: 32];
+  assign wx     = acmd[RS_WX*32 +: 32];
+  assign smod   = acmd[RS_SMOD*32 +: 32];
+  assign cl     = acmd[RS_CL*32 +: 32];
+  assign scl    = acmd[RS_SCL*32 +: 32];
+  // The fields the role chains read (Icarus 11 cannot select bits inside always_comb).
+  logic [31:0] wbase, chunks, rwcl, nrows, wchunk, wrow, sets, ne;
+  assign wbase  = acmd[RS_WBASE*32 +: 32];
+  assign chunks = acmd[RS_CHUNKS*32 +: 32];
+  assign rwcl   = acmd[RS_RWCL*32 +: 32];
+  assign nrows  = acmd[RS_ROWS*32 +: 32];
+  assign wchunk = acmd[RS_WCHUNK*32 +: 32];
+  assign wrow   = acmd[RS_WROW*32 +: 32];
+  assign sets   = acmd[RS_SETS*32 +: 32];
+  assign ne     = acmd[RS_E*32 +: 32];
 
   logic [ROWS-1:0]    row_act;
   logic [ROWS*8-1:0]  row_v, row_i;
@@ -174,7 +181,7 @@ module hdx_rs_cmp #(
     rv  = 8'd0;
     ri  = 8'd0;
     chv = c0;
-    wbv = fld(acmd, RS_WBASE);
+    wbv = wbase;
     wbi = '0;
     prw = '0;
     for (int r = 0; r < ROWS; r++) begin
@@ -183,17 +190,17 @@ module hdx_rs_cmp #(
       row_ch[r*32 +: 32] = chv;
       row_wb[r*32 +: 32] = wbv + wbi;
       port_rw[r*32 +: 32] = prw;
-      row_act[r] = {24'd0, rv} < fld(acmd, RS_CHUNKS);
-      prw = prw + fld(acmd, RS_RWCL);
-      if ({24'd0, ri} + 32'd1 == fld(acmd, RS_ROWS)) begin
+      row_act[r] = {24'd0, rv} < chunks;
+      prw = prw + rwcl;
+      if ({24'd0, ri} + 32'd1 == nrows) begin
         ri  = 8'd0;
         rv  = rv + 8'd1;
         chv = chv + q;
-        wbv = wbv + fld(acmd, RS_WCHUNK);
+        wbv = wbv + wchunk;
         wbi = '0;
       end else begin
         ri  = ri + 8'd1;
-        wbi = wbi + fld(acmd, RS_WROW);
+        wbi = wbi + wrow;
       end
     end
     ch = 8'd0;
@@ -205,8 +212,8 @@ module hdx_rs_cmp #(
       col_hp[k*16 +: 16] = hp;
       col_bq[k*8 +: 8]   = bq;
       col_br[k*8 +: 8]   = br;
-      col_act[k] = {24'd0, ch} < fld(acmd, RS_SETS);
-      if ({24'd0, cj} + 32'd1 == fld(acmd, RS_E)) begin
+      col_act[k] = {24'd0, ch} < sets;
+      if ({24'd0, cj} + 32'd1 == ne) begin
         cj = 8'd0;
         ch = ch + 8'd1;
         hp = hp + p16;
@@ -258,13 +265,13 @@ module hdx_rs_cmp #(
   assign base = deliv_start ? (base_sum >= kw ? base_sum - kw : base_sum) : base_q;
   assign colb = deliv_start ? colb_q + stride : colb_q;
   assign colc = deliv_start ? colc_q + scl : colc_q;
-  assign nb   = fld(acmd, RS_NB);                           // batches per chunk
+  assign nb   = acmd[RS_NB*32 +: 32];                           // batches per chunk
   assign s1   = stride < kw ? stride : kw;                  // new columns per later column
   assign ny   = ow == 32'd0 ? kw : s1;
 
   logic filt_last, deliv_last, mac_last;
   assign filt_last  = {16'd0, f} + 1 == p && {16'd0, x} + 1 == kw && {16'd0, c} + 1 == q;
-  assign deliv_last = {16'd0, b} + 1 == nb && {16'd0, v} + 1 == fld(acmd, RS_CHUNKS) &&
+  assign deliv_last = {16'd0, b} + 1 == nb && {16'd0, v} + 1 == chunks &&
                       {16'd0, y} + 1 == ny && {16'd0, c} + 1 == q;
   assign mac_last   = {16'd0, x} + 1 == kw && {16'd0, c} + 1 == q && {16'd0, f} + 1 == p;
 
@@ -313,14 +320,14 @@ module hdx_rs_cmp #(
   logic [31:0]       dl_slot_raw, dl_slot, dl_a, ycol, ycl, dl_ch, dl_addr0;
   // verilator lint_on UNUSEDSIGNAL
   assign ycol        = ow == 32'd0 ? {16'd0, y} : kw - s1 + {16'd0, y};
-  assign ycl         = ow == 32'd0 ? yc : fld(acmd, RS_KWS1CL) + yc;   // ycol * CL
+  assign ycl         = ow == 32'd0 ? yc : acmd[RS_KWS1CL*32 +: 32] + yc;   // ycol * CL
   assign dl_slot_raw = base + ycol;
   assign dl_slot     = dl_slot_raw >= kw ? dl_slot_raw - kw : dl_slot_raw;
   assign dl_a        = ck + dl_slot;
   assign dl_ch       = c0 + vq + {16'd0, c};
   // IBASE + ((row - IR0) * IN_W + col) * CL + CG0 + ch, with row = IH0 + b * ROWS + port,
   // col = colb + ycol: IADDR0 + b * BSTEP + port * RWCL + (colb + ycol) * CL + v * q + c.
-  assign dl_addr0    = fld(acmd, RS_IADDR0) + bs + colc + ycl + vq + {16'd0, c};
+  assign dl_addr0    = acmd[RS_IADDR0*32 +: 32] + bs + colc + ycl + vq + {16'd0, c};
   for (genvar r = 0; r < ROWS; r++) begin : g_port
     localparam [31:0] Port = r;
     // verilator lint_off UNUSEDSIGNAL
@@ -329,11 +336,11 @@ module hdx_rs_cmp #(
     // verilator lint_on UNUSEDSIGNAL
     logic ok;
     assign d    = bro + Port;
-    assign row  = $signed(fld(acmd, RS_IH0)) + d;
+    assign row  = $signed(acmd[RS_IH0*32 +: 32]) + d;
     assign col  = colb + ycol;
-    assign ok   = in_deliv && d < fld(acmd, RS_SPAN) && dl_ch < cin_g && $signed(row) >= 0 &&
-                  $signed(row) < $signed(fld(acmd, RS_IN_H)) && $signed(col) >= 0 &&
-                  $signed(col) < $signed(fld(acmd, RS_IN_W));
+    assign ok   = in_deliv && d < acmd[RS_SPAN*32 +: 32] && dl_ch < cin_g && $signed(row) >= 0 &&
+                  $signed(row) < $signed(acmd[RS_IN_H*32 +: 32]) && $signed(col) >= 0 &&
+                  $signed(col) < $signed(acmd[RS_IN_W*32 +: 32]);
     assign addr = dl_addr0 + port_rw[r*32 +: 32];
     assign ib_raddr_o[r*IAW +: IAW] = addr[IAW-1:0];
     assign dl_rd[r] = ok;
@@ -433,8 +440,8 @@ module hdx_rs_cmp #(
         cur_rows_q <= row_act;  // acmd is nxt_q in this cycle
         ow_q   <= '0;
         base_q <= '0;
-        colb_q <= fld(nxt_q, RS_IW0);
-        colc_q <= fld(nxt_q, RS_IW0CL);
+        colb_q <= nxt_q[RS_IW0*32 +: 32];
+        colc_q <= nxt_q[RS_IW0CL*32 +: 32];
       end else if (deliv_start) begin
         ow_q   <= ow;
         base_q <= base;
@@ -464,9 +471,9 @@ module hdx_rs_cmp #(
         // b fastest, then v, then y, then c
         if ({16'd0, b} + 1 < nb) begin
           b_q <= b + 16'd1; v_q <= v; y_q <= y; c_q <= c;
-          br_q <= bro + Rows32; bs_q <= bs + fld(acmd, RS_BSTEP); vq_q <= vq; yc_q <= yc;
+          br_q <= bro + Rows32; bs_q <= bs + acmd[RS_BSTEP*32 +: 32]; vq_q <= vq; yc_q <= yc;
           ck_q <= ck; ct_q <= ct;
-        end else if ({16'd0, v} + 1 < fld(acmd, RS_CHUNKS)) begin
+        end else if ({16'd0, v} + 1 < chunks) begin
           b_q <= '0; v_q <= v + 16'd1; y_q <= y; c_q <= c;
           br_q <= '0; bs_q <= '0; vq_q <= vq + q; yc_q <= yc;
           ck_q <= ck; ct_q <= ct;
@@ -542,7 +549,7 @@ module hdx_rs_cmp #(
   // verilator lint_off UNUSEDSIGNAL
   logic [31:0] cur_e;  // strips are at most COLS rows
   // verilator lint_on UNUSEDSIGNAL
-  assign cur_e = fld(cur_q, RS_E);
+  assign cur_e = cur_q[RS_E*32 +: 32];
   // Drain step j requests entry ACC_ADDR + j * WOUT + ow (stepped by WOUT); its lane sums
   // are registered and added in the next cycle.
   assign acc_rq_valid_o = dr_act_q;
@@ -576,11 +583,11 @@ module hdx_rs_cmp #(
         dr_j_q     <= '0;
         dr_e_q     <= cur_e[15:0];
         dr_rows_q  <= cur_rows_q;
-        dr_addr_q  <= fld(cur_q, RS_ACC_ADDR) + ow_q;
-        dr_wout_q  <= fld(cur_q, RS_WOUT);
-        dr_p_q     <= fld(cur_q, RS_P);
-        dr_sets_q  <= fld(cur_q, RS_SETS);
-        dr_first_q <= fld(cur_q, RS_FIRST) != 32'd0;
+        dr_addr_q  <= cur_q[RS_ACC_ADDR*32 +: 32] + ow_q;
+        dr_wout_q  <= cur_q[RS_WOUT*32 +: 32];
+        dr_p_q     <= cur_q[RS_P*32 +: 32];
+        dr_sets_q  <= cur_q[RS_SETS*32 +: 32];
+        dr_first_q <= cur_q[RS_FIRST*32 +: 32] != 32'd0;
         dr_last_q  <= !more_cols;
       end
     end

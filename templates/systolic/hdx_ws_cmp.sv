@@ -90,18 +90,14 @@ module hdx_ws_cmp #(
   logic str_valid_q, str_bank_q, str_last;
   logic [31:0] str_pix_q;
 
-  function automatic [31:0] fld(input [WORDS*32-1:0] v, input integer i);
-    fld = v[i*32 +: 32];
-  endfunction
-
   logic deps_ok, su_start, su_active, su_last_row, xfer;
   logic [RW-1:0] su_row;
   logic signed [31:0] cin_g, kw_size;
-  assign cin_g   = $signed(fld(su_cmd_q, CMP_CIN_G));
-  assign kw_size = $signed(fld(su_cmd_q, CMP_KW_SIZE));
-  assign deps_ok = cnt_ld_i >= fld(su_cmd_q, CMP_WAIT_LD) &&
-                   done_q   >= fld(su_cmd_q, CMP_WAIT_CMP) &&
-                   cnt_st_i >= fld(su_cmd_q, CMP_WAIT_ST);
+  assign cin_g   = $signed(su_cmd_q[CMP_CIN_G*32 +: 32]);
+  assign kw_size = $signed(su_cmd_q[CMP_KW_SIZE*32 +: 32]);
+  assign deps_ok = cnt_ld_i >= su_cmd_q[CMP_WAIT_LD*32 +: 32] &&
+                   done_q   >= su_cmd_q[CMP_WAIT_CMP*32 +: 32] &&
+                   cnt_st_i >= su_cmd_q[CMP_WAIT_ST*32 +: 32];
   assign su_start    = su_valid_q && !su_run_q && !su_done_q && deps_ok &&
                        (su_bank_q ? hold1_q : hold0_q) == 8'd0;
   assign su_active   = su_run_q || su_start;
@@ -111,12 +107,14 @@ module hdx_ws_cmp #(
   logic bad_cmd, err_q;
   localparam [32:0] AccN = ACC;
   localparam [31:0] RowsN = ROWS, ColsN = COLS;
-  assign bad_cmd = fld(cmd_i, CMP_M_COUNT) == 32'd0 || fld(cmd_i, CMP_WOUT) == 32'd0 ||
-                   fld(cmd_i, CMP_K_VALID) == 32'd0 || fld(cmd_i, CMP_K_VALID) > RowsN ||
-                   fld(cmd_i, CMP_N_VALID) == 32'd0 || fld(cmd_i, CMP_N_VALID) > ColsN ||
-                   $signed(fld(cmd_i, CMP_CIN_G)) < 1 || $signed(fld(cmd_i, CMP_KW_SIZE)) < 1 ||
-                   $signed(fld(cmd_i, CMP_STRIDE)) < 1 ||
-                   {1'b0, fld(cmd_i, CMP_ACC_ADDR)} + {1'b0, fld(cmd_i, CMP_M_COUNT)} > AccN;
+  assign bad_cmd = cmd_i[CMP_M_COUNT*32 +: 32] == 32'd0 || cmd_i[CMP_WOUT*32 +: 32] == 32'd0 ||
+                   cmd_i[CMP_K_VALID*32 +: 32] == 32'd0 || cmd_i[CMP_K_VALID*32 +: 32] > RowsN ||
+                   cmd_i[CMP_N_VALID*32 +: 32] == 32'd0 || cmd_i[CMP_N_VALID*32 +: 32] > ColsN ||
+                   $signed(cmd_i[CMP_CIN_G*32 +: 32]) < 1 ||
+                   $signed(cmd_i[CMP_KW_SIZE*32 +: 32]) < 1 ||
+                   $signed(cmd_i[CMP_STRIDE*32 +: 32]) < 1 ||
+                   {1'b0, cmd_i[CMP_ACC_ADDR*32 +: 32]} +
+                   {1'b0, cmd_i[CMP_M_COUNT*32 +: 32]} > AccN;
   assign cmd_ready_o = busy_i && !err_q && (!su_valid_q || xfer);
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni)                                    err_q <= 1'b0;
@@ -129,7 +127,7 @@ module hdx_ws_cmp #(
   logic row_ok;
   logic [31:0] su_row32;
   assign su_row32   = {{(32-RW){1'b0}}, su_row};
-  assign row_ok     = su_active && su_row32 < fld(su_cmd_q, CMP_K_VALID);
+  assign row_ok     = su_active && su_row32 < su_cmd_q[CMP_K_VALID*32 +: 32];
   localparam integer ColsI = COLS;
   localparam [WAW-1:0] ColsW = ColsI[WAW-1:0];
   assign wb_re_o    = row_ok;
@@ -148,7 +146,7 @@ module hdx_ws_cmp #(
   end
   for (genvar c = 0; c < COLS; c++) begin : g_wd
     localparam [31:0] Col = c;
-    assign wl_ok[c] = row_ok && Col < fld(su_cmd_q, CMP_N_VALID);
+    assign wl_ok[c] = row_ok && Col < su_cmd_q[CMP_N_VALID*32 +: 32];
     assign wl_data[c*8 +: 8] = wl_ok_q[c] ? wb_rdata_i[c*8 +: 8] : 8'd0;
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
@@ -203,12 +201,12 @@ module hdx_ws_cmp #(
         end else if (cur_kw_q + 1 < kw_size) begin
           cur_c_q   <= 0;
           cur_kw_q  <= cur_kw_q + 1;
-          cur_off_q <= cur_off_q + $signed(fld(su_cmd_q, CMP_D_KW));
+          cur_off_q <= cur_off_q + $signed(su_cmd_q[CMP_D_KW*32 +: 32]);
         end else begin
           cur_c_q   <= 0;
           cur_kw_q  <= 0;
           cur_kh_q  <= cur_kh_q + 1;
-          cur_off_q <= cur_off_q + $signed(fld(su_cmd_q, CMP_D_KH));
+          cur_off_q <= cur_off_q + $signed(su_cmd_q[CMP_D_KH*32 +: 32]);
         end
         su_r_q    <= su_row + 1'b1;
         su_run_q  <= !su_last_row;
@@ -222,17 +220,17 @@ module hdx_ws_cmp #(
         su_cmd_q    <= cmd_i;
         su_bank_q   <= next_bank_q;
         next_bank_q <= !next_bank_q;
-        cur_kh_q    <= $signed(fld(cmd_i, CMP_LANE0_KH));
-        cur_kw_q    <= $signed(fld(cmd_i, CMP_LANE0_KW));
-        cur_c_q     <= $signed(fld(cmd_i, CMP_LANE0_C));
-        cur_off_q   <= $signed(fld(cmd_i, CMP_LANE0_OFF));
+        cur_kh_q    <= $signed(cmd_i[CMP_LANE0_KH*32 +: 32]);
+        cur_kw_q    <= $signed(cmd_i[CMP_LANE0_KW*32 +: 32]);
+        cur_c_q     <= $signed(cmd_i[CMP_LANE0_C*32 +: 32]);
+        cur_off_q   <= $signed(cmd_i[CMP_LANE0_OFF*32 +: 32]);
       end
     end
   end
 
   // ---------------------------------------------------------------- stream unit
   logic signed [31:0] str_ow_q, str_ih_q, str_iw_q, str_base_q;
-  assign str_last = str_valid_q && str_pix_q == fld(str_cmd_q, CMP_M_COUNT) - 32'd1;
+  assign str_last = str_valid_q && str_pix_q == str_cmd_q[CMP_M_COUNT*32 +: 32] - 32'd1;
 
   logic [ROWS-1:0]   lane_rd;
   for (genvar r = 0; r < ROWS; r++) begin : g_lane
@@ -249,8 +247,9 @@ module hdx_ws_cmp #(
     assign ih   = str_ih_q + kh;
     assign iw   = str_iw_q + kw;
     assign addr = str_base_q + off;
-    assign lane_rd[r] = str_valid_q && ok && ih >= 0 && ih < $signed(fld(str_cmd_q, CMP_IN_H)) &&
-                        iw >= 0 && iw < $signed(fld(str_cmd_q, CMP_IN_W));
+    assign lane_rd[r] = str_valid_q && ok &&
+                        ih >= 0 && ih < $signed(str_cmd_q[CMP_IN_H*32 +: 32]) &&
+                        iw >= 0 && iw < $signed(str_cmd_q[CMP_IN_W*32 +: 32]);
     assign ib_raddr_o[r*IAW +: IAW] = addr[IAW-1:0];
   end
   assign ib_re_o = lane_rd;
@@ -268,15 +267,15 @@ module hdx_ws_cmp #(
     end else begin
       if (str_valid_q) begin
         str_pix_q <= str_pix_q + 32'd1;
-        if (str_ow_q + 1 < $signed(fld(str_cmd_q, CMP_WOUT))) begin
+        if (str_ow_q + 1 < $signed(str_cmd_q[CMP_WOUT*32 +: 32])) begin
           str_ow_q   <= str_ow_q + 1;
-          str_iw_q   <= str_iw_q + $signed(fld(str_cmd_q, CMP_STRIDE));
-          str_base_q <= str_base_q + $signed(fld(str_cmd_q, CMP_D_OW));
+          str_iw_q   <= str_iw_q + $signed(str_cmd_q[CMP_STRIDE*32 +: 32]);
+          str_base_q <= str_base_q + $signed(str_cmd_q[CMP_D_OW*32 +: 32]);
         end else begin
           str_ow_q   <= 0;
-          str_iw_q   <= $signed(fld(str_cmd_q, CMP_IW_START));
-          str_ih_q   <= str_ih_q + $signed(fld(str_cmd_q, CMP_STRIDE));
-          str_base_q <= str_base_q + $signed(fld(str_cmd_q, CMP_D_OH));
+          str_iw_q   <= $signed(str_cmd_q[CMP_IW_START*32 +: 32]);
+          str_ih_q   <= str_ih_q + $signed(str_cmd_q[CMP_STRIDE*32 +: 32]);
+          str_base_q <= str_base_q + $signed(str_cmd_q[CMP_D_OH*32 +: 32]);
         end
         if (str_last) str_valid_q <= 1'b0;
       end
@@ -285,10 +284,10 @@ module hdx_ws_cmp #(
         str_bank_q  <= su_bank_q;
         str_cmd_q   <= su_cmd_q;
         str_pix_q   <= '0;
-        str_ow_q    <= $signed(fld(su_cmd_q, CMP_OW0));
-        str_ih_q    <= $signed(fld(su_cmd_q, CMP_IH0));
-        str_iw_q    <= $signed(fld(su_cmd_q, CMP_IW0));
-        str_base_q  <= $signed(fld(su_cmd_q, CMP_PIX_BASE0));
+        str_ow_q    <= $signed(su_cmd_q[CMP_OW0*32 +: 32]);
+        str_ih_q    <= $signed(su_cmd_q[CMP_IH0*32 +: 32]);
+        str_iw_q    <= $signed(su_cmd_q[CMP_IW0*32 +: 32]);
+        str_base_q  <= $signed(su_cmd_q[CMP_PIX_BASE0*32 +: 32]);
       end
     end
   end
@@ -301,7 +300,7 @@ module hdx_ws_cmp #(
   logic [CW-1:0]     ctl_d;
   logic [CAW-1:0]    acc_addr;
   assign acc_addr = str_cmd_q[CMP_ACC_ADDR*32 +: CAW] + str_pix_q[CAW-1:0];
-  assign ctl_d = {str_valid_q, fld(str_cmd_q, CMP_FIRST) != 32'd0, str_last, acc_addr};
+  assign ctl_d = {str_valid_q, str_cmd_q[CMP_FIRST*32 +: 32] != 32'd0, str_last, acc_addr};
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
