@@ -21,9 +21,10 @@ const Tech& default_tech() {
     t.ifmap_um2_per_bank = 250.7;
     t.weight_um2_per_col = 188.6;
     t.control_ws_um2 = 27531.5;
-    t.control_rs_um2 = 38045.0;
+    t.control_rs_um2 = 36571.7;
     t.control_um2_per_line = 2348.0;
     t.control_um2_per_dram_byte = 0.0;
+    t.control_rs_um2_per_drain_input = 20.73;
     return t;
   }();
   return t;
@@ -55,9 +56,12 @@ Area accelerator_area(const Accelerator& a, const Tech& t) {
   ar.weight = t.weight_um2_per_col * C;
   ar.acc = t.acc_um2_per_col * C;
   ar.output_stage = t.requant_um2_per_col * C;
+  // The rs drain picks, for each of C lanes, one of C columns' spad.psum sums: C x C x
+  // spad.psum inputs of 32 bits.
   ar.control = (rs ? t.control_rs_um2 : t.control_ws_um2) +
                t.control_um2_per_line * (a.pe_rows + a.pe_cols) +
-               t.control_um2_per_dram_byte * a.dram_bytes_per_cycle;
+               t.control_um2_per_dram_byte * a.dram_bytes_per_cycle +
+               (rs ? t.control_rs_um2_per_drain_input * C * C * a.spad_psum : 0.0);
   for (const Priced& p : priced_memories(a, t)) {
     const double s = p.price.area_um2 * static_cast<double>(p.mem.count);
     const std::string& b = p.mem.block;
@@ -104,7 +108,8 @@ const std::vector<TechKey>& tech_keys() {
       {"control_ws_um2", &Tech::control_ws_um2},
       {"control_rs_um2", &Tech::control_rs_um2},
       {"control_um2_per_line", &Tech::control_um2_per_line},
-      {"control_um2_per_dram_byte", &Tech::control_um2_per_dram_byte}};
+      {"control_um2_per_dram_byte", &Tech::control_um2_per_dram_byte},
+      {"control_rs_um2_per_drain_input", &Tech::control_rs_um2_per_drain_input}};
   return k;
 }
 }  // namespace

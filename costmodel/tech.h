@@ -31,6 +31,7 @@ struct Tech {
   double control_rs_um2 = 0;
   double control_um2_per_line = 0;  // ... per PE row plus per PE column
   double control_um2_per_dram_byte = 0;  // ... per byte of DRAM port width
+  double control_rs_um2_per_drain_input = 0;  // rs: per input of the drain's lane selects
   // SRAM macro table (sram.h) for the buffers' area and energy; empty: hdx's own.
   std::string sram_lib;
   std::shared_ptr<const SramLib> sram;  // loaded from sram_lib; null: hdx's own

@@ -342,7 +342,14 @@ TEST(ModelArea, ComponentsAreStdCellFormulaPlusTheirSramMacros) {
     EXPECT_DOUBLE_EQ(ar.param, sram[4]);
     EXPECT_DOUBLE_EQ(ar.output_stage, t.requant_um2_per_col * 4);
     EXPECT_GT(ar.pe_array, 0);
-    EXPECT_GT(ar.control, 0);
+    // rs adds the drain's lane selects: C x C x spad.psum inputs.
+    const bool rs = df == Dataflow::RS;
+    const double drain = rs ? t.control_rs_um2_per_drain_input * 4 * 4 * a.spad_psum : 0.0;
+    EXPECT_EQ(drain > 0, rs);
+    EXPECT_DOUBLE_EQ(ar.control, (rs ? t.control_rs_um2 : t.control_ws_um2) +
+                                     t.control_um2_per_line * 8 +
+                                     t.control_um2_per_dram_byte * a.dram_bytes_per_cycle +
+                                     drain);
     // Twice the PEs, twice the PE array.
     Accelerator b = a;
     b.pe_cols = 8;

@@ -82,7 +82,8 @@ def feats(a, std):
         "weight": [([C], std["weight_buffer"])],
         # DRAM width is left out: in the fitted configurations it grows with the array, and
         # with it the fit gave a negative coefficient (control_um2_per_dram_byte stays 0).
-        "control": [([0 if rs else 1, 1 if rs else 0, R + C], ctl)],
+        "control": [([0 if rs else 1, 1 if rs else 0, R + C, C * C * sp["psum"] if rs else 0],
+                     ctl)],
     }
 
 
@@ -109,7 +110,8 @@ for n in names:
 keys = {"pe_ws": ["pe_ws_um2"], "pe_rs": ["pe_rs_um2", "spad_um2_per_byte"],
         "requant": ["requant_um2_per_col"], "acc": ["acc_um2_per_col"],
         "ifmap": ["ifmap_um2_per_bank"], "weight": ["weight_um2_per_col"],
-        "control": ["control_ws_um2", "control_rs_um2", "control_um2_per_line"]}
+        "control": ["control_ws_um2", "control_rs_um2", "control_um2_per_line",
+                    "control_rs_um2_per_drain_input"]}
 coef = {}
 for g, ks in keys.items():
     if pts.get(g):
