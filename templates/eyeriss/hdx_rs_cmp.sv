@@ -126,14 +126,17 @@ module hdx_rs_cmp #(
   // ---------------------------------------------------------------- row and column roles
   // No multiplier or divider here: products and quotients of command fields come with the
   // command (words QKW and up, computed by the host), and everything else steps by addition.
+  // Fields as wires: the role chains read them inside always_comb, where Icarus 11 cannot
+  // select bits.
   logic [31:0] q, p, kw, stride, cin_g, c0, nv, wc, qkw, wx, smod, cl, scl;
+  logic [31:0] wbase, chunks, rwcl, nrows, wchunk, wrow, sets, ne;
   // verilator lint_off UNUSEDSIGNAL
   // j * stride / ROWS and its remainder are small; their low byte is used.
   logic [31:0] sq, sr;
   // verilator lint_on UNUSEDSIGNAL
   assign sq     = acmd[RS_SQ*32 +: 32];
   assign sr     = acmd[RS_SR*32 +: 32];
-  // Narrow copies for the role chains (Icarus 11 cannot select bits inside always_comb).
+  // Narrow copies for the role chains.
   logic [7:0]  sq8, sr8;
   logic [15:0] p16;
   assign sq8 = sq[7:0];
@@ -153,8 +156,6 @@ module hdx_rs_cmp #(
   assign smod   = acmd[RS_SMOD*32 +: 32];
   assign cl     = acmd[RS_CL*32 +: 32];
   assign scl    = acmd[RS_SCL*32 +: 32];
-  // The fields the role chains read (Icarus 11 cannot select bits inside always_comb).
-  logic [31:0] wbase, chunks, rwcl, nrows, wchunk, wrow, sets, ne;
   assign wbase  = acmd[RS_WBASE*32 +: 32];
   assign chunks = acmd[RS_CHUNKS*32 +: 32];
   assign rwcl   = acmd[RS_RWCL*32 +: 32];
