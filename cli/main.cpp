@@ -99,9 +99,9 @@ int main(int argc, char** argv) {
   // sim and regress shard their work over the ranks of an mpirun or srun launch; MPI starts
   // only for them, and only under such a launcher.
   std::unique_ptr<hdx::cli::Comm> mpi;
-  if (all[1] == "sim" || all[1] == "regress") mpi = hdx::cli::start_mpi_if_launched();
-  hdx::cli::UseComm use(mpi.get());
   return hdx::cli::run_guarded(all[1], [&] {
+    if (all[1] == "sim" || all[1] == "regress") mpi = hdx::cli::start_mpi_if_launched();
+    hdx::cli::UseComm use(mpi.get());
     if (all[1] == "cost") return hdx::cli::cmd_cost(rest, command_line);
     if (all[1] == "rtl") return hdx::cli::cmd_rtl(rest, command_line);
     if (all[1] == "sim") return hdx::cli::cmd_sim(rest, command_line);

@@ -5,6 +5,7 @@
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -91,6 +92,18 @@ std::unique_ptr<Comm> start_mpi_if_launched() {
     // nothing. A value the user set is kept.
     setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
     return std::make_unique<MpiComm>();
+  }
+  // srun without an MPI plugin (--mpi=none, its default unless slurm.conf sets MpiDefault)
+  // starts every task as a process of its own: each would run the whole job and write the
+  // same files. (An sbatch script's own process has SLURM_NTASKS but no SLURM_STEP_NUM_TASKS.)
+  const char* tasks = std::getenv("SLURM_STEP_NUM_TASKS");
+  if (tasks && std::atoi(tasks) > 1) {
+    const char* id = std::getenv("SLURM_PROCID");
+    const bool first = !id || std::atoi(id) == 0;
+    throw RankError(3, first ? fmt::format(
+        "srun started {} tasks without an MPI plugin, so each would run the whole "
+        "job alone and write the same files; run srun --mpi=pmix (Debian's Open MPI starts "
+        "under PMIx) or set MpiDefault=pmix in slurm.conf", tasks) : "", 2);
   }
   return nullptr;
 }

@@ -20,10 +20,11 @@ const char* env(const char* name) {
 }  // namespace
 
 Ranks launch_ranks() {
-  // Open MPI's mpirun, then MPICH / Intel MPI (PMI), then SLURM's srun.
+  // Open MPI's mpirun, then MPICH / Intel MPI (PMI), then SLURM's srun (SLURM_STEP_NUM_TASKS:
+  // an sbatch script's own process has SLURM_PROCID 0 and SLURM_NTASKS but is one process).
   const char* pairs[][2] = {{"OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE"},
                             {"PMI_RANK", "PMI_SIZE"},
-                            {"SLURM_PROCID", "SLURM_NTASKS"}};
+                            {"SLURM_PROCID", "SLURM_STEP_NUM_TASKS"}};
   for (const auto& p : pairs)
     if (env(p[0]) && env(p[1])) {
       Ranks r{std::atoi(env(p[0])), std::atoi(env(p[1]))};

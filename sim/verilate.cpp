@@ -43,7 +43,9 @@ SimModel build_sim_model(const Accelerator& a, bool trace,
   const std::string harness = sha256_hex(read_file(sim_dir + "/sim_main.cpp") +
                                          read_file(sim_dir + "/job.cpp") +
                                          read_file(sim_dir + "/job.h"));
-  const std::string san = HDX_SANITIZE_FLAGS;  // empty unless built with HDX_SANITIZE
+  // Empty unless built with HDX_SANITIZE; then -g as well, so that a report's frames name the
+  // inlined functions of Verilator's FST writer that scripts/sanitizers/ubsan.supp suppresses.
+  const std::string san = std::string(HDX_SANITIZE_FLAGS).empty() ? "" : HDX_SANITIZE_FLAGS " -g";
   // Verilator's own optimizations, and -O2 for the C++ of the model (Verilator's makefile
   // compiles it with -Os unless told otherwise, which runs about 20% slower); X assignments
   // and initial values are 0, as Verilator's default run-time setting makes them anyway (the
@@ -51,7 +53,7 @@ SimModel build_sim_model(const Accelerator& a, bool trace,
   const std::vector<std::string> speed = {"-O3", "--x-assign", "fast", "--x-initial", "fast",
                                           "-MAKEFLAGS", "OPT_FAST=-O2 OPT_GLOBAL=-O2"};
   const std::string key = config_hash(a) + "-" +
-                          sha256_hex(harness + fmt::format("{}", fmt::join(speed, " "))).substr(0, 8) +
+                          sha256_hex(harness + fmt::format("{} {}", fmt::join(speed, " "), san)).substr(0, 8) +
                           (trace ? "-fst" : "") + (san.empty() ? "" : "-san");
   m.dir = cache_root() + "/verilator/" + key;
   m.exe = m.dir + "/hdx_sim_model";

@@ -313,6 +313,35 @@ TEST_F(Cli, HostOperations) {
   EXPECT_NE(r.out.find("is a host operation (avgpool)"), std::string::npos) << r.out;
 }
 
+// srun without an MPI plugin starts each task alone: hdx sim and regress refuse to run the
+// whole job in every task (task 0 says why, the others exit quietly). An sbatch script's own
+// process (SLURM_NTASKS but no SLURM_STEP_NUM_TASKS) is one process and runs.
+TEST_F(Cli, SrunWithoutMpiPluginIsRefused) {
+  const std::string out = (dir_ / "sim").string();
+  const std::vector<std::string> sim = {kHdx, "sim", "--network", kEx + "net_tiny.json",
+                                        "--accel", kEx + "accel_ws_4x4.json", "--out", out};
+  auto run_with = [&](std::vector<std::string> env, const std::vector<std::string>& cmd) {
+    env.insert(env.begin(), "env");
+    env.insert(env.end(), cmd.begin(), cmd.end());
+    CliRun r;
+    r.rc = run_command(env, &r.out);
+    return r;
+  };
+  CliRun r = run_with({"SLURM_STEP_NUM_TASKS=2", "SLURM_PROCID=0", "SLURM_NTASKS=2"}, sim);
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("[mpi E003] srun started 2 tasks without an MPI plugin"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("srun --mpi=pmix"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(out));
+  r = run_with({"SLURM_STEP_NUM_TASKS=2", "SLURM_PROCID=1", "SLURM_NTASKS=2"},
+               {kHdx, "regress", "--list", kEx + "missing.json", "--out", out});
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_EQ(r.out, "");
+  r = run_with({"SLURM_PROCID=0", "SLURM_NTASKS=2"}, sim);
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_TRUE(fs::exists(fs::path(out) / "sim_report.json"));
+}
+
 // --waves builds the traced model and writes one layer's FST waveform.
 TEST_F(Cli, WavesOfOneLayer) {
   const std::string out = (dir_ / "sim").string();

@@ -1,5 +1,7 @@
 // hdx regress: a list of sign-off runs in one process and sharded over MPI ranks (the merged
-// report must equal the single-process one), failing entries named, bad lists refused.
+// report must equal the single-process one), failing entries named, bad lists refused. Every
+// test that starts MPI ranks says Mpi or Rank in its name: scripts/check-sanitizers.sh runs
+// those with the unwinder that its Open MPI leak suppressions need.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -149,7 +151,7 @@ TEST(Regress, RanksGiveTheSameReport) {
 
 // Entries that fail (a network that does not map, a missing file) are rows with their names
 // and errors; the others still run; the exit status is 1, on one process and on 2 ranks.
-TEST(Regress, FailingEntriesAreNamed) {
+TEST(Regress, FailingEntriesAreNamedOnOneAndTwoRanks) {
   const std::string dir = fresh_dir("RegressFail");
   write_inputs(dir);
   // 2x2 ws with 1 KiB buffers: a 64-channel 3x3 layer over 16x16 needs more.
@@ -185,7 +187,7 @@ TEST(Regress, FailingEntriesAreNamed) {
 
 // A list that cannot be used is one line naming the file, the entry and the key, exit 2, on
 // one process and (printed once, by rank 0) on 2 ranks; nothing is written.
-TEST(Regress, BadListIsAConfigError) {
+TEST(Regress, BadListIsAConfigErrorOnOneAndTwoRanks) {
   const std::string dir = fresh_dir("RegressBad");
   const std::string list = dir + "/list.json";
   struct Case {

@@ -937,6 +937,23 @@ TEST(SearchCli, DataParallelRanksFollowOneProcess) {
   fs::remove_all(dir);
 }
 
+// The launcher's variables give the rank: srun's tasks have SLURM_STEP_NUM_TASKS; an sbatch
+// script's own process (SLURM_PROCID 0 of SLURM_NTASKS, no step) is one process, not rank 0 of
+// several waiting for the others.
+TEST(DataParallel, RanksFromTheLauncher) {
+  if (std::getenv("OMPI_COMM_WORLD_SIZE") || std::getenv("PMI_SIZE")) GTEST_SKIP();
+  setenv("SLURM_PROCID", "0", 1);
+  setenv("SLURM_NTASKS", "4", 1);
+  Ranks r = launch_ranks();
+  EXPECT_EQ(r.size, 1);
+  setenv("SLURM_PROCID", "2", 1);
+  setenv("SLURM_STEP_NUM_TASKS", "4", 1);
+  r = launch_ranks();
+  EXPECT_EQ(r.rank, 2);
+  EXPECT_EQ(r.size, 4);
+  for (const char* v : {"SLURM_PROCID", "SLURM_NTASKS", "SLURM_STEP_NUM_TASKS"}) unsetenv(v);
+}
+
 // The collective under every data-parallel step. Alone it is the identity; ctest also runs it
 // under mpirun on 2 ranks (DataParallel.SumsOverTwoRanks), where every rank adds its number.
 TEST(DataParallel, SumsOverRanks) {
