@@ -45,15 +45,15 @@ SimModel build_sim_model(const Accelerator& a, bool trace,
                                          read_file(sim_dir + "/job.h"));
   // Empty unless built with HDX_SANITIZE; then -g as well, so that a report's frames name the
   // inlined functions of Verilator's FST writer that scripts/sanitizers/ubsan.supp suppresses.
-  const std::string san = std::string(HDX_SANITIZE_FLAGS).empty() ? "" : HDX_SANITIZE_FLAGS " -g";
+  const std::string san = *HDX_SANITIZE_FLAGS ? HDX_SANITIZE_FLAGS " -g" : "";
   // Verilator's own optimizations, and -O2 for the C++ of the model (Verilator's makefile
   // compiles it with -Os unless told otherwise, which runs about 20% slower); X assignments
   // and initial values are 0, as Verilator's default run-time setting makes them anyway (the
   // design reads no unwritten value: Icarus checks that).
   const std::vector<std::string> speed = {"-O3", "--x-assign", "fast", "--x-initial", "fast",
                                           "-MAKEFLAGS", "OPT_FAST=-O2 OPT_GLOBAL=-O2"};
-  const std::string key = config_hash(a) + "-" +
-                          sha256_hex(harness + fmt::format("{} {}", fmt::join(speed, " "), san)).substr(0, 8) +
+  const std::string flags = fmt::format("{}", fmt::join(speed, " ")) + san;
+  const std::string key = config_hash(a) + "-" + sha256_hex(harness + flags).substr(0, 8) +
                           (trace ? "-fst" : "") + (san.empty() ? "" : "-san");
   m.dir = cache_root() + "/verilator/" + key;
   m.exe = m.dir + "/hdx_sim_model";
