@@ -376,11 +376,7 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   // every rank before the work starts.
   Comm& rk = comm();
   const bool lead = rk.rank() == 0;
-  auto log = [lead](const std::string& s) {
-    if (!lead) return;
-    fmt::print("[sim] {}\n", s);
-    std::fflush(stdout);
-  };
+  const auto log = rank0_log("sim");
   Network net;
   Accelerator acc;
   std::string out, waves, sim_name;

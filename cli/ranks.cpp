@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <exception>
 
 namespace hdx::cli {
@@ -16,6 +17,15 @@ Comm& comm() { return current ? *current : one_process; }
 
 UseComm::UseComm(Comm* r) : saved_(current) { current = r; }
 UseComm::~UseComm() { current = saved_; }
+
+std::function<void(const std::string&)> rank0_log(const std::string& tag) {
+  const bool lead = comm().rank() == 0;
+  return [lead, tag](const std::string& s) {
+    if (!lead) return;
+    fmt::print("[{}] {}\n", tag, s);
+    std::fflush(stdout);
+  };
+}
 
 void on_every_rank(const std::function<void()>& part) {
   Comm& r = comm();

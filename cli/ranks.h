@@ -53,6 +53,9 @@ class RankError : public Error {
   bool quiet_;
 };
 
+// Prints "[tag] line" and flushes, on rank 0 only (the progress lines of a sharded command).
+std::function<void(const std::string&)> rank0_log(const std::string& tag);
+
 // Runs `part` on every rank. When it throws on any rank, every rank throws: rank 0 its own
 // error, or else [mpi E001] naming the first rank that failed and its message; the other
 // ranks a quiet RankError. One process: runs `part`.

@@ -211,11 +211,7 @@ int cmd_regress(const Args& args, const std::string& command_line) {
     return 0;
   Comm& rk = comm();
   const bool lead = rk.rank() == 0;
-  auto log = [lead](const std::string& s) {
-    if (!lead) return;
-    fmt::print("[regress] {}\n", s);
-    std::fflush(stdout);
-  };
+  const auto log = rank0_log("regress");
   const std::string list = vm["list"].as<std::string>(), dir = vm["out"].as<std::string>();
   std::vector<RegressEntry> entries;
   std::vector<std::string> more;  // options every entry's hdx sim gets
