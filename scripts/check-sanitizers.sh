@@ -3,7 +3,8 @@
 # build-san/, the Verilated harness that hdx sim compiles included, and runs the test suite
 # there. Any sanitizer report stops the process that made it and fails its test. Reports from
 # third-party code are suppressed, each with its reason, in scripts/sanitizers/; nothing is
-# turned off globally. Arguments go to ctest (default: -LE slow, as scripts/test.sh).
+# turned off globally. Arguments go to both ctest passes below (default: -LE slow, as
+# scripts/test.sh); each pass adds its own -E or -R, which replaces one given here.
 #
 #   scripts/check-sanitizers.sh [CTEST ARGS...]
 set -euo pipefail
