@@ -50,6 +50,7 @@ Supernet build_supernet(const Spec& s) {
   n.stem_h = same_out(n.in_h, n.stem_stride);
   n.stem_w = same_out(n.in_w, n.stem_stride);
   n.head_c = ss.head_channels;
+  n.weight_sharing = ss.weight_sharing;
   int c = n.stem_c, h = n.stem_h, w = n.stem_w;
   for (std::size_t g = 0; g < ss.stages.size(); ++g) {
     for (int r = 0; r < ss.stages[g].repeats; ++r) {

@@ -39,6 +39,7 @@ struct Supernet {
   int in_c = 0, in_h = 0, in_w = 0, classes = 10;
   int stem_c = 0, stem_k = 3, stem_stride = 1, stem_h = 0, stem_w = 0;
   int head_c = 0;  // 0: no head conv
+  bool weight_sharing = false;  // SupernetSpec::weight_sharing
   std::vector<Slot> slots;
 };
 

@@ -136,8 +136,9 @@ HardwareSpace hardware_from_json(const ObjectReader& r) {
 }
 
 SupernetSpec supernet_from_json(const ObjectReader& r) {
-  r.allow_only({"stem", "stages", "head", "candidates"});
+  r.allow_only({"stem", "stages", "head", "candidates", "weight_sharing"});
   SupernetSpec s;
+  s.weight_sharing = r.get_bool("weight_sharing", false);
   {
     ObjectReader st = r.get_object("stem");
     st.allow_only({"channels", "kernel", "stride"});
@@ -369,7 +370,8 @@ json spec_to_json(const Spec& s) {
                    {"candidates",
                     {{"kernels", s.supernet.kernels},
                      {"expansions", s.supernet.expansions},
-                     {"skip", s.supernet.skip}}}};
+                     {"skip", s.supernet.skip}}},
+                   {"weight_sharing", s.supernet.weight_sharing}};
   if (!s.supernet.fused_kernels.empty())
     supernet["candidates"]["fused"] = {{"kernels", s.supernet.fused_kernels},
                                        {"expansions", s.supernet.fused_expansions}};

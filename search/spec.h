@@ -30,6 +30,9 @@ struct SupernetSpec {
   std::vector<int> fused_kernels;           // fused-MBConv candidates (none by default)
   std::vector<int> fused_expansions;
   bool skip = true;  // offer "skip" where the layer keeps its shape
+  // The candidates of a slot of one kind (MBConv, fused) share one set of weights: each uses
+  // the leading channels and the central taps of the largest (docs/search.md section 4).
+  bool weight_sharing = false;
 };
 
 // Final training of the derived network (docs/search.md, "The result").

@@ -49,25 +49,68 @@ SuperNetModuleImpl::ConvBn SuperNetModuleImpl::add_conv(const std::string& name,
   return c;
 }
 
+torch::Tensor SuperNetModuleImpl::ConvBn::operator()(const torch::Tensor& x) {
+  if (!sliced) return bn->forward(conv->forward(x));
+  const int64_t c0 = (conv->weight.size(2) - k) / 2;
+  const torch::Tensor w =
+      conv->weight.slice(0, 0, out).slice(1, 0, in).slice(2, c0, c0 + k).slice(3, c0, c0 + k)
+          .contiguous();
+  return bn->forward(torch::conv2d(x, w, conv->bias.slice(0, 0, out), stride, k / 2, 1, groups));
+}
+
 SuperNetModuleImpl::SuperNetModuleImpl(const Supernet& n) : n_(n) {
   stem_ = add_conv("stem", n.in_c, n.stem_c, n.stem_k, n.stem_stride, 1, true);
   int last = n.slots.empty() ? n.stem_c : n.slots.back().out_c;
   for (std::size_t s = 0; s < n.slots.size(); ++s) {
     const Slot& sl = n.slots[s];
     blocks_.emplace_back();
+    // Weight sharing: per kind (MBConv "mb", fused "fu") one convolution per part, of the
+    // largest kernel and expansion among the slot's candidates of that kind; a candidate uses
+    // a slice of it (ConvBn::sliced) and has batch normalization of its own.
+    std::map<std::string, torch::nn::Conv2d> shared;
+    auto make = [&](const Candidate& cd, const std::string& what, int in, int out, int k,
+                    int groups, bool relu) {
+      const int stride = what == "dw" || what == "conv" ? sl.stride : 1;
+      const std::string own = key(sl.name) + "_" + cd.label() + "_" + what;
+      if (!n.weight_sharing) return add_conv(own, in, out, k, stride, groups, relu);
+      const std::string name = key(sl.name) + (cd.fused ? "_fu_" : "_mb_") + what;
+      if (!shared.count(name)) {
+        int kmax = 1, emax = 1;
+        for (const Candidate& o : sl.cands) {
+          if (o.skip || o.fused != cd.fused) continue;
+          kmax = std::max(kmax, o.kernel);
+          emax = std::max(emax, o.expansion);
+        }
+        const int m = sl.in_c * emax;
+        shared.emplace(name, register_module(
+                                 name, what == "expand" ? conv(sl.in_c, m, 1, 1, 1)
+                                       : what == "dw"   ? conv(m, m, kmax, sl.stride, m)
+                                       : what == "conv" ? conv(sl.in_c, m, kmax, sl.stride, 1)
+                                                        : conv(m, sl.out_c, 1, 1, 1, relu)));
+      }
+      ConvBn c;
+      c.conv = shared.at(name);
+      c.bn = register_module(own + "_bn", torch::nn::BatchNorm2d(out));
+      c.sliced = true;
+      c.out = out;
+      c.in = in / groups;
+      c.k = k;
+      c.stride = stride;
+      c.groups = groups;
+      return c;
+    };
     for (std::size_t c = 0; c < sl.cands.size(); ++c) {
       const Candidate& cd = sl.cands[c];
       std::vector<ConvBn> parts;
       if (!cd.skip) {
         const int mid = sl.in_c * cd.expansion;
-        const std::string p = key(sl.name) + "_" + cd.label() + "_";
         if (cd.fused) {
-          parts.push_back(add_conv(p + "conv", sl.in_c, mid, cd.kernel, sl.stride, 1, true));
+          parts.push_back(make(cd, "conv", sl.in_c, mid, cd.kernel, 1, true));
         } else {
-          if (cd.expansion > 1) parts.push_back(add_conv(p + "expand", sl.in_c, mid, 1, 1, 1, true));
-          parts.push_back(add_conv(p + "dw", mid, mid, cd.kernel, sl.stride, mid, true));
+          if (cd.expansion > 1) parts.push_back(make(cd, "expand", sl.in_c, mid, 1, 1, true));
+          parts.push_back(make(cd, "dw", mid, mid, cd.kernel, mid, true));
         }
-        parts.push_back(add_conv(p + "project", mid, sl.out_c, 1, 1, 1, false));
+        parts.push_back(make(cd, "project", mid, sl.out_c, 1, 1, false));
       }
       blocks_.back().push_back(parts);
     }

@@ -40,7 +40,12 @@ class SuperNetModuleImpl : public torch::nn::Module {
   struct ConvBn {
     torch::nn::Conv2d conv{nullptr};
     torch::nn::BatchNorm2d bn{nullptr};
-    torch::Tensor operator()(const torch::Tensor& x) { return bn->forward(conv->forward(x)); }
+    // With weight sharing, `conv` is the slot's largest of its kind, shared by the candidates,
+    // and this part uses its leading `out` x `in` channels and its central k x k taps.
+    bool sliced = false;
+    int64_t out = 0, in = 0;
+    int k = 1, stride = 1, groups = 1;
+    torch::Tensor operator()(const torch::Tensor& x);
   };
   ConvBn add_conv(const std::string& name, int in, int out, int k, int stride, int groups,
                   bool relu);
@@ -48,6 +53,7 @@ class SuperNetModuleImpl : public torch::nn::Module {
   torch::nn::Linear fc_{nullptr};
   // Per slot and candidate: MBConv expand (absent when e = 1), depthwise, project; fused
   // conv, project; nothing for skip. ReLU after every part but the last (the projection).
+  // Batch normalization is the candidate's own, with or without weight sharing.
   std::vector<std::vector<std::vector<ConvBn>>> blocks_;
 };
 TORCH_MODULE(SuperNetModule);

@@ -504,6 +504,55 @@ TEST(Modules, SyntheticTaskAndWeightLayout) {
   EXPECT_EQ(w.size(), 2 * convs);
 }
 
+// With weight sharing every candidate of a kind uses a slice of one convolution per part: the
+// leading channels and the central taps of the largest; batch normalization stays its own.
+TEST(Modules, WeightSharingSlicesTheLargest) {
+  torch::manual_seed(1);
+  json j = small_spec();
+  const Supernet plain_net = build_supernet(spec_from_json(j));
+  j["supernet"]["weight_sharing"] = true;
+  const Spec s = spec_from_json(j);
+  EXPECT_TRUE(spec_to_json(s)["supernet"]["weight_sharing"].get<bool>());
+  const Supernet n = build_supernet(s);
+  SuperNetModule shared(n), plain(plain_net);
+  std::map<std::string, torch::Tensor> p;
+  for (const auto& kv : shared->named_parameters()) p[kv.key()] = kv.value();
+  // Slot s0.b0: 4 -> 8 channels; MBConv k 3, 5 x e 1, 3; fused k 3 x e 1, 2.
+  ASSERT_TRUE(p.count("s0_b0_mb_dw.weight"));
+  EXPECT_EQ(p["s0_b0_mb_dw.weight"].sizes(), (std::vector<int64_t>{12, 1, 5, 5}));
+  EXPECT_EQ(p["s0_b0_mb_expand.weight"].sizes(), (std::vector<int64_t>{12, 4, 1, 1}));
+  EXPECT_EQ(p["s0_b0_mb_project.weight"].sizes(), (std::vector<int64_t>{8, 12, 1, 1}));
+  EXPECT_EQ(p["s0_b0_fu_conv.weight"].sizes(), (std::vector<int64_t>{8, 4, 3, 3}));
+  EXPECT_FALSE(p.count("s0_b0_mb3e1_dw.weight"));
+  EXPECT_TRUE(p.count("s0_b0_mb3e1_dw_bn.weight"));
+  int64_t n_shared = 0, n_plain = 0;
+  for (const auto& t : shared->weights()) n_shared += t.numel();
+  for (const auto& t : plain->weights()) n_plain += t.numel();
+  EXPECT_LT(n_shared, n_plain);
+
+  // Every candidate runs; mb3e1 trains only the first 4 channels and central 3x3 taps of the
+  // shared depthwise weight, and no expansion.
+  const auto x = torch::rand({4, 1, 28, 28});
+  PathChoice how;
+  for (std::size_t c = 0; c < n.slots[0].cands.size(); ++c) {
+    how.fixed = {static_cast<int>(c), 0, 0};
+    EXPECT_EQ(shared->forward(x, how).sizes(), (std::vector<int64_t>{4, 10}));
+  }
+  std::size_t mb3e1 = 0;
+  while (n.slots[0].cands[mb3e1].label() != "mb3e1") ++mb3e1;
+  how.fixed = {static_cast<int>(mb3e1), 0, 0};
+  shared->zero_grad();
+  shared->forward(x, how).sum().backward();
+  const torch::Tensor g = p["s0_b0_mb_dw.weight"].grad();
+  const torch::Tensor used = g.slice(0, 0, 4).slice(2, 1, 4).slice(3, 1, 4);
+  EXPECT_GT(used.abs().sum().item<double>(), 0);
+  torch::Tensor rest = g.clone();
+  rest.slice(0, 0, 4).slice(2, 1, 4).slice(3, 1, 4).zero_();
+  EXPECT_EQ(rest.abs().sum().item<double>(), 0);
+  EXPECT_FALSE(p["s0_b0_mb_expand.weight"].grad().defined() &&
+               p["s0_b0_mb_expand.weight"].grad().abs().sum().item<double>() > 0);
+}
+
 TEST(Data, FashionMnistSliceAndMissingFolder) {
   const Images im = load_images("fashion-mnist", "/usr/share/datasets/fashion-mnist", false, 100);
   EXPECT_EQ(im.n, 100);
