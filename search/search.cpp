@@ -581,6 +581,91 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
       for (const Evaluated& e : epoch_designs)
         if (e.worst < chosen.worst) chosen = e;
   }
+  // The finish (docs/search.md section 6): the hardware for a network, exactly (the point
+  // that meets every constraint with the smallest objective); with "greedy" also the network,
+  // one slot at a time, by the supernet's cross-entropy on search_val.
+  json finish = nullptr;
+  if (s.finish != "argmax" && !epoch_designs.empty() && !stopped()) {
+    // `none` reads no constraint: its hardware is the one with the smallest objective.
+    auto admissible = [&](const Evaluated& e) {
+      return s.mode == ConstraintMode::None ? e.cost.mappable : e.feasible;
+    };
+    auto best_point = [&](const Design& net_of) {
+      Evaluated best = evaluate(s, tables, net_of, chosen.epoch);
+      for (long long p = 0; p < hw.points; ++p) {
+        Design d = net_of;
+        d.point = p;
+        const Evaluated e = evaluate(s, tables, d, chosen.epoch);
+        if (admissible(e) && (!admissible(best) || objective_of(e.cost, s.objective) <
+                                                       objective_of(best.cost, s.objective)))
+          best = e;
+      }
+      return best;
+    };
+    auto score = [&](const std::vector<int>& choice) {  // mean cross-entropy of the path
+      torch::NoGradGuard ng;
+      PathChoice fixed;
+      fixed.fixed = choice;
+      double sum = 0;
+      for (int64_t i = 0; i < search_val.n(); i += 256) {
+        const int64_t e = std::min(search_val.n(), i + 256);
+        sum += torch::cross_entropy_loss(model->forward(search_val.x.slice(0, i, e).to(dev), fixed),
+                                         search_val.y.slice(0, i, e).to(dev), {},
+                                         at::Reduction::Sum)
+                   .item<double>();
+      }
+      return sum / static_cast<double>(std::max<int64_t>(1, search_val.n()));
+    };
+    const Evaluated searched_design = chosen;
+    chosen = best_point(chosen.d);
+    json ce = nullptr;
+    int changes = 0;
+    if (s.finish == "greedy" && admissible(chosen)) {
+      double sc = score(chosen.d.choice);
+      ce = {{"searched", sc}};
+      for (;;) {
+        Evaluated next = chosen;
+        double next_sc = sc;
+        for (std::size_t k = 0; k < net.slots.size(); ++k)
+          for (int c = 0; c < static_cast<int>(net.slots[k].cands.size()); ++c) {
+            if (c == chosen.d.choice[k]) continue;
+            Design d = chosen.d;
+            d.choice[k] = c;
+            const Evaluated e = best_point(d);
+            if (!admissible(e)) continue;
+            const double v = score(d.choice);
+            if (v < next_sc) {
+              next_sc = v;
+              next = e;
+            }
+          }
+        if (next_sc >= sc) break;
+        log(fmt::format("greedy finish: {} (search_val cross-entropy {:.4f} -> {:.4f})",
+                        describe_choice(net, next.d.choice), sc, next_sc));
+        chosen = next;
+        sc = next_sc;
+        ++changes;
+      }
+      ce["chosen"] = sc;
+    }
+    auto label = [&](long long p) {
+      std::string t;
+      const std::vector<int> idx = hw.decode(p);
+      for (std::size_t d = 0; d < hw.dims.size(); ++d)
+        t += fmt::format("{}{}={}", d ? " " : "", hw.dims[d].name, hw.dims[d].labels[idx[d]]);
+      return t;
+    };
+    finish = {{"kind", s.finish},
+              {"searched_point", label(searched_design.d.point)},
+              {"point", label(chosen.d.point)},
+              {"network_changes", changes},
+              {"search_val_cross_entropy", ce}};
+    log(fmt::format("{} finish: {} {:.4g} -> {:.4g}, point ({}) -> ({}), {} network change(s)",
+                    s.finish, objective_name(s.objective),
+                    objective_of(searched_design.cost, s.objective),
+                    objective_of(chosen.cost, s.objective), label(searched_design.d.point),
+                    label(chosen.d.point), changes));
+  }
   const bool searched = !epoch_designs.empty();
   status = stopped() ? "stopped" : chosen.feasible && searched ? "feasible" : "infeasible";
   const Network derived = derive_network(net, chosen.d.choice, s.name);
@@ -819,7 +904,8 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
         {"stopped_by", stop_reason.empty() ? json(nullptr) : json(stop_reason)},
         {"architecture_steps", arch_steps},
         {"projected_steps", projected_steps},
-        {"relaxation", s.relaxation}}},
+        {"relaxation", s.relaxation},
+        {"finish", finish}}},
       {"times_s", times},
       {"spec_resolved", spec_to_json(s)}};
   write_file_atomic(o.out_dir + "/search_report.json", r.report.dump(2) + "\n");

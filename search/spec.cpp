@@ -290,7 +290,7 @@ Spec spec_from_json(const json& j) {
     ObjectReader q = r.get_object("search");
     q.allow_only({"epochs", "warmup_share", "batch_size", "relaxation", "temperature",
                   "weight_lr", "arch_lr", "hdx", "soft_weight", "max_extra_epochs",
-                  "time_minutes"});
+                  "time_minutes", "finish"});
     s.search_epochs = q.get_int("epochs", 1, 1000, s.search_epochs);
     s.warmup_share = q.get_number("warmup_share", 0, 0.9, false, s.warmup_share);
     s.search_batch = q.get_int("batch_size", 1, 4096, s.search_batch);
@@ -314,6 +314,7 @@ Spec spec_from_json(const json& j) {
     s.soft_weight = q.get_number("soft_weight", 0, 1e6, false, s.soft_weight);
     s.max_extra_epochs = q.get_int("max_extra_epochs", 0, 1000, s.max_extra_epochs);
     s.search_minutes = q.get_number("time_minutes", 0, 100000, false, s.search_minutes);
+    s.finish = q.get_enum("finish", {"argmax", "hardware", "greedy"}, s.finish);
   }
   if (r.has("train")) {
     ObjectReader t = r.get_object("train");
@@ -421,7 +422,8 @@ json spec_to_json(const Spec& s) {
          {{"margin", s.hdx_margin}, {"growth", s.hdx_growth}, {"max_margin", s.hdx_max_margin}}},
         {"soft_weight", s.soft_weight},
         {"max_extra_epochs", s.max_extra_epochs},
-        {"time_minutes", s.search_minutes}}},
+        {"time_minutes", s.search_minutes},
+        {"finish", s.finish}}},
       {"train",
        {{"epochs", s.train.epochs},
         {"batch_size", s.train.batch_size},

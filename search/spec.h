@@ -119,6 +119,9 @@ struct Spec {
   double soft_weight = 4.0;                    // soft mode: penalty weight
   int max_extra_epochs = 4;  // epochs added while the discrete design misses a constraint
   double search_minutes = 0;  // wall-clock stop of the search phase, reported as such; 0: none
+  // After the search (docs/search.md section 6): "argmax" (the design as searched),
+  // "hardware" (its hardware point chosen exactly) or "greedy" (also its network, by slot).
+  std::string finish = "argmax";
   TrainSpec train;
   int threads = 0;  // 0: all cores
   std::string device = "auto";  // "auto" (CUDA when available, else CPU), "cpu" or "cuda"

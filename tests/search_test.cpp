@@ -146,6 +146,8 @@ TEST(Spec, ErrorsNameThePath) {
                       "/supernet/candidates/fused/kernels/0: must be odd");
   expect_config_error(with([](json& j) { j["supernet"]["candidates"]["fused"].erase("expansions"); }),
                       "/supernet/candidates/fused/expansions: missing required key");
+  expect_config_error(with([](json& j) { j["search"]["finish"] = "best"; }),
+                      "/search/finish: must be one of: argmax, hardware, greedy");
   expect_config_error(with([](json& j) { j["search"]["warmup_epochs"] = 1; }),
                       "/search/warmup_epochs: unknown key");
   expect_config_error(with([](json& j) { j["search"]["hdx"] = {{"margin", 0.5}, {"max_margin", 0.1}}; }),
@@ -730,6 +732,66 @@ TEST(SearchCli, ExtraEpochsEndInside) {
   EXPECT_GT(steps, 3 * 32);
   EXPECT_LT(steps, 4 * 32);
   EXPECT_LE(rep["design"]["area_mm2"].get<double>(), 0.62);
+  fs::remove_all(dir);
+}
+
+// The finish (docs/search.md section 6). "hardware" keeps the searched network and takes the
+// point that meets the constraint with the smallest objective, checked here against the cost
+// model on every point; "greedy" also changes slots while the supernet's search_val
+// cross-entropy falls, and its hardware is the best for its own network.
+TEST(SearchCli, FinishPicksTheHardwareExactly) {
+  const fs::path dir = fs::path(HDX_BINARY_DIR) / "test-tmp" / "search-finish";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  json base = small_spec();
+  base["constraints"][0]["max"] = 0.05;
+  base["train"]["epochs"] = 0;
+  auto search = [&](const std::string& finish) {
+    json j = base;
+    j["search"]["finish"] = finish;
+    const std::string spec = (dir / (finish + ".json")).string(), o = (dir / finish).string();
+    std::ofstream(spec) << j.dump();
+    std::string out;
+    EXPECT_EQ(run_command({kHdx, "search", "--spec", spec, "--out", o}, &out), 0) << out;
+    return json::parse(read_file(o + "/search_report.json"));
+  };
+  const Spec s = spec_from_json(base);
+  const Supernet n = build_supernet(s);
+  const HwSpace hw = build_hw_space(s.hardware);
+  // The smallest EDP over every point that meets the limit, for the network of a report.
+  auto best_edp = [&](const json& rep) {
+    std::vector<int> choice;
+    std::istringstream in(rep["design"]["choice"].get<std::string>());
+    for (std::string tok; in >> tok;) {
+      const Slot& sl = n.slots[choice.size()];
+      const std::string lab = tok.substr(tok.find('=') + 1);
+      int c = 0;
+      while (sl.cands[static_cast<std::size_t>(c)].label() != lab) ++c;
+      choice.push_back(c);
+    }
+    const Network net = derive_network(n, choice, "d");
+    double best = INFINITY;
+    for (long long p = 0; p < hw.points; ++p) try {
+        const NetworkCost c = network_cost(net, hw.accel(p));
+        if (c.latency_us * 1e-3 <= 0.05) best = std::min(best, c.latency_us * 1e-3 * c.energy_uj);
+      } catch (const MappingError&) {
+      }
+    return best;
+  };
+  const json plain = search("argmax"), exact = search("hardware"), greedy = search("greedy");
+  EXPECT_TRUE(plain["search"]["finish"].is_null());
+  EXPECT_EQ(exact["design"]["choice"], plain["design"]["choice"]);
+  for (const json* r : {&exact, &greedy}) {
+    EXPECT_EQ((*r)["status"], "feasible");
+    EXPECT_NEAR((*r)["objective"]["value"].get<double>(), best_edp(*r), 1e-9 * best_edp(*r));
+  }
+  EXPECT_LE(exact["objective"]["value"].get<double>(), plain["objective"]["value"].get<double>());
+  const json& f = greedy["search"]["finish"];
+  EXPECT_EQ(f["kind"], "greedy");
+  const double ce0 = f["search_val_cross_entropy"]["searched"].get<double>(),
+               ce1 = f["search_val_cross_entropy"]["chosen"].get<double>();
+  EXPECT_EQ(f["network_changes"].get<int>() > 0, ce1 < ce0);
+  EXPECT_LE(ce1, ce0);
   fs::remove_all(dir);
 }
 

@@ -10,8 +10,9 @@
 #     picks among them). OBJECTIVE_WEIGHT and NETWORK_WEIGHT, when set, replace the spec's
 #     objective.weight and objective.network_weight in every run (with network_weight 0,
 #     `none` does not depend on the first: its network logits see no hardware term and the
-#     hardware logits' step is normalized per group, so only its direction counts). CASES,
-#     when set, names the cases to run (e.g. "area0.7").
+#     hardware logits' step is normalized per group, so only its direction counts). FINISH,
+#     when set, replaces search.finish in the hdx and soft runs (`none` keeps the spec's, so
+#     the targets do not move). CASES, when set, names the cases to run (e.g. "area0.7").
 # Every run trains and tests its final design (train.infeasible in the spec), so a design that
 # misses its target is a failure and its accuracy can still be shown apart. One line per run in
 # OUTDIR/runs.jsonl, the targets in OUTDIR/cases.json, then the Markdown summary. A run whose
@@ -29,6 +30,7 @@ soft_weights=(${SOFT_WEIGHTS:-0.5 4 32})
 modes=" ${MODES:-hdx soft} "
 objective_weight=${OBJECTIVE_WEIGHT:-}
 network_weight=${NETWORK_WEIGHT:-}
+finish=${FINISH:-}
 only=" ${CASES:-} "
 mkdir -p "$out"
 touch "$out/runs.jsonl"
@@ -37,9 +39,12 @@ touch "$out/runs.jsonl"
 run() {
   local d="$out/$1"
   if [ ! -f "$d/search_report.json" ]; then
-    python3 - "$spec" "$d.json" "$2" "$3" "$4" "$5" "$6" "$objective_weight" "$network_weight" <<'PY'
+    python3 - "$spec" "$d.json" "$2" "$3" "$4" "$5" "$6" "$objective_weight" "$network_weight" \
+        "$finish" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
+if sys.argv[10] and sys.argv[4] != "none":
+    s["search"]["finish"] = sys.argv[10]
 if sys.argv[8]:
     s["objective"]["weight"] = float(sys.argv[8])
 if sys.argv[9]:
@@ -69,6 +74,7 @@ print(json.dumps({
     "limit": c["limit"], "value": c["value"], "mappable": d["mappable"],
     "objective_weight": r["objective"]["weight"],
     "network_weight": r["objective"].get("network_weight"),
+    "finish": r["spec_resolved"]["search"].get("finish", "argmax"),
     "latency_ms": d["latency_ms"], "area_mm2": d["area_mm2"], "energy_uj": d["energy_uj"],
     "accuracy": (r["accuracy"] or {}).get("test_accuracy"),
     "choice": d["choice"],
