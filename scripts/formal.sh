@@ -12,6 +12,10 @@
 # then exits 3. --mutant checks the checker: it moves the read address of a stalled request,
 # which group 1 must catch.
 #
+# Group 3 (the command rules) also proves four proof aids that read internal state of the load
+# and store engines (see the harness's header): its dut_* wires are connected here, after
+# flattening, to the signals listed in `probes`. A renamed signal makes Yosys fail.
+#
 # The products of multipliers wider than 8x8 bits (the requantization's 32x32 multiply, pure
 # data) are cut: each becomes a free value in every cycle. That only adds behaviours, so a
 # rule proven with the cut holds without it. Undefined values (out-of-range selects) become
@@ -53,13 +57,22 @@ for cfg in "${configs[@]}"; do
   defs+=" -DCMP_W=$(($(width cmp_cmd_i) + 1)) -DST_W=$(($(width st_cmd_i) + 1))"
   defs+=" -DBPC=$((($(width rd_rsp_data_i) + 1) / 8))$mutant"
   files=$(grep -v '^+' "$rtl/filelist.f" | tr '\n' ' ')
+  m=$(sed -n 's/.*ST_M_COUNT = \([0-9]*\);.*/\1/p' "$rtl/hdx_st_cmd.vh")
+  [ -n "$m" ] || { echo "$name: no ST_M_COUNT in $rtl/hdx_st_cmd.vh" >&2; exit 2; }
+  probes=""
+  for p in ld_done=u_ld.done_q ld_cur=u_ld.cur_valid_q st_done=u_st.done_q st_cur=u_st.cur_valid_q \
+           st_pix=u_st.pix_q st_slot=u_st.slot_q "st_m=u_st.cmd_q[$((m * 32 + 31)):$((m * 32))]" \
+           st_v0=u_st.s0_valid_q st_v1=u_st.s1_valid_q st_v2=u_st.s2_valid_q \
+           st_l0=u_st.s0_last_q st_l1=u_st.s1_last_q st_l2=u_st.s2_last_q; do
+    probes+="connect -set dut_${p%%=*} u_dut.u_core.${p#*=}; "
+  done
   for g in $groups; do
     t0=$(date +%s%N)
     # The word-level model (write_smt2) replays a counterexample; the AIGER model, the same
     # design after mapping the memories to registers and every cell to AND and NOT gates, is
     # what ABC proves.
     (cd "$rtl" && yosys -q -l "../../yosys$g.log" -p "read_verilog -formal -sv -I. $defs -DHDX_GROUP=$g $files $harness;
-        prep -flatten -top hdx_formal; cutpoint t:\$mul r:B_WIDTH>=9 %i;
+        prep -flatten -top hdx_formal; $probes cutpoint t:\$mul r:B_WIDTH>=9 %i;
         async2sync; dffunmap; write_smt2 ../../model$g.smt2;
         setattr -unset keep; delete -output; memory_map; opt -full; techmap; opt -fast;
         setundef -anyseq; opt -fast; dffunmap; abc -g AND -fast; opt_clean;

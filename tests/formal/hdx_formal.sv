@@ -26,6 +26,19 @@
 //   counter_monotonic      no event counter decreases, except at start, which clears them
 //                          (group 4).
 //
+// Proof aids of group 3. The command rules hold at the cycle done rises, when each engine's
+// completed-command count (internal) reaches its n; a bounded model checker that sees only
+// the rules must rule out every schedule of commands and stalls that gets there, which grows
+// about 2.5 times per cycle. Group 3 therefore also asserts, in every cycle, four facts that
+// tie those internal counts to the harness's counts on the ports (below, "proof aids"). They
+// are proven like the rules, so they assume nothing; bmc3 proves each cycle's assertions in
+// turn and keeps them as facts for the next cycle, which makes each cycle far cheaper. They
+// read internal state of the load and store engines (templates/common/hdx_ld.sv, hdx_st.sv)
+// through the dut_* wires below, which scripts/formal.sh connects to the flattened design;
+// renaming those signals stops the script (Yosys error) until the list there is updated, and
+// a wrong aid fails as an assertion of its own, never as a proof of the rules. The rules
+// themselves still read only the ports.
+//
 // The top is `HDX_TOP; its command widths `LD_W, `CMP_W, `ST_W and bytes per cycle `BPC come
 // from the generated tree (scripts/formal.sh reads them from the top's ports).
 module hdx_formal (
@@ -145,6 +158,24 @@ module hdx_formal (
   logic [34:0] tags [0:DEPTH-1];  // tags of the reads in flight, oldest first
   assign rsp_tag = tags[0];
 
+  // Internal state for group 3's proof aids, connected by scripts/formal.sh: the load engine's
+  // completed commands and whether it holds a command; the store engine's completed commands,
+  // whether it holds a command, its pixel, slot and pixel count (M_COUNT), and the valid and
+  // last-pixel flags of its three output stages.
+  (* keep *) logic [31:0] dut_ld_done, dut_st_done, dut_st_pix, dut_st_slot, dut_st_m;
+  (* keep *) logic dut_ld_cur, dut_st_cur, dut_st_v0, dut_st_v1, dut_st_v2;
+  (* keep *) logic dut_st_l0, dut_st_l1, dut_st_l2;
+  localparam LAST = 34;  // the read tag's top bit: the load command's last beat (hdx_ld.sv)
+  logic [2:0] ld_ends, st_ends;  // last beats in flight; last pixels in the store pipeline
+  logic st_open;  // the store engine holds a command whose last pixel it has not issued
+  always @* begin
+    ld_ends = 3'd0;
+    for (int j = 0; j < DEPTH; j++) if (j < rd_out && tags[j][LAST]) ld_ends = ld_ends + 3'd1;
+  end
+  assign st_ends = {2'd0, dut_st_v0 && dut_st_l0} + {2'd0, dut_st_v1 && dut_st_l1} +
+                   {2'd0, dut_st_v2 && dut_st_l2};
+  assign st_open = dut_st_cur && !(dut_st_pix == dut_st_m - 32'd1 && dut_st_slot != 32'd0);
+
   wire ld_fire = ld_cmd_valid_i && ld_ready;
   wire cmp_fire = cmp_cmd_valid_i && cmp_ready;
   wire st_fire = st_cmd_valid_i && st_ready;
@@ -230,6 +261,16 @@ module hdx_formal (
         if (wr_valid) assert (wr_len != 8'd0 && wr_len <= BPC);
       end
       if (`HDX_GROUP == 3) begin
+        // Proof aids (see the header). Load engine: commands completed, the one it holds and
+        // the last beats in flight add up to at most the commands taken, and the newest read
+        // in flight is a command's last beat or its command is still held.
+        assert (dut_ld_done + {31'd0, dut_ld_cur} + {29'd0, ld_ends} <= ld_taken);
+        if (rd_out != 3'd0) assert (dut_ld_cur || tags[rd_out - 3'd1][LAST]);
+        // Store engine: commands completed, last pixels in the pipeline and the command held
+        // before its last pixel is issued add up to at most the commands taken, and while it
+        // holds a command or a pixel, one of the last two is pending.
+        assert (dut_st_done + {29'd0, st_ends} + {31'd0, st_open} <= st_taken);
+        if (dut_st_cur || dut_st_v0 || dut_st_v1 || dut_st_v2) assert (st_open || st_ends != 3'd0);
         // no_cmd_lost, no_cmd_replayed
         if (done && !done_prev)
           assert (ld_taken == n_ld_i && cmp_taken == n_cmp_i && st_taken == n_st_i &&
