@@ -590,15 +590,20 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
     auto admissible = [&](const Evaluated& e) {
       return s.mode == ConstraintMode::None ? e.cost.mappable : e.feasible;
     };
+    // The point for a network: the admissible one with the smallest objective, else the one
+    // with the smallest worst violation; on ties the one given.
     auto best_point = [&](const Design& net_of) {
+      auto better = [&](const Evaluated& a, const Evaluated& b) {
+        if (admissible(a) != admissible(b)) return admissible(a);
+        return admissible(a) ? objective_of(a.cost, s.objective) < objective_of(b.cost, s.objective)
+                             : a.worst < b.worst;
+      };
       Evaluated best = evaluate(s, tables, net_of, chosen.epoch);
       for (long long p = 0; p < hw.points; ++p) {
         Design d = net_of;
         d.point = p;
         const Evaluated e = evaluate(s, tables, d, chosen.epoch);
-        if (admissible(e) && (!admissible(best) || objective_of(e.cost, s.objective) <
-                                                       objective_of(best.cost, s.objective)))
-          best = e;
+        if (better(e, best)) best = e;
       }
       return best;
     };
@@ -620,25 +625,44 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
     chosen = best_point(chosen.d);
     json ce = nullptr;
     int changes = 0;
+    // Every design one slot away, each with the best point for its network.
+    auto neighbours = [&] {
+      std::vector<Evaluated> out;
+      for (std::size_t k = 0; k < net.slots.size(); ++k)
+        for (int c = 0; c < static_cast<int>(net.slots[k].cands.size()); ++c) {
+          if (c == chosen.d.choice[k]) continue;
+          Design d = chosen.d;
+          d.choice[k] = c;
+          out.push_back(best_point(d));
+        }
+      return out;
+    };
+    // A design that misses a constraint first moves, one slot at a time, to the neighbour
+    // with the smallest worst violation while that shrinks it.
+    while (s.finish == "greedy" && !admissible(chosen)) {
+      Evaluated next = chosen;
+      for (const Evaluated& e : neighbours())
+        if (e.worst < next.worst) next = e;
+      if (!(next.worst < chosen.worst)) break;
+      log(fmt::format("greedy finish: {} (worst violation {:.4g} -> {:.4g})",
+                      describe_choice(net, next.d.choice), chosen.worst, next.worst));
+      chosen = next;
+      ++changes;
+    }
     if (s.finish == "greedy" && admissible(chosen)) {
       double sc = score(chosen.d.choice);
       ce = {{"searched", sc}};
       for (;;) {
         Evaluated next = chosen;
         double next_sc = sc;
-        for (std::size_t k = 0; k < net.slots.size(); ++k)
-          for (int c = 0; c < static_cast<int>(net.slots[k].cands.size()); ++c) {
-            if (c == chosen.d.choice[k]) continue;
-            Design d = chosen.d;
-            d.choice[k] = c;
-            const Evaluated e = best_point(d);
-            if (!admissible(e)) continue;
-            const double v = score(d.choice);
-            if (v < next_sc) {
-              next_sc = v;
-              next = e;
-            }
+        for (const Evaluated& e : neighbours()) {
+          if (!admissible(e)) continue;
+          const double v = score(e.d.choice);
+          if (v < next_sc) {
+            next_sc = v;
+            next = e;
           }
+        }
         if (next_sc >= sc) break;
         log(fmt::format("greedy finish: {} (search_val cross-entropy {:.4f} -> {:.4f})",
                         describe_choice(net, next.d.choice), sc, next_sc));

@@ -738,7 +738,8 @@ TEST(SearchCli, ExtraEpochsEndInside) {
 // The finish (docs/search.md section 6). "hardware" keeps the searched network and takes the
 // point that meets the constraint with the smallest objective, checked here against the cost
 // model on every point; "greedy" also changes slots while the supernet's search_val
-// cross-entropy falls, and its hardware is the best for its own network.
+// cross-entropy falls, and its hardware is the best for its own network; a design that misses
+// its limit is first walked slot by slot to one that meets it.
 TEST(SearchCli, FinishPicksTheHardwareExactly) {
   const fs::path dir = fs::path(HDX_BINARY_DIR) / "test-tmp" / "search-finish";
   fs::remove_all(dir);
@@ -746,13 +747,13 @@ TEST(SearchCli, FinishPicksTheHardwareExactly) {
   json base = small_spec();
   base["constraints"][0]["max"] = 0.05;
   base["train"]["epochs"] = 0;
-  auto search = [&](const std::string& finish) {
+  auto search = [&](const std::string& name, const std::string& finish, int want = 0) {
     json j = base;
     j["search"]["finish"] = finish;
-    const std::string spec = (dir / (finish + ".json")).string(), o = (dir / finish).string();
+    const std::string spec = (dir / (name + ".json")).string(), o = (dir / name).string();
     std::ofstream(spec) << j.dump();
     std::string out;
-    EXPECT_EQ(run_command({kHdx, "search", "--spec", spec, "--out", o}, &out), 0) << out;
+    EXPECT_EQ(run_command({kHdx, "search", "--spec", spec, "--out", o}, &out), want) << out;
     return json::parse(read_file(o + "/search_report.json"));
   };
   const Spec s = spec_from_json(base);
@@ -778,7 +779,8 @@ TEST(SearchCli, FinishPicksTheHardwareExactly) {
       }
     return best;
   };
-  const json plain = search("argmax"), exact = search("hardware"), greedy = search("greedy");
+  const json plain = search("a", "argmax"), exact = search("h", "hardware"),
+             greedy = search("g", "greedy");
   EXPECT_TRUE(plain["search"]["finish"].is_null());
   EXPECT_EQ(exact["design"]["choice"], plain["design"]["choice"]);
   for (const json* r : {&exact, &greedy}) {
@@ -792,6 +794,29 @@ TEST(SearchCli, FinishPicksTheHardwareExactly) {
                ce1 = f["search_val_cross_entropy"]["chosen"].get<double>();
   EXPECT_EQ(f["network_changes"].get<int>() > 0, ce1 < ce0);
   EXPECT_LE(ce1, ce0);
+
+  // A limit just above the fastest design of the space, no extra epochs: the searched design
+  // misses it, and the greedy finish walks slot by slot to a design that meets it.
+  const CostTables tab = fill_tables(n, hw, default_tech(), {}, 2);
+  double fastest = INFINITY;
+  std::vector<int> choice(n.slots.size(), 0);
+  for (;;) {
+    for (long long p = 0; p < hw.points; ++p) {
+      const DesignCost c = design_cost(tab, choice, p);
+      if (c.mappable) fastest = std::min(fastest, c.latency_ms);
+    }
+    std::size_t k = 0;
+    while (k < choice.size() && ++choice[k] == static_cast<int>(n.slots[k].cands.size()))
+      choice[k++] = 0;
+    if (k == choice.size()) break;
+  }
+  base["constraints"][0]["max"] = 1.02 * fastest;
+  base["search"]["max_extra_epochs"] = 0;
+  EXPECT_EQ(search("a2", "argmax", 1)["status"], "infeasible");
+  const json repaired = search("g2", "greedy");
+  EXPECT_EQ(repaired["status"], "feasible");
+  EXPECT_LE(repaired["design"]["latency_ms"].get<double>(), 1.02 * fastest);
+  EXPECT_GT(repaired["search"]["finish"]["network_changes"].get<int>(), 0);
   fs::remove_all(dir);
 }
 

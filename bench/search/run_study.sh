@@ -11,8 +11,8 @@
 #     objective.weight and objective.network_weight in every run (with network_weight 0,
 #     `none` does not depend on the first: its network logits see no hardware term and the
 #     hardware logits' step is normalized per group, so only its direction counts). FINISH,
-#     when set, replaces search.finish in the hdx and soft runs (`none` keeps the spec's, so
-#     the targets do not move). CASES, when set, names the cases to run (e.g. "area0.7").
+#     when set, replaces search.finish in every run, `none` included (so the targets are set
+#     from `none`'s finished designs). CASES, when set, names the cases to run (e.g. "area0.7").
 # Every run trains and tests its final design (train.infeasible in the spec), so a design that
 # misses its target is a failure and its accuracy can still be shown apart. One line per run in
 # OUTDIR/runs.jsonl, the targets in OUTDIR/cases.json, then the Markdown summary. A run whose
@@ -43,7 +43,7 @@ run() {
         "$finish" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
-if sys.argv[10] and sys.argv[4] != "none":
+if sys.argv[10]:
     s["search"]["finish"] = sys.argv[10]
 if sys.argv[8]:
     s["objective"]["weight"] = float(sys.argv[8])
