@@ -2,7 +2,7 @@
 # Constraint-satisfaction study (bench/RESULTS.md section 5).
 #  1. `none` runs once per seed: its search reads no constraint (the network logits see no
 #     hardware term, the hardware logits only the objective, no extra epochs, no fallback),
-#     so its final argmax is judged against every target below.
+#     so its final design is judged against every target below.
 #  2. The targets are set relative to the median latency and area of the designs `none`
 #     found: latency_ms max = f * median for every f in LAT_FACTORS (f < 1 binds: `none`'s
 #     own design misses it), and one area-bound case, area_mm2 max = AREA_FACTOR * median.
@@ -11,8 +11,8 @@
 #     objective.weight and objective.network_weight in every run (with network_weight 0,
 #     `none` does not depend on the first: its network logits see no hardware term and the
 #     hardware logits' step is normalized per group, so only its direction counts). FINISH,
-#     when set, replaces search.finish in every run, `none` included (so the targets are set
-#     from `none`'s finished designs). CASES, when set, names the cases to run (e.g. "area0.7").
+#     when set, replaces search.finish in the hdx and soft runs, NONE_FINISH in the `none` runs
+#     (which set the targets). CASES, when set, names the cases to run (e.g. "area0.7").
 # Every run trains and tests its final design (train.infeasible in the spec), so a design that
 # misses its target is a failure and its accuracy can still be shown apart. One line per run in
 # OUTDIR/runs.jsonl, the targets in OUTDIR/cases.json, then the Markdown summary. A run whose
@@ -31,6 +31,7 @@ modes=" ${MODES:-hdx soft} "
 objective_weight=${OBJECTIVE_WEIGHT:-}
 network_weight=${NETWORK_WEIGHT:-}
 finish=${FINISH:-}
+none_finish=${NONE_FINISH:-}
 only=" ${CASES:-} "
 mkdir -p "$out"
 touch "$out/runs.jsonl"
@@ -39,8 +40,10 @@ touch "$out/runs.jsonl"
 run() {
   local d="$out/$1"
   if [ ! -f "$d/search_report.json" ]; then
+    local fin=$finish
+    [ "$3" = none ] && fin=$none_finish
     python3 - "$spec" "$d.json" "$2" "$3" "$4" "$5" "$6" "$objective_weight" "$network_weight" \
-        "$finish" <<'PY'
+        "$fin" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))
 if sys.argv[10]:
