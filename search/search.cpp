@@ -639,7 +639,7 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
     };
     // A design that misses a constraint first moves, one slot at a time, to the neighbour
     // with the smallest worst violation while that shrinks it.
-    while (s.finish == "greedy" && !admissible(chosen)) {
+    while (s.finish == "greedy" && !admissible(chosen) && !stopped()) {
       Evaluated next = chosen;
       for (const Evaluated& e : neighbours())
         if (e.worst < next.worst) next = e;
@@ -652,7 +652,7 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
     if (s.finish == "greedy" && admissible(chosen)) {
       double sc = score(chosen.d.choice);
       ce = {{"searched", sc}};
-      for (;;) {
+      while (!stopped()) {
         Evaluated next = chosen;
         double next_sc = sc;
         for (const Evaluated& e : neighbours()) {
