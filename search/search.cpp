@@ -138,24 +138,29 @@ torch::Tensor flat_grad(const torch::Tensor& y, const std::vector<torch::Tensor>
   return torch::cat(parts);
 }
 
-// Share of `d` classified right. With batch_stats, batch normalization normalizes by the
-// statistics of each batch (for the supernet, whose running statistics mix every path).
-double accuracy(torch::nn::Module& m, const std::function<torch::Tensor(torch::Tensor)>& fwd,
-                const Data& d, int64_t batch, const torch::Device& dev, bool batch_stats = false) {
+// Share of `d` classified right and mean cross-entropy. With batch_stats, batch normalization
+// normalizes by the statistics of each batch (for the supernet, whose running statistics mix
+// every path).
+struct SplitScore {
+  double accuracy = 0, cross_entropy = 0;
+};
+SplitScore score_split(torch::nn::Module& m, const std::function<torch::Tensor(torch::Tensor)>& fwd,
+                       const Data& d, int64_t batch, const torch::Device& dev,
+                       bool batch_stats = false) {
   torch::NoGradGuard ng;
   if (!batch_stats) m.eval();
   int64_t right = 0;
+  double ce = 0;
   for (int64_t i = 0; i < d.n(); i += batch) {
     const int64_t e = std::min(d.n(), i + batch);
-    right += fwd(d.x.slice(0, i, e).to(dev))
-                 .argmax(1)
-                 .to(torch::kCPU)
-                 .eq(d.y.slice(0, i, e))
-                 .sum()
-                 .item<int64_t>();
+    const torch::Tensor logits = fwd(d.x.slice(0, i, e).to(dev)),
+                        y = d.y.slice(0, i, e).to(dev);
+    right += logits.argmax(1).eq(y).sum().item<int64_t>();
+    ce += torch::cross_entropy_loss(logits, y, {}, at::Reduction::Sum).item<double>();
   }
   m.train();
-  return d.n() ? static_cast<double>(right) / static_cast<double>(d.n()) : 0.0;
+  const double n = static_cast<double>(std::max<int64_t>(1, d.n()));
+  return {static_cast<double>(right) / n, ce / n};
 }
 
 // Random crop after zero padding by tr.crop_pad pixels, then random horizontal flip, per
@@ -541,8 +546,9 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
     const Evaluated ev = evaluate(s, tables, argmax_design(), epoch);
     PathChoice fixed;
     fixed.fixed = ev.d.choice;
-    h.acc = accuracy(*model, [&](torch::Tensor x) { return model->forward(x, fixed); }, search_val,
-                     256, dev, /*batch_stats=*/true);
+    h.acc = score_split(*model, [&](torch::Tensor x) { return model->forward(x, fixed); },
+                        search_val, 256, dev, /*batch_stats=*/true)
+                .accuracy;
     {
       torch::NoGradGuard ng;
       const HwMetrics m = estimate(dists(tau, true));
@@ -608,18 +614,11 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
       return best;
     };
     auto score = [&](const std::vector<int>& choice) {  // mean cross-entropy of the path
-      torch::NoGradGuard ng;
       PathChoice fixed;
       fixed.fixed = choice;
-      double sum = 0;
-      for (int64_t i = 0; i < search_val.n(); i += 256) {
-        const int64_t e = std::min(search_val.n(), i + 256);
-        sum += torch::cross_entropy_loss(model->forward(search_val.x.slice(0, i, e).to(dev), fixed),
-                                         search_val.y.slice(0, i, e).to(dev), {},
-                                         at::Reduction::Sum)
-                   .item<double>();
-      }
-      return sum / static_cast<double>(std::max<int64_t>(1, search_val.n()));
+      return score_split(*model, [&](torch::Tensor x) { return model->forward(x, fixed); },
+                         search_val, 256, dev, /*batch_stats=*/true)
+          .cross_entropy;
     };
     const Evaluated searched_design = chosen;
     chosen = best_point(chosen.d);
@@ -806,7 +805,7 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
     times["train_s"] = since(t0);
     t0 = Clock::now();
     const double acc_test =
-        accuracy(*fin, [&](torch::Tensor x) { return fin->forward(x); }, test, 512, dev);
+        score_split(*fin, [&](torch::Tensor x) { return fin->forward(x); }, test, 512, dev).accuracy;
     times["test_s"] = since(t0);
     train_json = {{"epochs", tr.epochs},       {"train_images", final_train.n()},
                   {"test_images", test.n()},   {"split", "test"},
