@@ -39,6 +39,8 @@ module hdx_wbuf #(
   logic [COLS*8-1:0]  wdata;
   logic [COLS-1:0]    wbe;
   assign {wword, woff} = waddr_i;
+  // Bytes [offset, offset + length) of the word are enabled: a mask shifted into place.
+  assign wbe = ~({COLS{1'b1}} << wlen_i) << woff;
   if (PB > BPC) begin : g_wpad
     assign wpad = {{((PB-BPC)*8){1'b0}}, wdata_i};
   end else begin : g_wfit
@@ -49,11 +51,10 @@ module hdx_wbuf #(
     localparam [7:0] K = KI[7:0];
     localparam integer PbI = PB;
     localparam [7:0] Pb = PbI[7:0];
-    logic [8:0] d;      // the beat's byte that lands on byte k (d[8]: none, k < offset)
+    logic [7:0] d;      // the beat's byte that lands on byte k, where wbe[k] is set
     logic [7:0] ds;
-    assign d  = {1'b0, K} - {{(9-OB){1'b0}}, woff};
-    assign ds = d[7:0] < Pb ? d[7:0] : 8'd0;
-    assign wbe[k] = !d[8] && d[7:0] < wlen_i;
+    assign d  = K - 8'(woff);
+    assign ds = d < Pb ? d : 8'd0;
     assign wdata[k*8 +: 8] = wpad[ds*8 +: 8];
   end
 

@@ -67,11 +67,30 @@ module hdx_rs_array #(
   // whole bus.
   localparam integer FIW = $clog2(COLS);  // COLS and ROWS are 2 or more
   localparam integer PIW = $clog2(ROWS);
-  logic [ROWS*COLS-1:0] fw_cnt, iw_cnt;
+
+  // The number of set bits of a row's event flags.
+  function automatic logic [15:0] ones(input logic [COLS-1:0] b);
+    ones = '0;
+    for (int i = 0; i < COLS; i++) ones = ones + {15'd0, b[i]};
+  endfunction
 
   for (genvar r = 0; r < ROWS; r++) begin : g_row
+    // Events: the PEs of this row that write a filter entry with a valid weight, or an ifmap
+    // entry, this cycle, and the counts over rows 0..r (counted row by row, so that no
+    // expression spans the whole array).
+    logic [COLS-1:0] fw_b, iw_b;
+    logic [15:0]     fw_up, iw_up, fw_n, iw_n;
+    if (r == 0) begin : g_first
+      assign fw_up = '0;
+      assign iw_up = '0;
+    end else begin : g_next
+      assign fw_up = g_row[r-1].fw_n;
+      assign iw_up = g_row[r-1].iw_n;
+    end
+    assign fw_n = fw_up + ones(fw_b);
+    assign iw_n = iw_up + ones(iw_b);
+
     for (genvar c = 0; c < COLS; c++) begin : g_col
-      localparam integer Idx = r * COLS + c;
       logic act, listen, f_ok;
       logic [15:0] fsel;
       logic [FIW-1:0] fidx;
@@ -95,8 +114,8 @@ module hdx_rs_array #(
       assign pidx   = port[PIW-1:0];  // port < ROWS: col_br_i and row_i_i are below ROWS
       assign unused_port_hi = ^port[7:PIW];
       assign ibyte  = dl_data_i[{pidx, 3'b000} +: 8];
-      assign fw_cnt[Idx] = fl_en_i && act && f_ok;
-      assign iw_cnt[Idx] = listen;
+      assign fw_b[c] = fl_en_i && act && f_ok;
+      assign iw_b[c] = listen;
 
       hdx_rs_pe #(
         .SI(SI), .SF(SF), .SP(SP), .SIW(SIW), .SFW(SFW), .SPW(SPW)
@@ -134,14 +153,6 @@ module hdx_rs_array #(
     end
   end
 
-  // Events: filter entries written with a valid weight, and ifmap entries written.
-  integer k;
-  always_comb begin
-    ev_fw_o = '0;
-    ev_iw_o = '0;
-    for (k = 0; k < ROWS * COLS; k = k + 1) begin
-      ev_iw_o = ev_iw_o + {15'd0, iw_cnt[k]};
-      ev_fw_o = ev_fw_o + {15'd0, fw_cnt[k]};
-    end
-  end
+  assign ev_fw_o = g_row[ROWS-1].fw_n;
+  assign ev_iw_o = g_row[ROWS-1].iw_n;
 endmodule
