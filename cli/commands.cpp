@@ -880,7 +880,7 @@ int cmd_sim(const Args& args, const std::string& command_line) {
   write_manifest(out, command_line, config, files);
   if (real)
     fmt::print("{} test images on the RTL: predicted class equals the int8 reference on {}/{} "
-               "({:.0f}%); accuracy {:.1f}% (reference {:.1f}%); {:.1f} s per image\n", passes,
+               "({:.0f}%); accuracy {:.1f}% (reference {:.1f}%); {:.2g} s per image\n", passes,
                agree, passes, 100.0 * agree / passes, 100.0 * rtl_correct / passes,
                100.0 * ref_correct / passes, secs / passes);
   if (!all_ok) {

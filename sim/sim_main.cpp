@@ -136,6 +136,7 @@ hdx::SimResult run_job(hdx::SimJob& job) {
   std::deque<uint64_t> acks;  // due cycles of write responses
   Rng rng{job.seed | 1};
   uint32_t i_ld = 0, i_cmp = 0, i_st = 0;
+  uint32_t put_ld = ~0u, put_cmp = ~0u, put_st = ~0u;  // the commands on the ports
   const uint64_t size = job.dram.size();
   uint64_t cycle = 0;
   bool started = false;
@@ -149,13 +150,16 @@ hdx::SimResult run_job(hdx::SimJob& job) {
     top->start_i = !started;
     top->rd_req_ready_i = !hold[0];
     top->wr_ready_i = !hold[1];
+    // A command's words are written to its port once, when it becomes the offered one.
     top->ld_cmd_valid_i = i_ld < n_ld;
-    if (i_ld < n_ld) put(top->ld_cmd_i, &job.ld[size_t(i_ld) * job.ld_words], int(job.ld_words));
+    if (i_ld < n_ld && i_ld != put_ld)
+      put(top->ld_cmd_i, &job.ld[size_t(put_ld = i_ld) * job.ld_words], int(job.ld_words));
     top->cmp_cmd_valid_i = i_cmp < n_cmp;
-    if (i_cmp < n_cmp)
-      put(top->cmp_cmd_i, &job.cmp[size_t(i_cmp) * job.cmp_words], int(job.cmp_words));
+    if (i_cmp < n_cmp && i_cmp != put_cmp)
+      put(top->cmp_cmd_i, &job.cmp[size_t(put_cmp = i_cmp) * job.cmp_words], int(job.cmp_words));
     top->st_cmd_valid_i = i_st < n_st;
-    if (i_st < n_st) put(top->st_cmd_i, &job.st[size_t(i_st) * job.st_words], int(job.st_words));
+    if (i_st < n_st && i_st != put_st)
+      put(top->st_cmd_i, &job.st[size_t(put_st = i_st) * job.st_words], int(job.st_words));
     // A response once offered stays offered until taken, so only a fresh one is held back.
     const bool rsp_now = !rsp.empty() && rsp.front().due <= cycle && (rsp_offered || !hold[2]);
     top->rd_rsp_valid_i = rsp_now;

@@ -124,7 +124,7 @@ module hdx_st #(
   // Slot w holds buffer bytes [w * SB, w * SB + SB); a write (one beat of a param load) lies
   // inside one slot, and byte k of the slot takes byte k - offset of the beat if it has it:
   // the bytes [offset, offset + length) are enabled (a mask shifted into place, which a shift
-  // past SB clears; one wide shift rather than SB comparators).
+  // past SB clears; one wide shift rather than SB comparators, and one for the data).
   localparam integer SbI = SB;
   localparam [23:0]  Sb  = SbI[23:0];
   logic              pw_slot;
@@ -137,15 +137,12 @@ module hdx_st #(
   assign pw_off     = pw_slot ? pw_addr_i - Sb : pw_addr_i;
   assign pw_lenmask = ~({SB{1'b1}} << pw_len_i);
   assign pw_be      = pw_valid_i ? pw_lenmask << pw_off : '0;
-  for (genvar k = 0; k < SB; k++) begin : g_pw
-    localparam integer KI = k;
-    localparam [23:0] K = KI[23:0];
-    logic [23:0] d;  // the beat's byte that lands on byte k, where pw_be[k] is set
-    logic [7:0]  ds;
-    assign d  = K - pw_off;
-    assign ds = d < {16'd0, Bpc[7:0]} ? d[7:0] : 8'd0;
-    assign pw_word[k*8 +: 8] = pw_data_i[ds*8 +: 8];
-  end
+  // The beat shifted to its offset: byte k of the slot is byte k - offset of the beat.
+  // verilator lint_off UNUSEDSIGNAL
+  logic [SB*8+BPC*8-1:0] pw_win;  // bytes shifted past the slot's end are never enabled
+  // verilator lint_on UNUSEDSIGNAL
+  assign pw_win  = {{(SB*8){1'b0}}, pw_data_i} << {pw_off, 3'b000};
+  assign pw_word = pw_win[SB*8-1:0];
   hdx_sram_2p #(.DEPTH(2), .AW(1), .WIDTH(SB*8), .NBE(SB)) u_param (
     .clk_i   (clk_i),
     .we_i    (pw_valid_i),

@@ -18,7 +18,9 @@ module hdx_ws_pe (
   logic [7:0]  w0_q, w1_q, a_q;
   logic        bank_q;
   logic [31:0] psum_q;
-  logic signed [15:0] prod;
+  // The int8 x int8 product, sign-extended to the partial sum's width (synthesis keeps an
+  // 8 x 8 multiplier: the operands' upper bits are copies of their sign bits).
+  logic signed [31:0] prod;
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -30,7 +32,7 @@ module hdx_ws_pe (
     end
   end
 
-  assign prod = $signed(a_i) * $signed(bank_i ? w1_q : w0_q);
+  assign prod = 32'($signed(a_i)) * 32'($signed(bank_i ? w1_q : w0_q));
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -40,7 +42,7 @@ module hdx_ws_pe (
     end else begin
       a_q    <= a_i;
       bank_q <= bank_i;
-      psum_q <= psum_i + {{16{prod[15]}}, prod};
+      psum_q <= psum_i + prod;
     end
   end
 
