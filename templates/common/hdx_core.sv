@@ -381,19 +381,30 @@ module hdx_core #(
     end else begin
       assert (!$isunknown(ctl))
         else $error("hdx_core.control_known: a valid, ready, busy, done or err output is X");
-      // Valid and payload hold until ready, on the host's streams and on the DRAM's.
-      assert (!ld_wait_q || (ld_cmd_valid_i && ld_cmd_i == ld_cmd_q))
-        else $error("hdx_core.ld_cmd_hold: LD command withdrawn or changed before ready");
-      assert (!cmp_wait_q || (cmp_cmd_valid_i && cmp_cmd_i == cmp_cmd_q))
-        else $error("hdx_core.cmp_cmd_hold: CMP command withdrawn or changed before ready");
-      assert (!st_wait_q || (st_cmd_valid_i && st_cmd_i == st_cmd_q))
-        else $error("hdx_core.st_cmd_hold: ST command withdrawn or changed before ready");
-      assert (!rd_wait_q || (rd_req_valid_o && rd_req_addr_o == rd_addr_q &&
-                             rd_req_len_o == rd_len_q && rd_req_tag_o == rd_tag_q))
-        else $error("hdx_core.rd_req_hold: read request withdrawn or changed before ready");
-      assert (!wr_wait_q || (wr_valid_o && wr_addr_o == wr_addr_q && wr_len_o == wr_len_q &&
-                             wr_data_o == wr_data_q))
-        else $error("hdx_core.wr_hold: write beat withdrawn or changed before ready");
+      // Valid and payload hold until ready, on the host's streams and on the DRAM's (checked
+      // in the cycle after a stall only, so that the wide compares run only then).
+      if (ld_wait_q) begin
+        assert (ld_cmd_valid_i && ld_cmd_i == ld_cmd_q)
+          else $error("hdx_core.ld_cmd_hold: LD command withdrawn or changed before ready");
+      end
+      if (cmp_wait_q) begin
+        assert (cmp_cmd_valid_i && cmp_cmd_i == cmp_cmd_q)
+          else $error("hdx_core.cmp_cmd_hold: CMP command withdrawn or changed before ready");
+      end
+      if (st_wait_q) begin
+        assert (st_cmd_valid_i && st_cmd_i == st_cmd_q)
+          else $error("hdx_core.st_cmd_hold: ST command withdrawn or changed before ready");
+      end
+      if (rd_wait_q) begin
+        assert (rd_req_valid_o && rd_req_addr_o == rd_addr_q && rd_req_len_o == rd_len_q &&
+                rd_req_tag_o == rd_tag_q)
+          else $error("hdx_core.rd_req_hold: read request withdrawn or changed before ready");
+      end
+      if (wr_wait_q) begin
+        assert (wr_valid_o && wr_addr_o == wr_addr_q && wr_len_o == wr_len_q &&
+                wr_data_o == wr_data_q)
+          else $error("hdx_core.wr_hold: write beat withdrawn or changed before ready");
+      end
       assert (!wr_rsp_valid_i || wr_out_q != 32'd0 || wr_acc)
         else $error("hdx_core.wr_rsp_expected: write response with no write outstanding");
       assert (!rd_req_valid_o || rd_req_len_o != 8'd0)

@@ -41,9 +41,11 @@ module hdx_sram_2p #(
 
 `ifndef SYNTHESIS
   always @(posedge clk_i) begin
-    assert (!(we_i && re_i && waddr_i == raddr_i && wbe_i != '0))
-      else $error("hdx_sram_2p.read_during_write: %m: address %0d read and written in one cycle",
-                  raddr_i);
+    if (we_i && re_i) begin
+      assert (!(waddr_i == raddr_i && wbe_i != '0))
+        else $error("hdx_sram_2p.read_during_write: %m: address %0d read and written in one cycle",
+                    raddr_i);
+    end
   end
 `endif
 endmodule
