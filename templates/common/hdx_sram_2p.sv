@@ -21,22 +21,18 @@ module hdx_sram_2p #(
   input  logic [AW-1:0]    raddr_i,
   output logic [WIDTH-1:0] rdata_o
 );
-  // One array of whole words; a write replaces the lanes whose enable is set. (The merge is
-  // evaluated only on a write, which keeps a Verilated model fast; a macro masks the lanes.)
+  // One array per write-enable lane: each lane is written on its own enable. (One array of
+  // whole words merged on a write simulates faster, but needs a second, asynchronous read
+  // port; this keeps the model the shape of a macro: one synchronous read port.)
   localparam LW = WIDTH / NBE;
-  logic [WIDTH-1:0] mem_q [0:DEPTH-1];
-  function automatic logic [WIDTH-1:0] merge(input logic [WIDTH-1:0] old,
-                                             input logic [WIDTH-1:0] d,
-                                             input logic [NBE-1:0]   be);
-    logic [WIDTH-1:0] w;
-    w = old;
-    for (int g = 0; g < NBE; g++)
-      if (be[g]) w[g*LW +: LW] = d[g*LW +: LW];
-    merge = w;
-  endfunction
-  always_ff @(posedge clk_i) begin
-    if (we_i) mem_q[waddr_i] <= merge(mem_q[waddr_i], wdata_i, wbe_i);
-    if (re_i) rdata_o <= mem_q[raddr_i];
+  for (genvar g = 0; g < NBE; g++) begin : g_lane
+    logic [LW-1:0] mem_q [0:DEPTH-1];
+    logic [LW-1:0] rdata_q;
+    always_ff @(posedge clk_i) begin
+      if (we_i && wbe_i[g]) mem_q[waddr_i] <= wdata_i[g*LW +: LW];
+      if (re_i) rdata_q <= mem_q[raddr_i];
+    end
+    assign rdata_o[g*LW +: LW] = rdata_q;
   end
 
 `ifndef SYNTHESIS
