@@ -384,10 +384,16 @@ json build_report(const std::string& dir, const json& stage_seconds, const Spec&
   for (const auto& [k, v] : energy_breakdown.items()) ebars.emplace_back(k, v.get<double>());
   for (const auto& [k, v] : area_breakdown.items()) abars.emplace_back(k, v.get<double>());
   const std::string obj = sr.at("objective").at("metric").get<std::string>();
-  const std::string obj_col = obj == "latency" ? "latency_ms" : obj == "edp" ? "edp" : "energy_uj";
+  const std::string obj_col = obj == "latency" ? "latency_ms"
+                              : obj == "edp"   ? "edp"
+                              : obj == "area"  ? "area_mm2"
+                                               : "energy_uj";
   const double lat = sr.at("design").at("latency_ms").get<double>(),
                en = sr.at("design").at("energy_uj").get<double>();
-  const double chosen = obj == "latency" ? lat : obj == "edp" ? lat * en : en;
+  const double chosen = obj == "latency" ? lat
+                        : obj == "edp"   ? lat * en
+                        : obj == "area"  ? sr.at("design").at("area_mm2").get<double>()
+                                         : en;
   const std::vector<std::pair<std::string, std::string>> plots = {
       {"trajectory.svg", read_file(dir + "/search/trajectory.svg")},
       {"cycles.svg", svg_cycles(layers)},

@@ -61,11 +61,15 @@ torch::Tensor ratio(const HwMetrics& m, const Constraint& k) {
   return m.value(k.metric) / k.limit;
 }
 torch::Tensor objective_of(const HwMetrics& m, Objective o) {
-  return o == Objective::Latency ? m.latency_ms : o == Objective::Energy ? m.energy_uj : m.edp;
+  return o == Objective::Latency  ? m.latency_ms
+         : o == Objective::Energy ? m.energy_uj
+         : o == Objective::Area   ? m.area_mm2
+                                  : m.edp;
 }
 double objective_of(const DesignCost& c, Objective o) {
-  return o == Objective::Latency ? c.latency_ms
+  return o == Objective::Latency  ? c.latency_ms
          : o == Objective::Energy ? c.energy_uj
+         : o == Objective::Area   ? c.area_mm2
                                   : c.latency_ms * c.energy_uj;
 }
 

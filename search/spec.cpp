@@ -29,7 +29,10 @@ const char* metric_name(Metric m) {
 }
 
 const char* objective_name(Objective o) {
-  return o == Objective::Latency ? "latency" : o == Objective::Energy ? "energy" : "edp";
+  return o == Objective::Latency  ? "latency"
+         : o == Objective::Energy ? "energy"
+         : o == Objective::Area   ? "area"
+                                  : "edp";
 }
 
 const char* constraint_mode_name(ConstraintMode m) {
@@ -260,9 +263,10 @@ Spec spec_from_json(const json& j) {
   {
     ObjectReader o = r.get_object("objective");
     o.allow_only({"metric", "weight", "network_weight"});
-    const std::string m = o.get_enum("metric", {"latency", "energy", "edp"});
-    s.objective = m == "latency" ? Objective::Latency
+    const std::string m = o.get_enum("metric", {"latency", "energy", "edp", "area"});
+    s.objective = m == "latency"  ? Objective::Latency
                   : m == "energy" ? Objective::Energy
+                  : m == "area"   ? Objective::Area
                                   : Objective::Edp;
     s.objective_weight = o.get_number("weight", 0, 1000, false, s.objective_weight);
     s.objective_network_weight =

@@ -87,7 +87,7 @@ struct Constraint {
   double limit = 0;
 };
 
-enum class Objective { Latency, Energy, Edp };
+enum class Objective { Latency, Energy, Edp, Area };
 const char* objective_name(Objective o);
 
 enum class ConstraintMode { Hdx, Soft, None };

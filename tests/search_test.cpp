@@ -134,8 +134,8 @@ TEST(Spec, ErrorsNameThePath) {
                             R"([{"metric": "area_mm2", "max": 1}, {"metric": "area_mm2", "max": 2}])");
                       }),
                       "/constraints/1/metric: one constraint per metric");
-  expect_config_error(with([](json& j) { j["objective"]["metric"] = "area"; }),
-                      "/objective/metric: must be one of: latency, energy, edp");
+  expect_config_error(with([](json& j) { j["objective"]["metric"] = "power"; }),
+                      "/objective/metric: must be one of: latency, energy, edp, area");
   expect_config_error(with([](json& j) { j["objective"]["network_weight"] = -1; }),
                       "/objective/network_weight");
   expect_config_error(with([](json& j) { j["constraint_mode"] = "hard"; }),
@@ -747,9 +747,11 @@ TEST(SearchCli, FinishPicksTheHardwareExactly) {
   json base = small_spec();
   base["constraints"][0]["max"] = 0.05;
   base["train"]["epochs"] = 0;
-  auto search = [&](const std::string& name, const std::string& finish, int want = 0) {
+  auto search = [&](const std::string& name, const std::string& finish, int want = 0,
+                    const std::string& objective = "edp") {
     json j = base;
     j["search"]["finish"] = finish;
+    j["objective"]["metric"] = objective;
     const std::string spec = (dir / (name + ".json")).string(), o = (dir / name).string();
     std::ofstream(spec) << j.dump();
     std::string out;
@@ -759,8 +761,9 @@ TEST(SearchCli, FinishPicksTheHardwareExactly) {
   const Spec s = spec_from_json(base);
   const Supernet n = build_supernet(s);
   const HwSpace hw = build_hw_space(s.hardware);
-  // The smallest EDP over every point that meets the limit, for the network of a report.
-  auto best_edp = [&](const json& rep) {
+  // The smallest EDP (or area) over every point that meets the limit, for the network of a
+  // report.
+  auto best = [&](const json& rep, bool area = false) {
     std::vector<int> choice;
     std::istringstream in(rep["design"]["choice"].get<std::string>());
     for (std::string tok; in >> tok;) {
@@ -771,22 +774,28 @@ TEST(SearchCli, FinishPicksTheHardwareExactly) {
       choice.push_back(c);
     }
     const Network net = derive_network(n, choice, "d");
-    double best = INFINITY;
+    double b = INFINITY;
     for (long long p = 0; p < hw.points; ++p) try {
         const NetworkCost c = network_cost(net, hw.accel(p));
-        if (c.latency_us * 1e-3 <= 0.05) best = std::min(best, c.latency_us * 1e-3 * c.energy_uj);
+        if (c.latency_us * 1e-3 <= 0.05)
+          b = std::min(b, area ? c.area_mm2 : c.latency_us * 1e-3 * c.energy_uj);
       } catch (const MappingError&) {
       }
-    return best;
+    return b;
   };
   const json plain = search("a", "argmax"), exact = search("h", "hardware"),
-             greedy = search("g", "greedy");
+             greedy = search("g", "greedy"), small = search("s", "hardware", 0, "area");
   EXPECT_TRUE(plain["search"]["finish"].is_null());
   EXPECT_EQ(exact["design"]["choice"], plain["design"]["choice"]);
   for (const json* r : {&exact, &greedy}) {
     EXPECT_EQ((*r)["status"], "feasible");
-    EXPECT_NEAR((*r)["objective"]["value"].get<double>(), best_edp(*r), 1e-9 * best_edp(*r));
+    EXPECT_NEAR((*r)["objective"]["value"].get<double>(), best(*r), 1e-9 * best(*r));
   }
+  // With area as the objective, the smallest accelerator that runs the network in time.
+  EXPECT_EQ(small["objective"]["metric"], "area");
+  EXPECT_EQ(small["status"], "feasible");
+  EXPECT_DOUBLE_EQ(small["objective"]["value"].get<double>(), small["design"]["area_mm2"].get<double>());
+  EXPECT_NEAR(small["objective"]["value"].get<double>(), best(small, true), 1e-9 * best(small, true));
   EXPECT_LE(exact["objective"]["value"].get<double>(), plain["objective"]["value"].get<double>());
   const json& f = greedy["search"]["finish"];
   EXPECT_EQ(f["kind"], "greedy");
