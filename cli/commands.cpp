@@ -499,7 +499,7 @@ int cmd_sim(const Args& args, const std::string& command_line) {
     const double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double eta = el / static_cast<double>(done) * static_cast<double>(total_jobs - done);
     const std::string line = fmt::format(
-        "{}[{}/{}] {}: {} cycles (model {}), outputs {}, {:.1f} s, ETA {:.0f} s",
+        "{}[{}/{}] {}: {} cycles (model {}), outputs {}, {:.2g} s, ETA {:.0f} s",
         real ? fmt::format("image {}/{} ", p + 1, passes) : "", i + 1, L, net.layers[i].name,
         s.rtl_cycles, s.model.cycles, s.outputs_match ? "match" : "MISMATCH", s.seconds, eta);
     if (tty) {  // one bar, redrawn in place
