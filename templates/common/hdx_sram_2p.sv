@@ -28,8 +28,12 @@ module hdx_sram_2p #(
   for (genvar g = 0; g < NBE; g++) begin : g_lane
     logic [LW-1:0] mem_q [0:DEPTH-1];
     logic [LW-1:0] rdata_q;
+    // The lanes' blocks test the same enables first, so that a Verilated model tests them
+    // once for all lanes (it merges adjacent ifs on one condition), not once per lane.
     always_ff @(posedge clk_i) begin
-      if (we_i && wbe_i[g]) mem_q[waddr_i] <= wdata_i[g*LW +: LW];
+      if (we_i) begin
+        if (wbe_i[g]) mem_q[waddr_i] <= wdata_i[g*LW +: LW];
+      end
       if (re_i) rdata_q <= mem_q[raddr_i];
     end
     assign rdata_o[g*LW +: LW] = rdata_q;
