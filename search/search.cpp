@@ -375,6 +375,33 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
     d.point = hw.encode(idx);
     return d;
   };
+  // `none` reads no constraint: its hardware is the one with the smallest objective.
+  auto admissible = [&](const Evaluated& e) {
+    return s.mode == ConstraintMode::None ? e.cost.mappable : e.feasible;
+  };
+  // The point for a network: the admissible one with the smallest objective, else the one
+  // with the smallest worst violation; on ties the one given.
+  auto best_point = [&](const Design& net_of, int epoch) {
+    auto better = [&](const Evaluated& a, const Evaluated& b) {
+      if (admissible(a) != admissible(b)) return admissible(a);
+      return admissible(a) ? objective_of(a.cost, s.objective) < objective_of(b.cost, s.objective)
+                           : a.worst < b.worst;
+    };
+    Evaluated best = evaluate(s, tables, net_of, epoch);
+    for (long long p = 0; p < hw.points; ++p) {
+      Design d = net_of;
+      d.point = p;
+      const Evaluated e = evaluate(s, tables, d, epoch);
+      if (better(e, best)) best = e;
+    }
+    return best;
+  };
+  // A design is inside when it meets every constraint; with a finish that picks the hardware
+  // (section 6 of docs/search.md), also when its network does so on some point, since the
+  // finish will take that point: no extra epoch or earlier design is needed for it.
+  auto inside = [&](const Evaluated& e) {
+    return e.feasible || (s.finish != "argmax" && best_point(e.d, e.epoch).feasible);
+  };
   const double obj_ref = [&] {
     torch::NoGradGuard ng;
     return objective_of(estimate(dists(s.tau_start, true)), s.objective).item<double>();
@@ -424,7 +451,7 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
     const bool extra = epoch >= s.search_epochs;
     if (extra) {
       // Past the planned epochs only while the design misses a constraint.
-      if (!epoch_designs.empty() && epoch_designs.back().feasible) break;
+      if (!epoch_designs.empty() && inside(epoch_designs.back())) break;
       log(fmt::format("epoch {}: the design misses a constraint; searching on ({} of {} extra "
                       "epochs)", epoch, epoch - s.search_epochs + 1, max_extra));
     }
@@ -530,7 +557,7 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
         // The extra epochs exist to bring the discrete design inside; it can cross a limit
         // back and forth from step to step, so they end at the first step that leaves it
         // inside every constraint (the end-of-epoch design below is then that one).
-        if (extra && evaluate(s, tables, argmax_design(), epoch).feasible) break;
+        if (extra && inside(evaluate(s, tables, argmax_design(), epoch))) break;
       }
       if (b % 10 == 0 || b + 1 == steps_per_epoch)
         progress("search", epoch * steps_per_epoch + b + 1,
@@ -581,13 +608,13 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
   // A warm-up design (never searched) is never chosen; `none` is judged on its final argmax.
   Evaluated chosen = evaluate(s, tables, argmax_design(), epoch);
   chosen.epoch = epoch_designs.empty() ? 0 : epoch_designs.back().epoch;
-  if (!chosen.feasible && s.mode != ConstraintMode::None) {
+  if (s.mode != ConstraintMode::None && !inside(chosen)) {
     for (auto it = epoch_designs.rbegin(); it != epoch_designs.rend(); ++it)
-      if (it->feasible) {
+      if (inside(*it)) {
         chosen = *it;
         break;
       }
-    if (!chosen.feasible)
+    if (!inside(chosen))
       for (const Evaluated& e : epoch_designs)
         if (e.worst < chosen.worst) chosen = e;
   }
@@ -596,27 +623,6 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
   // one slot at a time, by the supernet's cross-entropy on search_val.
   json finish = nullptr;
   if (s.finish != "argmax" && !epoch_designs.empty() && !stopped()) {
-    // `none` reads no constraint: its hardware is the one with the smallest objective.
-    auto admissible = [&](const Evaluated& e) {
-      return s.mode == ConstraintMode::None ? e.cost.mappable : e.feasible;
-    };
-    // The point for a network: the admissible one with the smallest objective, else the one
-    // with the smallest worst violation; on ties the one given.
-    auto best_point = [&](const Design& net_of) {
-      auto better = [&](const Evaluated& a, const Evaluated& b) {
-        if (admissible(a) != admissible(b)) return admissible(a);
-        return admissible(a) ? objective_of(a.cost, s.objective) < objective_of(b.cost, s.objective)
-                             : a.worst < b.worst;
-      };
-      Evaluated best = evaluate(s, tables, net_of, chosen.epoch);
-      for (long long p = 0; p < hw.points; ++p) {
-        Design d = net_of;
-        d.point = p;
-        const Evaluated e = evaluate(s, tables, d, chosen.epoch);
-        if (better(e, best)) best = e;
-      }
-      return best;
-    };
     auto score = [&](const std::vector<int>& choice) {  // mean cross-entropy of the path
       PathChoice fixed;
       fixed.fixed = choice;
@@ -625,7 +631,7 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
           .cross_entropy;
     };
     const Evaluated searched_design = chosen;
-    chosen = best_point(chosen.d);
+    chosen = best_point(chosen.d, chosen.epoch);
     json ce = nullptr;
     int changes = 0;
     // Every design one slot away, each with the best point for its network.
@@ -636,7 +642,7 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
           if (c == chosen.d.choice[k]) continue;
           Design d = chosen.d;
           d.choice[k] = c;
-          out.push_back(best_point(d));
+          out.push_back(best_point(d, chosen.epoch));
         }
       return out;
     };

@@ -735,6 +735,39 @@ TEST(SearchCli, ExtraEpochsEndInside) {
   fs::remove_all(dir);
 }
 
+// With a finish that picks the hardware, a network that some point runs inside the limits
+// needs no extra epochs: here the design of the last planned epoch misses the latency limit
+// on its argmax point, and with finish "argmax" the search goes on into the extra epochs,
+// while with "hardware" it stops and the finish takes a point that meets the limit for the
+// same network.
+TEST(SearchCli, HardwareFinishNeedsNoExtraEpochs) {
+  const fs::path dir = fs::path(HDX_BINARY_DIR) / "test-tmp" / "search-no-extra";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  json j = json::parse(
+      read_file(std::string(HDX_SOURCE_DIR) + "/bench/search/study_spec_area_grid.json"));
+  j["seed"] = 4;
+  j["constraint_mode"] = "hdx";
+  j["constraints"] = json::array({{{"metric", "latency_ms"}, {"max", 0.42}}});
+  j["train"]["epochs"] = 0;
+  auto search = [&](const std::string& finish) {
+    j["search"]["finish"] = finish;
+    const std::string spec = (dir / (finish + ".json")).string(), o = (dir / finish).string();
+    std::ofstream(spec) << j.dump();
+    std::string out;
+    EXPECT_EQ(run_command({kHdx, "search", "--spec", spec, "--out", o}, &out), 0) << out;
+    return json::parse(read_file(o + "/search_report.json"));
+  };
+  const json arg = search("argmax"), hw = search("hardware");
+  EXPECT_GT(arg["search"]["epochs_run"].get<int>(), 4);
+  EXPECT_EQ(hw["search"]["epochs_run"], 4);
+  EXPECT_EQ(hw["status"], "feasible");
+  EXPECT_EQ(hw["design"]["from_epoch"], 4);
+  EXPECT_LE(hw["design"]["latency_ms"].get<double>(), 0.42);
+  EXPECT_NE(hw["search"]["finish"]["searched_point"], hw["search"]["finish"]["point"]);
+  fs::remove_all(dir);
+}
+
 // The finish (docs/search.md section 6). "hardware" keeps the searched network and takes the
 // point that meets the constraint with the smallest objective, checked here against the cost
 // model on every point; "greedy" also changes slots while the supernet's search_val
