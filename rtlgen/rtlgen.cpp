@@ -27,7 +27,8 @@ bool is_rs(const Accelerator& a) { return a.dataflow == Dataflow::RS; }
 // parameters first) finds every module it references. Only the top's engine is built.
 std::vector<std::string> template_files() {
   return {"common/hdx_sram_1p.sv",    "common/hdx_sram_2p.sv",   "common/hdx_buf.sv",
-          "common/hdx_ibuf.sv",      "common/hdx_wbuf.sv",      "common/hdx_acc.sv",
+          "common/hdx_bank_sel.sv",  "common/hdx_ibuf.sv",      "common/hdx_wbuf.sv",
+          "common/hdx_acc.sv",
           "common/hdx_requant.sv",   "common/hdx_ld.sv",        "common/hdx_st.sv",
           "systolic/hdx_ws_pe.sv",   "systolic/hdx_ws_array.sv", "systolic/hdx_ws_cmp.sv",
           "eyeriss/hdx_rs_pe.sv",    "eyeriss/hdx_rs_array.sv", "eyeriss/hdx_rs_cmp.sv",

@@ -31,9 +31,7 @@ module hdx_ibuf #(
 
   logic [NB*8-1:0]  bank_rd;
   logic [NRD*BW-1:0] lane_bank_q;
-  // verilator lint_off UNUSEDSIGNAL
   logic [NB-1:0]     conflict;  // read only by the simulation model's check
-  // verilator lint_on UNUSEDSIGNAL
 
   for (genvar j = 0; j < NB; j++) begin : g_bank
     localparam [BW-1:0] J = j;
@@ -55,25 +53,16 @@ module hdx_ibuf #(
     end else begin : g_wfit
       assign wbyte = wdata_i[wi*8 +: 8];
     end
-    // Read: the row of the lane that reads bank j (at most one does; a second one sets the
-    // bank's conflict flag, which the simulation model checks). The lanes are searched only in
-    // a cycle with a read: most cycles have none, and a Verilated model then skips the search
-    // (it costs synthesis an AND per output bit).
-    logic          ren, two;
+    // Read: the row of the lane that reads bank j.
+    logic          ren;
     logic [RW-1:0] rrow;
-    always_comb begin
-      ren  = 1'b0;
-      two  = 1'b0;
-      rrow = '0;
-      if (re_i != '0)
-        for (int r = 0; r < NRD; r++)
-          if (re_i[r] && raddr_i[r*AW +: BW] == J) begin
-            two  = ren;
-            ren  = 1'b1;
-            rrow = rrow | raddr_i[r*AW + BW +: RW];
-          end
-    end
-    assign conflict[j] = two;
+    hdx_bank_sel #(.NRD(NRD), .AW(AW), .BW(BW), .RW(RW), .J(j)) u_sel (
+      .re_i    (re_i),
+      .raddr_i (raddr_i),
+      .re_o    (ren),
+      .raddr_o (rrow),
+      .two_o   (conflict[j])
+    );
     hdx_sram_2p #(.DEPTH(DEPTH), .AW(RW), .WIDTH(8), .NBE(1)) u_bank (
       .clk_i   (clk_i),
       .we_i    (wen),
