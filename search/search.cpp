@@ -599,7 +599,11 @@ SearchResult run_search(const Spec& s, const SearchOptions& o) {
                     epoch + 1, h.phase, h.loss, 100 * h.acc, ev.cost.latency_ms,
                     ev.cost.energy_uj, ev.cost.area_mm2,
                     ev.cost.mappable ? "" : " (does not map)",
-                    ev.feasible ? "meets the constraints" : "misses a constraint", h.seconds));
+                    ev.feasible  ? "meets the constraints"
+                    : inside(ev) ? "misses a constraint on this point, meets them on another "
+                                   "(the finish takes it)"
+                                 : "misses a constraint",
+                    h.seconds));
   }
   times["search_s"] = since(t_search);
 

@@ -750,15 +750,18 @@ TEST(SearchCli, HardwareFinishNeedsNoExtraEpochs) {
   j["constraint_mode"] = "hdx";
   j["constraints"] = json::array({{{"metric", "latency_ms"}, {"max", 0.42}}});
   j["train"]["epochs"] = 0;
+  std::string out;
   auto search = [&](const std::string& finish) {
     j["search"]["finish"] = finish;
     const std::string spec = (dir / (finish + ".json")).string(), o = (dir / finish).string();
     std::ofstream(spec) << j.dump();
-    std::string out;
     EXPECT_EQ(run_command({kHdx, "search", "--spec", spec, "--out", o}, &out), 0) << out;
     return json::parse(read_file(o + "/search_report.json"));
   };
   const json arg = search("argmax"), hw = search("hardware");
+  // The log says why the search stops at the planned epochs.
+  EXPECT_NE(out.find("misses a constraint on this point, meets them on another"),
+            std::string::npos) << out;
   EXPECT_GT(arg["search"]["epochs_run"].get<int>(), 4);
   EXPECT_EQ(hw["search"]["epochs_run"], 4);
   EXPECT_EQ(hw["status"], "feasible");

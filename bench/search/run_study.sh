@@ -13,6 +13,8 @@
 #     hardware logits' step is normalized per group, so only its direction counts). FINISH,
 #     when set, replaces search.finish in the hdx and soft runs, NONE_FINISH in the `none` runs
 #     (which set the targets). CASES, when set, names the cases to run (e.g. "area0.7").
+#     TARGETS, when set, is the cases.json of an earlier study whose targets are kept (to add
+#     seeds to it: SEEDS="6 7 8 9 10" TARGETS=OLD/cases.json).
 # Every run trains and tests its final design (train.infeasible in the spec), so a design that
 # misses its target is a failure and its accuracy can still be shown apart. One line per run in
 # OUTDIR/runs.jsonl, the targets in OUTDIR/cases.json, then the Markdown summary. A run whose
@@ -95,6 +97,9 @@ for seed in "${seeds[@]}"; do
   run "none_s$seed" "$seed" none 0 latency_ms 1000 none
 done
 
+if [ -n "${TARGETS:-}" ]; then
+  [ "$TARGETS" -ef "$out/cases.json" ] || cp "$TARGETS" "$out/cases.json"
+else
 python3 - "$out" "$area_factor" "${lat_factors[@]}" <<'PY'
 import json, statistics, sys
 out, area_factor, factors = sys.argv[1], float(sys.argv[2]), [float(f) for f in sys.argv[3:]]
@@ -108,6 +113,7 @@ cases.append({"case": f"area{area_factor:g}", "metric": "area_mm2", "factor": ar
 json.dump({"none_median_latency_ms": lat, "none_median_area_mm2": area, "cases": cases},
           open(out + "/cases.json", "w"), indent=1)
 PY
+fi
 cat "$out/cases.json"
 
 mapfile -t cases < <(python3 -c "import json,sys
