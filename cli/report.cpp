@@ -388,12 +388,10 @@ json build_report(const std::string& dir, const json& stage_seconds, const Spec&
                               : obj == "edp"   ? "edp"
                               : obj == "area"  ? "area_mm2"
                                                : "energy_uj";
-  const double lat = sr.at("design").at("latency_ms").get<double>(),
-               en = sr.at("design").at("energy_uj").get<double>();
-  const double chosen = obj == "latency" ? lat
-                        : obj == "edp"   ? lat * en
-                        : obj == "area"  ? sr.at("design").at("area_mm2").get<double>()
-                                         : en;
+  const json& design = sr.at("design");
+  const double chosen = obj_col == "edp" ? design.at("latency_ms").get<double>() *
+                                               design.at("energy_uj").get<double>()
+                                         : design.at(obj_col).get<double>();
   const std::vector<std::pair<std::string, std::string>> plots = {
       {"trajectory.svg", read_file(dir + "/search/trajectory.svg")},
       {"cycles.svg", svg_cycles(layers)},
