@@ -167,6 +167,19 @@ const std::map<std::string, std::string>& module_kinds() {
   return k;
 }
 
+// The ABC script that maps the logic to the library, as an inline script for Yosys's `abc
+// -script +...` (commas for spaces). It is Yosys's default script for a liberty with
+// constraints less its `dc2` step: that area rewriting turns the adders' parallel-prefix carry
+// trees (Brent-Kung, from Yosys's techmap) back into ripple chains, 63 gates deep for a 64-bit
+// counter. Synthesis also runs without its own fast ABC pass (`synth -noabc`) for the same
+// reason. `delay_ps` is the delay target, the clock period.
+std::string abc_script(double delay_ps) {
+  const std::string d = fmt::format("-D,{:.0f}", delay_ps);
+  return fmt::format("+strash;&get,-n;&fraig,-x;&put;scorr;dretime;retime,-o,{0};strash;"
+                     "&get,-n;&dch,-f;&nf,{0};&put;buffer;upsize,{0};dnsize,{0};stime,-p",
+                     d);
+}
+
 std::string first_line(const std::string& s) {
   std::stringstream in(s);
   for (std::string l; std::getline(in, l);)
@@ -306,8 +319,9 @@ nlohmann::json synthesize(const SynthInput& in, std::vector<std::string>* files)
 
   // The SRAM wrappers are read as black boxes (their ports only); the buffers, engines and
   // the PE array keep their hierarchy through mapping so that stat counts each one's cells,
-  // then the netlist is flattened for timing. abc buffers and sizes against the clock, with
-  // the library's inverter driving every input and four inverter inputs on every output.
+  // then the netlist is flattened for timing. abc maps against the clock (abc_script), buffers
+  // and sizes, with the library's inverter driving every input and four inverter inputs on
+  // every output.
   const std::string t = tmp.filename().string();
   write_file_atomic((tmp / "abc.constr").string(),
                     fmt::format("set_driving_cell {}\nset_load {}\n", *lib.inverters.begin(),
@@ -322,14 +336,14 @@ nlohmann::json synthesize(const SynthInput& in, std::vector<std::string>* files)
   std::string ff_sel;  // flip-flops take the names of the registers they hold, for timing.txt
   for (const auto& c : lib.flip_flops) ff_sel += " t:" + c;
   script += fmt::format(
-      "; synth -flatten -top {0}; dfflibmap -liberty \"{1}\"; "
-      "abc -liberty \"{1}\" -constr synth/{3}/abc.constr -D {2:.0f}; opt_clean; "
+      "; synth -flatten -noabc -top {0}; dfflibmap -liberty \"{1}\"; "
+      "abc -liberty \"{1}\" -constr synth/{3}/abc.constr -script \"{2}\"; opt_clean; "
       "tee -q -o synth/{3}/stat.json stat -json; "
       "setattr -mod -unset keep_hierarchy; hierarchy -top {0}; flatten; "
       "setparam -unset DEPTH -unset AW -unset WIDTH -unset NBE t:hdx_sram_1p t:hdx_sram_2p; "
       "opt_clean -purge; rename -wire -suffix _reg{4}; "
       "write_verilog -noattr -noexpr -nohex -nodec -simple-lhs synth/{3}/netlist.v",
-      in.top, liberty, 1e6 / in.clock_mhz, t, ff_sel);
+      in.top, liberty, abc_script(1e6 / in.clock_mhz), t, ff_sel);
   std::string log;
   const int rc = run_command({"yosys", "-q", "-p", script}, &log, in.dir);
   if (rc != 0)
