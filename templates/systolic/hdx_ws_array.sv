@@ -1,6 +1,7 @@
 // ROWS x COLS weight-stationary systolic array. Row r receives its activation (already
 // skewed by r cycles) on the left; column c delivers its partial sum at the bottom.
-// Weights are preloaded one row per cycle (wl_en_i one-hot) into the bank wl_bank_i.
+// Weights are preloaded one row per cycle: bit r of wl_en0_i (wl_en1_i) loads row r's bank 0
+// (bank 1). One enable per row and bank, so no enable or bank bit drives the whole array.
 // Every row of a bank is written at each preload (rows and columns outside the fold with 0).
 module hdx_ws_array #(
   parameter ROWS = 4,
@@ -8,8 +9,8 @@ module hdx_ws_array #(
 ) (
   input  logic               clk_i,
   input  logic               rst_ni,
-  input  logic [ROWS-1:0]    wl_en_i,
-  input  logic               wl_bank_i,
+  input  logic [ROWS-1:0]    wl_en0_i,
+  input  logic [ROWS-1:0]    wl_en1_i,
   input  logic [COLS*8-1:0]  wl_data_i,
   input  logic [ROWS*8-1:0]  a_i,
   input  logic [ROWS-1:0]    bank_i,
@@ -32,8 +33,8 @@ module hdx_ws_array #(
       hdx_ws_pe u_pe (
         .clk_i     (clk_i),
         .rst_ni    (rst_ni),
-        .wl_en_i   (wl_en_i[r]),
-        .wl_bank_i (wl_bank_i),
+        .wl_en0_i  (wl_en0_i[r]),
+        .wl_en1_i  (wl_en1_i[r]),
         .wl_data_i (wl_data_i[c*8 +: 8]),
         .a_i       (a_h[(r*(COLS+1)+c)*8 +: 8]),
         .bank_i    (bank_h[r*(COLS+1)+c]),

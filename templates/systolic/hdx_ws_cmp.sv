@@ -135,10 +135,9 @@ module hdx_ws_cmp #(
 
   // Every row of the idle bank is written, a cycle after its read; rows at or beyond K_VALID
   // and columns at or beyond N_VALID get 0, so no stale or unknown weight meets an
-  // activation. The row's enables, bank and column mask are registered with the read.
-  logic [ROWS-1:0]   wl_en, wl_en_q;
+  // activation. The row's enables (one per bank) and column mask are registered with the read.
+  logic [ROWS-1:0]   wl_en, wl_en0_q, wl_en1_q;
   logic [COLS-1:0]   wl_ok, wl_ok_q;
-  logic              wl_bank_q;
   logic [COLS*8-1:0] wl_data;
   for (genvar r = 0; r < ROWS; r++) begin : g_wl
     localparam [RW-1:0] Row = r;
@@ -151,13 +150,13 @@ module hdx_ws_cmp #(
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      wl_en_q   <= '0;
-      wl_ok_q   <= '0;
-      wl_bank_q <= 1'b0;
+      wl_en0_q <= '0;
+      wl_en1_q <= '0;
+      wl_ok_q  <= '0;
     end else begin
-      wl_en_q   <= wl_en;
-      wl_ok_q   <= wl_ok;
-      wl_bank_q <= su_bank_q;
+      wl_en0_q <= su_bank_q ? '0 : wl_en;
+      wl_en1_q <= su_bank_q ? wl_en : '0;
+      wl_ok_q  <= wl_ok;
     end
   end
 
@@ -342,8 +341,8 @@ module hdx_ws_cmp #(
   hdx_ws_array #(.ROWS(ROWS), .COLS(COLS)) u_array (
     .clk_i     (clk_i),
     .rst_ni    (rst_ni),
-    .wl_en_i   (wl_en_q),
-    .wl_bank_i (wl_bank_q),
+    .wl_en0_i  (wl_en0_q),
+    .wl_en1_i  (wl_en1_q),
     .wl_data_i (wl_data),
     .a_i       (arr_a),
     .bank_i    (arr_bank),

@@ -1,12 +1,13 @@
 // Weight-stationary processing element. Two weight registers (banks): one is preloaded while
-// the other computes; each activation carries the bank it is to be multiplied with.
+// the other computes (wl_en0_i or wl_en1_i loads wl_data_i into bank 0 or 1); each activation
+// carries the bank it is to be multiplied with.
 // The activation moves right and the partial sum moves down, one PE per cycle.
 // Every register is reset, so no unknown value reaches a product in a 4-state simulator.
 module hdx_ws_pe (
   input  logic        clk_i,
   input  logic        rst_ni,
-  input  logic        wl_en_i,
-  input  logic        wl_bank_i,
+  input  logic        wl_en0_i,
+  input  logic        wl_en1_i,
   input  logic [7:0]  wl_data_i,
   input  logic [7:0]  a_i,
   input  logic        bank_i,
@@ -27,8 +28,8 @@ module hdx_ws_pe (
       w0_q <= '0;
       w1_q <= '0;
     end else begin
-      if (wl_en_i && !wl_bank_i) w0_q <= wl_data_i;
-      if (wl_en_i && wl_bank_i)  w1_q <= wl_data_i;
+      if (wl_en0_i) w0_q <= wl_data_i;
+      if (wl_en1_i) w1_q <= wl_data_i;
     end
   end
 
