@@ -292,6 +292,18 @@ TEST(ModelRs, UnmappableLayersNameTheLimit) {
   expect(wide, a, 10, "set buffers_kib.ofmap to at least 2");
 }
 
+// The worked example of docs/architecture.md section 3 (conv1 of examples/net_tiny.json on
+// examples/accel_ws_4x4.json), computed by hand from the rules.
+TEST(Model, WorkedExample) {
+  const Layer l = conv(3, 8, 8, 8, 3, 1, 1, 1);
+  const Accelerator a = load_accelerator(std::string(HDX_SOURCE_DIR) + "/examples/accel_ws_4x4.json");
+  const LayerCost c = layer_cost(l, a);
+  EXPECT_EQ(c.cycles, 1061);  // ST2 done at 1050, its last write response 1 + 10 cycles later
+  EXPECT_EQ(c.n_cmp, 14);     // 7 folds of K = 27 for each of 2 channel tiles
+  EXPECT_EQ(c.n_st, 2);
+  EXPECT_EQ(c.ev.macs, 13824);
+}
+
 // The worked example of docs/architecture.md section 9, computed by hand from the rules.
 TEST(ModelRs, WorkedExample) {
   const Layer l = conv(2, 4, 4, 3, 3, 1, 1, 1);
