@@ -304,6 +304,18 @@ int cmd_rtl(const Args& args, const std::string& command_line) {
              "(synth/timing.txt)\n",
              t.at("clock_mhz").get<double>(), t.at("worst_slack_ns").get<double>(),
              t.value("startpoint", "?"), t.value("endpoint", "?"), t.at("fmax_mhz").get<double>());
+  if (t.contains("violations") && t["violations"].at("endpoints").get<long long>() > 0) {
+    const auto& v = t.at("violations");
+    std::string worst;
+    for (size_t i = 0; i < std::min<size_t>(3, v.at("worst_registers").size()); ++i) {
+      const auto& r = v.at("worst_registers")[i];
+      worst += fmt::format("{}{} ({:.3f} ns, {} bits)", i ? ", " : "",
+                           r.at("register").get<std::string>(),
+                           r.at("worst_slack_ns").get<double>(), r.at("endpoints").get<long long>());
+    }
+    fmt::print("  {} endpoints in {} registers miss the clock, the worst: {} (synth/report.json)\n",
+               v.at("endpoints").get<long long>(), v.at("registers").get<long long>(), worst);
+  }
   fmt::print("  SRAM macros: slowest access {:.3f} ns + setup {:.3f} ns (not in OpenSTA's "
              "paths)\n",
              t.at("sram_max_access_ns").get<double>(), t.at("sram_max_setup_ns").get<double>());

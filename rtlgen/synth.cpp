@@ -10,6 +10,8 @@
 #include <map>
 #include <regex>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "errors.h"
 #include "json_util.h"
@@ -187,6 +189,47 @@ std::string first_line(const std::string& s) {
   return s.substr(0, s.find('\n'));
 }
 
+// The endpoints that miss the clock (OpenSTA's `report_checks -slack_max 0 -format end`),
+// grouped by register: bit and generate indices become [*], so the 64 bits of a counter, or a
+// register in every PE, are one entry. Worst first, the first kMaxRegisters of them.
+nlohmann::json violations_by_register(const std::string& report) {
+  constexpr size_t kMaxRegisters = 10;
+  static const std::regex line_re(
+      R"(^(\S+) \([^)]*\)\s+-?[0-9.]+\s+-?[0-9.]+\s+(-?[0-9.]+) \(VIOLATED\))");
+  static const std::regex index_re(R"(\[[0-9]+\])");
+  struct Reg {
+    long long endpoints = 0;
+    double worst = 0;
+  };
+  std::map<std::string, Reg> regs;
+  long long endpoints = 0;
+  std::stringstream lines(report);
+  std::smatch m;
+  for (std::string l; std::getline(lines, l);) {
+    if (!std::regex_search(l, m, line_re)) continue;
+    std::string name = m[1];
+    name = name.substr(0, name.rfind('/'));  // the flip-flop's D pin; a port has no pin
+    if (name.size() > 4 && name.compare(name.size() - 4, 4, "_reg") == 0)
+      name.resize(name.size() - 4);
+    name = std::regex_replace(name, index_re, "[*]");
+    Reg& r = regs[name];
+    const double slack = std::stod(m[2]);
+    r.worst = r.endpoints == 0 ? slack : std::min(r.worst, slack);
+    ++r.endpoints;
+    ++endpoints;
+  }
+  std::vector<std::pair<std::string, Reg>> v(regs.begin(), regs.end());
+  std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
+    return a.second.worst != b.second.worst ? a.second.worst < b.second.worst : a.first < b.first;
+  });
+  nlohmann::json by = nlohmann::json::array();
+  for (size_t i = 0; i < std::min(v.size(), kMaxRegisters); ++i)
+    by.push_back({{"register", v[i].first},
+                  {"endpoints", v[i].second.endpoints},
+                  {"worst_slack_ns", v[i].second.worst}});
+  return {{"endpoints", endpoints}, {"registers", v.size()}, {"worst_registers", by}};
+}
+
 // Static timing of the netlist: the worst setup path at the clock.
 nlohmann::json timing(const fs::path& tmp, const std::string& top, const std::string& liberty,
                       double clock_mhz) {
@@ -201,7 +244,9 @@ nlohmann::json timing(const fs::path& tmp, const std::string& top, const std::st
   write_file_atomic((tmp / "sta.tcl").string(),
                     fmt::format("read_liberty {{{}}}\nread_verilog netlist.v\nlink_design {}\n"
                                 "read_sdc constraints.sdc\n"
-                                "report_checks -path_delay max -digits 4 > timing.txt\nexit\n",
+                                "report_checks -path_delay max -digits 4 > timing.txt\n"
+                                "report_checks -path_delay max -slack_max 0 -group_count "
+                                "100000000 -format end -digits 4 > violations.txt\nexit\n",
                                 fs::absolute(liberty).string(), top));
   std::string out;
   const int rc = run_command({"sta", "-no_splash", "-exit", "sta.tcl"}, &out, tmp.string());
@@ -229,6 +274,7 @@ nlohmann::json timing(const fs::path& tmp, const std::string& top, const std::st
   }
   if (!t.contains("worst_slack_ns"))
     throw RtlError(8, fmt::format("OpenSTA found no timed path in {} (see timing.txt)", top));
+  t["violations"] = violations_by_register(read_file((tmp / "violations.txt").string()));
   return t;
 }
 

@@ -532,6 +532,26 @@ void check_synthesis(const Accelerator& a, double min_fmax_mhz) {
   EXPECT_EQ(t.at("met").get<bool>(), slack >= 0);
   EXPECT_NEAR(t.at("fmax_mhz").get<double>(), 1000.0 / (1000.0 / a.clock_mhz - slack), 1e-6);
   EXPECT_GT(t.at("fmax_mhz").get<double>(), min_fmax_mhz);
+  // The endpoints that miss the clock, by register, worst first; the first is the worst path's.
+  const json& v = t.at("violations");
+  const json& regs = v.at("worst_registers");
+  EXPECT_EQ(v.at("endpoints").get<long long>() > 0, slack < 0);
+  if (slack < 0) {
+    ASSERT_FALSE(regs.empty());
+    EXPECT_NEAR(regs[0].at("worst_slack_ns").get<double>(), slack, 1e-4);
+    long long listed = 0;
+    for (size_t i = 0; i < regs.size(); ++i) {
+      if (i > 0)
+        EXPECT_LE(regs[i - 1].at("worst_slack_ns").get<double>(),
+                  regs[i].at("worst_slack_ns").get<double>());
+      const std::string name = regs[i].at("register");
+      EXPECT_EQ(name.find("_reg"), std::string::npos) << name;
+      EXPECT_FALSE(std::regex_search(name, std::regex(R"(\[[0-9]+\])"))) << name;
+      listed += regs[i].at("endpoints").get<long long>();
+    }
+    EXPECT_LE(listed, v.at("endpoints").get<long long>());
+    EXPECT_LE(static_cast<long long>(regs.size()), v.at("registers").get<long long>());
+  }
   EXPECT_FALSE(t.at("startpoint").get<std::string>().empty());
   EXPECT_FALSE(t.at("endpoint").get<std::string>().empty());
   EXPECT_NE(read_file((dir / "synth" / "timing.txt").string()).find("slack"), std::string::npos);
