@@ -302,6 +302,7 @@ json build_report(const std::string& dir, const json& stage_seconds, const Spec&
                  {"fmax_mhz", fmax}, {"std_cell_fmax_mhz", t.at("fmax_mhz")},
                  {"worst_slack_ns", t.at("worst_slack_ns")},
                  {"startpoint", t.value("startpoint", "")}, {"endpoint", t.value("endpoint", "")},
+                 {"violations", t.value("violations", json(nullptr))},
                  {"sram_max_access_ns", t.at("sram_max_access_ns")},
                  {"sram_max_setup_ns", t.at("sram_max_setup_ns")},
                  {"rtl_latency_ms_at_fmax",
@@ -440,6 +441,12 @@ json build_report(const std::string& dir, const json& stage_seconds, const Spec&
                     fmt::format("{:.0f}", y.at("fmax_mhz").get<double>()),
                     fmt::format("worst slack {:.3f} ns, {} -> {}", y.at("worst_slack_ns").get<double>(),
                                 y.at("startpoint").get<std::string>(), y.at("endpoint").get<std::string>())});
+    // The registers that miss the clock worst: where to pipeline.
+    if (y.at("violations").is_object())
+      for (const auto& r : y.at("violations").at("worst_registers"))
+        srow.push_back({"  misses the clock: " + r.at("register").get<std::string>(), "-",
+                        fmt::format("{:.3f} ns", r.at("worst_slack_ns").get<double>()),
+                        fmt::format("{} bits", r.at("endpoints").get<long long>())});
     srow.push_back({"RTL latency (ms)", num(rtl_lat), num(y.at("rtl_latency_ms_at_fmax").get<double>()),
                     "at the clock / at min(clock, Fmax)"});
   }

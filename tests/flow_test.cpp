@@ -202,7 +202,11 @@ TEST(FlowCli, TinyFlowResumeAndReport) {
       {"by_kind", {{"pe_array", {{"area_um2", 1.2e6}}}, {"control", {{"area_um2", 0.5e6}}},
                    {"load_engine", {{"area_um2", 0.3e6}}}}},
       {"timing", {{"fmax_mhz", 250.0}, {"worst_slack_ns", -2.0}, {"startpoint", "a_reg"},
-                  {"endpoint", "b_reg"}, {"sram_max_access_ns", 0.4}, {"sram_max_setup_ns", 0.1}}}};
+                  {"endpoint", "b_reg"}, {"sram_max_access_ns", 0.4}, {"sram_max_setup_ns", 0.1},
+                  {"violations", {{"endpoints", 40}, {"registers", 2},
+                                  {"worst_registers", {{{"register", "u_core.b_q[*]"},
+                                                        {"endpoints", 32},
+                                                        {"worst_slack_ns", -2.0}}}}}}}}};
   fs::create_directories(out + "/rtl/synth");
   hdx::write_file_atomic(out + "/rtl/synth/report.json", synth.dump());
   EXPECT_EQ(flow({"--spec", spec, "--out", out, "--from", "report"}, &log), 1) << log;
@@ -223,7 +227,10 @@ TEST(FlowCli, TinyFlowResumeAndReport) {
                 1e-12);
     EXPECT_NEAR(r["synthesis"]["rtl_latency_ms_at_fmax"].get<double>(),
                 2 * r["totals"]["rtl_latency_ms"].get<double>(), 1e-12);
-    EXPECT_NE(read_file(out + "/report.md").find("## Synthesis"), std::string::npos);
+    EXPECT_EQ(r["synthesis"]["violations"], synth["timing"]["violations"]);
+    const std::string md = read_file(out + "/report.md");
+    EXPECT_NE(md.find("## Synthesis"), std::string::npos);
+    EXPECT_NE(md.find("misses the clock: u_core.b_q[*]"), std::string::npos) << md;
   }
   // A small, fast design passes; the slowest SRAM macro's access + setup also bounds Fmax.
   json fits = synth;
