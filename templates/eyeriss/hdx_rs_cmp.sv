@@ -612,17 +612,25 @@ module hdx_rs_cmp #(
       dl_cnt = dl_cnt + {31'd0, dl_rd[r]};
     end
   end
+  // The array's scratchpad-write counts come at the end of the roles' and write enables' path,
+  // so they are registered before they are added: the two counters run a cycle late, which the
+  // counts read after the job's last write never see.
+  logic [15:0] ev_iw_q, ev_fw_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       {done_q, macs_q, ifmap_rd_q, weight_rd_q, acc_rd_q, acc_wr_q, siw_q, sfw_q} <= '0;
+      {ev_iw_q, ev_fw_q} <= '0;
     end else if (clear_i) begin
       {done_q, macs_q, ifmap_rd_q, weight_rd_q, acc_rd_q, acc_wr_q, siw_q, sfw_q} <= '0;
+      {ev_iw_q, ev_fw_q} <= '0;
     end else begin
       if (in_mac) macs_q <= macs_q + {32'd0, macs};
       if (in_deliv) ifmap_rd_q <= ifmap_rd_q + {32'd0, dl_cnt};
       if (in_filt && f == 16'd0) weight_rd_q <= weight_rd_q + {32'd0, w_rd};
-      siw_q <= siw_q + {48'd0, ev_iw};
-      sfw_q <= sfw_q + {48'd0, ev_fw};
+      ev_iw_q <= ev_iw;
+      ev_fw_q <= ev_fw;
+      siw_q   <= siw_q + {48'd0, ev_iw_q};
+      sfw_q   <= sfw_q + {48'd0, ev_fw_q};
       if (dr_act_q) begin
         acc_wr_q <= acc_wr_q + AccBytes;
         if (!dr_first_q) acc_rd_q <= acc_rd_q + AccBytes;
