@@ -148,7 +148,7 @@ class Timing {
     const u64 start = std::max(st_free_, dep(c.w, 2, st_free_));
     const u64 len = u64(c.m_count) * c.beats_per_pix;
     st_free_ = start + len;
-    done_[2].push(start + len + 3);  // accumulator read, two output-stage registers
+    done_[2].push(start + len + 4);  // accumulator read, three output-stage registers
     ev.acc_rd += 4LL * C_ * c.m_count;
     ev.dram_wr_bytes += 1LL * c.m_count * c.n_valid;
   }

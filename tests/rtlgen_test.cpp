@@ -441,7 +441,9 @@ INSTANTIATE_TEST_SUITE_P(rtlgen, RtlgenTree, ::testing::ValuesIn(configs()),
 // DIR/synth/netlist.v and report.json (area by kind, cells, flip-flops, memories as black
 // boxes, worst slack and Fmax at the accelerator's clock).
 // min_fmax_mhz: the adders keep their parallel-prefix carry trees (with ripple chains these
-// configurations met 163 MHz, ws, and 74 MHz, rs).
+// configurations met 163 MHz, ws, and 74 MHz, rs), the requantizer's product has a stage of
+// its own (282 MHz on ws without it) and rs registers its scratchpad-write counts (113 MHz
+// without).
 void check_synthesis(const Accelerator& a, double min_fmax_mhz) {
   TempDir tmp;
   const fs::path dir = tmp.path() / "out";
@@ -565,7 +567,7 @@ void check_synthesis(const Accelerator& a, double min_fmax_mhz) {
 }
 
 TEST(rtlgen, SynthesizesSmallConfigWithYosys) {
-  check_synthesis(accel("ws_2x2", 2, 2, 1, 1, 1, 1), 250);
+  check_synthesis(accel("ws_2x2", 2, 2, 1, 1, 1, 1), 350);
 }
 
 TEST(rtlgen, SynthesizesSmallRsConfigWithYosys) {
@@ -574,7 +576,7 @@ TEST(rtlgen, SynthesizesSmallRsConfigWithYosys) {
   a.spad_ifmap = 3;
   a.spad_filter = 6;
   a.spad_psum = 2;
-  check_synthesis(a, 100);
+  check_synthesis(a, 140);
 }
 
 // 4. Cell libraries: the shipped one has flip-flops and inverters; a library that does not

@@ -1,6 +1,6 @@
 // Store engine: for each output pixel of a command, reads one accumulator entry (synchronous
 // read: the entry arrives in the next cycle, stage 0), applies the output stage in every lane
-// (hdx_requant, stages 1 and 2) and writes the n_valid int8 results to DRAM in beats of up to
+// (hdx_requant, stages 1 to 3) and writes the n_valid int8 results to DRAM in beats of up to
 // BPC bytes, one beat per cycle. A pixel is issued every beats_per_pix cycles, so the stage
 // registers hold each pixel until its beats are out; while the write channel stalls nothing
 // advances and no entry is read, so the accumulator's output holds stage 0's entry.
@@ -62,6 +62,9 @@ module hdx_st #(
   // verilator lint_on UNUSEDSIGNAL
   logic        cur_valid_q;
   logic [31:0] pix_q, slot_q, dram_q;
+  // The command's last beat slot and last pixel (beats_per_pix - 1, m_count - 1), taken
+  // with the command, so that no decrement lies on the issue path.
+  logic [31:0] last_slot_q, last_pix_q;
   logic        adv, deps_ok, tick, issue, pix_end, cmd_end;
 
   assign adv     = !(wr_valid_o && !wr_ready_i);
@@ -70,8 +73,8 @@ module hdx_st #(
                    done_cnt_o >= cmd_q[ST_WAIT_ST*32 +: 32];
   assign tick    = cur_valid_q && deps_ok && adv;
   assign issue   = tick && slot_q == 32'd0;
-  assign pix_end = slot_q == cmd_q[ST_BEATS_PER_PIX*32 +: 32] - 32'd1;
-  assign cmd_end = pix_end && pix_q == cmd_q[ST_M_COUNT*32 +: 32] - 32'd1;
+  assign pix_end = slot_q == last_slot_q;
+  assign cmd_end = pix_end && pix_q == last_pix_q;
   logic bad_cmd, err_q;
   localparam [32:0] AccN = ACC;
   localparam [31:0] ColsN = COLS;
@@ -99,6 +102,8 @@ module hdx_st #(
       pix_q       <= '0;
       slot_q      <= '0;
       dram_q      <= '0;
+      last_slot_q <= '0;
+      last_pix_q  <= '0;
     end else begin
       if (tick) begin
         if (pix_end) begin
@@ -110,12 +115,16 @@ module hdx_st #(
           slot_q <= slot_q + 32'd1;
         end
       end
-      if (cmd_ready_o && cmd_valid_i && !bad_cmd) begin
-        cur_valid_q <= 1'b1;
+      // The command registers take every command the engine accepts; an illegal one leaves
+      // cur_valid_q low (and err_o high), so the check is not on the wide registers' enable.
+      if (cmd_ready_o && cmd_valid_i) begin
+        cur_valid_q <= !bad_cmd;
         cmd_q       <= cmd_i;
         pix_q       <= '0;
         slot_q      <= '0;
         dram_q      <= cmd_i[ST_DRAM_ADDR*32 +: 32];
+        last_slot_q <= cmd_i[ST_BEATS_PER_PIX*32 +: 32] - 32'd1;
+        last_pix_q  <= cmd_i[ST_M_COUNT*32 +: 32] - 32'd1;
       end
     end
   end
@@ -156,10 +165,12 @@ module hdx_st #(
 
   // ---------------------------------------------------------------- output stage
   // Pipeline control: stage 0 has the entry at the accumulator's output, stage 1 holds the
-  // product, stage 2 the int8 row being written.
-  logic        s0_valid_q, s1_valid_q, s2_valid_q, s0_last_q, s1_last_q, s2_last_q;
-  logic [31:0] s0_addr_q, s1_addr_q, s2_addr_q, s0_nv_q, s1_nv_q, s2_nv_q;
-  logic [31:0] s0_bp_q, s1_bp_q, s2_bp_q, beat_q;
+  // sum, stage 2 the product, stage 3 the int8 row being written.
+  logic        s0_valid_q, s1_valid_q, s2_valid_q, s3_valid_q;
+  logic        s0_last_q, s1_last_q, s2_last_q, s3_last_q;
+  logic [31:0] s0_addr_q, s1_addr_q, s2_addr_q, s3_addr_q, s0_nv_q, s1_nv_q, s2_nv_q, s3_nv_q;
+  // s*_lb_q: the pixel's last beat (beats_per_pix - 1).
+  logic [31:0] s0_lb_q, s1_lb_q, s2_lb_q, s3_lb_q, beat_q;
   // The ReLU flag of the pixel in stage 0 (the command may have moved on).
   logic        s0_relu_q;
 
@@ -185,6 +196,7 @@ module hdx_st #(
         .shift_i (shift[5:0]),
         .relu_i  (s0_relu_q),
         .en1_i   (s1_valid_q && adv),
+        .en2_i   (s2_valid_q && adv),
         .y_o     (row[c*8 +: 8])
       );
       // Shift values are 0..63 (validated by the host); bits 7:6 are not used.
@@ -199,17 +211,18 @@ module hdx_st #(
 
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
-      {s0_valid_q, s1_valid_q, s2_valid_q, s0_last_q, s1_last_q, s2_last_q} <= '0;
-      {s0_addr_q, s1_addr_q, s2_addr_q, s0_nv_q, s1_nv_q, s2_nv_q} <= '0;
-      {s0_bp_q, s1_bp_q, s2_bp_q, beat_q} <= '0;
+      {s0_valid_q, s1_valid_q, s2_valid_q, s3_valid_q} <= '0;
+      {s0_last_q, s1_last_q, s2_last_q, s3_last_q} <= '0;
+      {s0_addr_q, s1_addr_q, s2_addr_q, s3_addr_q, s0_nv_q, s1_nv_q, s2_nv_q, s3_nv_q} <= '0;
+      {s0_lb_q, s1_lb_q, s2_lb_q, s3_lb_q, beat_q} <= '0;
       s0_relu_q <= 1'b0;
     end else if (adv) begin
       s0_valid_q <= issue;
       if (issue) begin
-        s0_last_q <= pix_q == cmd_q[ST_M_COUNT*32 +: 32] - 32'd1;
+        s0_last_q <= pix_q == last_pix_q;
         s0_addr_q <= dram_q;
         s0_nv_q   <= cmd_q[ST_N_VALID*32 +: 32];
-        s0_bp_q   <= cmd_q[ST_BEATS_PER_PIX*32 +: 32];
+        s0_lb_q   <= last_slot_q;
         s0_relu_q  <= cmd_q[ST_RELU*32 +: 32] != 32'd0;
       end
       s1_valid_q <= s0_valid_q;
@@ -217,17 +230,24 @@ module hdx_st #(
         s1_last_q <= s0_last_q;
         s1_addr_q <= s0_addr_q;
         s1_nv_q   <= s0_nv_q;
-        s1_bp_q   <= s0_bp_q;
+        s1_lb_q   <= s0_lb_q;
       end
+      s2_valid_q <= s1_valid_q;
       if (s1_valid_q) begin
-        s2_valid_q <= 1'b1;
-        s2_last_q  <= s1_last_q;
-        s2_addr_q  <= s1_addr_q;
-        s2_nv_q    <= s1_nv_q;
-        s2_bp_q    <= s1_bp_q;
+        s2_last_q <= s1_last_q;
+        s2_addr_q <= s1_addr_q;
+        s2_nv_q   <= s1_nv_q;
+        s2_lb_q   <= s1_lb_q;
+      end
+      if (s2_valid_q) begin
+        s3_valid_q <= 1'b1;
+        s3_last_q  <= s2_last_q;
+        s3_addr_q  <= s2_addr_q;
+        s3_nv_q    <= s2_nv_q;
+        s3_lb_q    <= s2_lb_q;
         beat_q     <= '0;
-      end else if (s2_valid_q) begin
-        if (beat_q == s2_bp_q - 32'd1) s2_valid_q <= 1'b0;
+      end else if (s3_valid_q) begin
+        if (beat_q == s3_lb_q) s3_valid_q <= 1'b0;
         beat_q <= beat_q + 32'd1;
       end
     end
@@ -236,9 +256,9 @@ module hdx_st #(
   // Beat beat_q carries lanes [beat_q*BPC, beat_q*BPC + BPC).
   logic [31:0] lane0, rem;
   assign lane0      = beat_q * Bpc;
-  assign rem        = s2_nv_q - lane0;
-  assign wr_valid_o = s2_valid_q;
-  assign wr_addr_o  = s2_addr_q + lane0;
+  assign rem        = s3_nv_q - lane0;
+  assign wr_valid_o = s3_valid_q;
+  assign wr_addr_o  = s3_addr_q + lane0;
   assign wr_len_o   = rem > Bpc ? Bpc[7:0] : rem[7:0];
   for (genvar k = 0; k < BPC; k++) begin : g_beat
     logic [31:0] lane;
@@ -251,7 +271,7 @@ module hdx_st #(
   logic        beat_last;
   logic [31:0] done_q;
   logic [63:0] acc_rd_q, wr_bytes_q;
-  assign beat_last = wr_valid_o && wr_ready_i && s2_last_q && beat_q == s2_bp_q - 32'd1;
+  assign beat_last = wr_valid_o && wr_ready_i && s3_last_q && beat_q == s3_lb_q;
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
       done_q     <= '0;

@@ -88,7 +88,7 @@ module hdx_ws_cmp #(
   logic [31:0] done_q;
 
   logic str_valid_q, str_bank_q, str_last;
-  logic [31:0] str_pix_q;
+  logic [31:0] str_pix_q, str_last_pix_q;  // the stream's last pixel, M_COUNT - 1
 
   logic deps_ok, su_start, su_active, su_last_row, xfer;
   logic [RW-1:0] su_row;
@@ -212,13 +212,17 @@ module hdx_ws_cmp #(
         su_done_q <= su_last_row;
       end
       if (xfer) su_valid_q <= 1'b0;
-      if (cmd_ready_o && cmd_valid_i && !bad_cmd) begin
-        su_valid_q  <= 1'b1;
+      // The command registers take every command the engine accepts; an illegal one leaves
+      // su_valid_q low (and err_o high), so the check is not on the wide registers' enable.
+      if (cmd_ready_o && cmd_valid_i) begin
+        su_valid_q  <= !bad_cmd;
         su_run_q    <= 1'b0;
         su_done_q   <= 1'b0;
         su_cmd_q    <= cmd_i;
-        su_bank_q   <= next_bank_q;
-        next_bank_q <= !next_bank_q;
+        if (!bad_cmd) begin
+          su_bank_q   <= next_bank_q;
+          next_bank_q <= !next_bank_q;
+        end
         cur_kh_q    <= $signed(cmd_i[CMP_LANE0_KH*32 +: 32]);
         cur_kw_q    <= $signed(cmd_i[CMP_LANE0_KW*32 +: 32]);
         cur_c_q     <= $signed(cmd_i[CMP_LANE0_C*32 +: 32]);
@@ -229,7 +233,7 @@ module hdx_ws_cmp #(
 
   // ---------------------------------------------------------------- stream unit
   logic signed [31:0] str_ow_q, str_ih_q, str_iw_q, str_base_q;
-  assign str_last = str_valid_q && str_pix_q == str_cmd_q[CMP_M_COUNT*32 +: 32] - 32'd1;
+  assign str_last = str_valid_q && str_pix_q == str_last_pix_q;
 
   logic [ROWS-1:0]   lane_rd;
   for (genvar r = 0; r < ROWS; r++) begin : g_lane
@@ -259,6 +263,7 @@ module hdx_ws_cmp #(
       str_bank_q  <= 1'b0;
       str_cmd_q   <= '0;
       str_pix_q   <= '0;
+      str_last_pix_q <= '0;
       str_ow_q    <= '0;
       str_ih_q    <= '0;
       str_iw_q    <= '0;
@@ -283,6 +288,7 @@ module hdx_ws_cmp #(
         str_bank_q  <= su_bank_q;
         str_cmd_q   <= su_cmd_q;
         str_pix_q   <= '0;
+        str_last_pix_q <= su_cmd_q[CMP_M_COUNT*32 +: 32] - 32'd1;
         str_ow_q    <= $signed(su_cmd_q[CMP_OW0*32 +: 32]);
         str_ih_q    <= $signed(su_cmd_q[CMP_IH0*32 +: 32]);
         str_iw_q    <= $signed(su_cmd_q[CMP_IW0*32 +: 32]);
@@ -387,13 +393,13 @@ module hdx_ws_cmp #(
 
   // ---------------------------------------------------------------- events
   logic [63:0] macs_q, ifmap_rd_q, weight_rd_q, acc_rd_q, acc_wr_q;
-  logic [63:0] lane_cnt;
+  logic [RW:0] lane_cnt;  // lanes that read, counted from the issue register (a cycle late)
   logic [15:0] macs_px;
   assign macs_px = str_cmd_q[CMP_K_VALID*32 +: 8] * str_cmd_q[CMP_N_VALID*32 +: 8];
   integer lr;
   always_comb begin
     lane_cnt = '0;
-    for (lr = 0; lr < ROWS; lr = lr + 1) lane_cnt = lane_cnt + {63'd0, lane_rd[lr]};
+    for (lr = 0; lr < ROWS; lr = lr + 1) lane_cnt = lane_cnt + {{RW{1'b0}}, lane_rd_q[lr]};
   end
   always_ff @(posedge clk_i or negedge rst_ni) begin
     if (!rst_ni) begin
@@ -411,10 +417,8 @@ module hdx_ws_cmp #(
       acc_rd_q    <= '0;
       acc_wr_q    <= '0;
     end else begin
-      if (str_valid_q) begin
-        macs_q     <= macs_q + {48'd0, macs_px};
-        ifmap_rd_q <= ifmap_rd_q + lane_cnt;
-      end
+      if (str_valid_q) macs_q <= macs_q + {48'd0, macs_px};
+      ifmap_rd_q <= ifmap_rd_q + {{(63-RW){1'b0}}, lane_cnt};
       if (row_ok) weight_rd_q <= weight_rd_q + RowBytes;
       if (rmw_valid) begin
         acc_wr_q <= acc_wr_q + AccBytes;

@@ -161,10 +161,10 @@ module hdx_formal (
   // Internal state for group 3's proof aids, connected by scripts/formal.sh: the load engine's
   // completed commands and whether it holds a command; the store engine's completed commands,
   // whether it holds a command, its pixel, slot and pixel count (M_COUNT), and the valid and
-  // last-pixel flags of its three output stages.
+  // last-pixel flags of its four output stages.
   (* keep *) logic [31:0] dut_ld_done, dut_st_done, dut_st_pix, dut_st_slot, dut_st_m;
-  (* keep *) logic dut_ld_cur, dut_st_cur, dut_st_v0, dut_st_v1, dut_st_v2;
-  (* keep *) logic dut_st_l0, dut_st_l1, dut_st_l2;
+  (* keep *) logic dut_ld_cur, dut_st_cur, dut_st_v0, dut_st_v1, dut_st_v2, dut_st_v3;
+  (* keep *) logic dut_st_l0, dut_st_l1, dut_st_l2, dut_st_l3;
   localparam LAST = 34;  // the read tag's top bit: the load command's last beat (hdx_ld.sv)
   logic [2:0] ld_ends, st_ends;  // last beats in flight; last pixels in the store pipeline
   logic st_open;  // the store engine holds a command whose last pixel it has not issued
@@ -173,7 +173,7 @@ module hdx_formal (
     for (int j = 0; j < DEPTH; j++) if (j < rd_out && tags[j][LAST]) ld_ends = ld_ends + 3'd1;
   end
   assign st_ends = {2'd0, dut_st_v0 && dut_st_l0} + {2'd0, dut_st_v1 && dut_st_l1} +
-                   {2'd0, dut_st_v2 && dut_st_l2};
+                   {2'd0, dut_st_v2 && dut_st_l2} + {2'd0, dut_st_v3 && dut_st_l3};
   assign st_open = dut_st_cur && !(dut_st_pix == dut_st_m - 32'd1 && dut_st_slot != 32'd0);
 
   wire ld_fire = ld_cmd_valid_i && ld_ready;
@@ -270,7 +270,8 @@ module hdx_formal (
         // before its last pixel is issued add up to at most the commands taken, and while it
         // holds a command or a pixel, one of the last two is pending.
         assert (dut_st_done + {29'd0, st_ends} + {31'd0, st_open} <= st_taken);
-        if (dut_st_cur || dut_st_v0 || dut_st_v1 || dut_st_v2) assert (st_open || st_ends != 3'd0);
+        if (dut_st_cur || dut_st_v0 || dut_st_v1 || dut_st_v2 || dut_st_v3)
+          assert (st_open || st_ends != 3'd0);
         // no_cmd_lost, no_cmd_replayed
         if (done && !done_prev)
           assert (ld_taken == n_ld_i && cmp_taken == n_cmp_i && st_taken == n_st_i &&
