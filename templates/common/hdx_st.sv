@@ -171,19 +171,24 @@ module hdx_st #(
   logic [31:0] s0_addr_q, s1_addr_q, s2_addr_q, s3_addr_q, s0_nv_q, s1_nv_q, s2_nv_q, s3_nv_q;
   // s*_lb_q: the pixel's last beat (beats_per_pix - 1).
   logic [31:0] s0_lb_q, s1_lb_q, s2_lb_q, s3_lb_q, beat_q;
-  // The ReLU flag of the pixel in stage 0 (the command may have moved on).
+  // The ReLU flag of the pixel in stage 0 (the command may have moved on), and its lanes
+  // below n_valid (decoded at issue, so that no compare lies before the sum's adder).
   logic        s0_relu_q;
+  logic [COLS-1:0] used_d, s0_used_q;
+  for (genvar c = 0; c < COLS; c++) begin : g_used
+    localparam [31:0] C32 = c;
+    assign used_d[c] = C32 < cmd_q[ST_N_VALID*32 +: 32];
+  end
 
   logic [NB*8-1:0] row;
   for (genvar c = 0; c < NB; c++) begin : g_lane
     if (c < COLS) begin : g_rq
       localparam B0 = c * PB;
-      localparam [31:0] C32 = c;
       // Lanes past n_valid were never loaded: their params read as 0.
       logic        used;
       logic [31:0] bias, mult;
       logic [7:0]  shift;
-      assign used  = C32 < s0_nv_q;
+      assign used  = s0_used_q[c];
       assign bias  = used ? par[B0*8 +: 32]     : 32'd0;
       assign mult  = used ? par[(B0+4)*8 +: 32] : 32'd0;
       assign shift = used ? par[(B0+8)*8 +: 8]  : 8'd0;
@@ -216,6 +221,7 @@ module hdx_st #(
       {s0_addr_q, s1_addr_q, s2_addr_q, s3_addr_q, s0_nv_q, s1_nv_q, s2_nv_q, s3_nv_q} <= '0;
       {s0_lb_q, s1_lb_q, s2_lb_q, s3_lb_q, beat_q} <= '0;
       s0_relu_q <= 1'b0;
+      s0_used_q <= '0;
     end else if (adv) begin
       s0_valid_q <= issue;
       if (issue) begin
@@ -224,6 +230,7 @@ module hdx_st #(
         s0_nv_q   <= cmd_q[ST_N_VALID*32 +: 32];
         s0_lb_q   <= last_slot_q;
         s0_relu_q  <= cmd_q[ST_RELU*32 +: 32] != 32'd0;
+        s0_used_q  <= used_d;
       end
       s1_valid_q <= s0_valid_q;
       if (s0_valid_q) begin
