@@ -57,11 +57,9 @@ for cfg in "${configs[@]}"; do
   defs+=" -DCMP_W=$(($(width cmp_cmd_i) + 1)) -DST_W=$(($(width st_cmd_i) + 1))"
   defs+=" -DBPC=$((($(width rd_rsp_data_i) + 1) / 8))$mutant"
   files=$(grep -v '^+' "$rtl/filelist.f" | tr '\n' ' ')
-  m=$(sed -n 's/.*ST_M_COUNT = \([0-9]*\);.*/\1/p' "$rtl/hdx_st_cmd.vh")
-  [ -n "$m" ] || { echo "$name: no ST_M_COUNT in $rtl/hdx_st_cmd.vh" >&2; exit 2; }
   probes=""
   for p in ld_done=u_ld.done_q ld_cur=u_ld.cur_valid_q st_done=u_st.done_q st_cur=u_st.cur_valid_q \
-           st_pix=u_st.pix_q st_slot=u_st.slot_q "st_m=u_st.cmd_q[$((m * 32 + 31)):$((m * 32))]" \
+           st_pix=u_st.pix_q st_slot=u_st.slot_q st_last=u_st.last_pix_q \
            st_v0=u_st.s0_valid_q st_v1=u_st.s1_valid_q st_v2=u_st.s2_valid_q st_v3=u_st.s3_valid_q \
            st_l0=u_st.s0_last_q st_l1=u_st.s1_last_q st_l2=u_st.s2_last_q st_l3=u_st.s3_last_q; do
     probes+="connect -set dut_${p%%=*} u_dut.u_core.${p#*=}; "

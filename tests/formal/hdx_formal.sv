@@ -160,9 +160,9 @@ module hdx_formal (
 
   // Internal state for group 3's proof aids, connected by scripts/formal.sh: the load engine's
   // completed commands and whether it holds a command; the store engine's completed commands,
-  // whether it holds a command, its pixel, slot and pixel count (M_COUNT), and the valid and
+  // whether it holds a command, its pixel, slot and last pixel (M_COUNT - 1), and the valid and
   // last-pixel flags of its four output stages.
-  (* keep *) logic [31:0] dut_ld_done, dut_st_done, dut_st_pix, dut_st_slot, dut_st_m;
+  (* keep *) logic [31:0] dut_ld_done, dut_st_done, dut_st_pix, dut_st_slot, dut_st_last;
   (* keep *) logic dut_ld_cur, dut_st_cur, dut_st_v0, dut_st_v1, dut_st_v2, dut_st_v3;
   (* keep *) logic dut_st_l0, dut_st_l1, dut_st_l2, dut_st_l3;
   localparam LAST = 34;  // the read tag's top bit: the load command's last beat (hdx_ld.sv)
@@ -174,7 +174,7 @@ module hdx_formal (
   end
   assign st_ends = {2'd0, dut_st_v0 && dut_st_l0} + {2'd0, dut_st_v1 && dut_st_l1} +
                    {2'd0, dut_st_v2 && dut_st_l2} + {2'd0, dut_st_v3 && dut_st_l3};
-  assign st_open = dut_st_cur && !(dut_st_pix == dut_st_m - 32'd1 && dut_st_slot != 32'd0);
+  assign st_open = dut_st_cur && !(dut_st_pix == dut_st_last && dut_st_slot != 32'd0);
 
   wire ld_fire = ld_cmd_valid_i && ld_ready;
   wire cmp_fire = cmp_cmd_valid_i && cmp_ready;
